@@ -1,0 +1,7 @@
+"""Collectors: one module per source, all writing through one ingest mechanism (:mod:`collectors.base`)."""
+
+from collectors.base import Ingest, RowError, RunCounts
+from collectors.reviews import import_reviews
+from collectors.survey import import_survey
+
+__all__ = ["Ingest", "RowError", "RunCounts", "import_reviews", "import_survey"]

@@ -1,0 +1,260 @@
+"""The one mechanism every collector shares: validate, deduplicate, store, quarantine, count.
+
+A collector turns its source into :class:`RawRecord` objects and a *normaliser* that maps a record to
+a row of the target table (or raises :class:`RowError`). :class:`Ingest` does the rest, so no source
+has its own copy of dedup, quarantine or run bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from collectors.files import RawRecord
+from voxlens.store import Store
+
+BATCH_SIZE = 1000
+
+
+class RowError(ValueError):
+    """A row that cannot be stored; the message is the quarantine reason."""
+
+
+@dataclass
+class RunCounts:
+    """What one collector run did with the rows it read."""
+
+    read: int = 0
+    new: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+
+    @property
+    def stored(self) -> int:
+        return self.new + self.updated
+
+    @property
+    def balanced(self) -> bool:
+        """Rows read = rows stored + rows quarantined + duplicates skipped."""
+        return self.read == self.stored + self.quarantined + self.duplicates
+
+    def summary(self) -> str:
+        return (
+            f"rows read {self.read}: stored {self.stored} ({self.new} new, {self.updated} updated), "
+            f"quarantined {self.quarantined}, duplicates skipped {self.duplicates}"
+        )
+
+
+@dataclass
+class TableSpec:
+    """Where normalised rows go: the table, its key column and the column holding the content hash."""
+
+    table: str
+    key: str
+    dependants: tuple[str, ...] = ()  # tables whose rows are stale when a row changes
+
+
+ITEMS = TableSpec("items", "item_id", dependants=("scores", "topics"))
+RESPONSES = TableSpec("responses", "response_id")
+TICKETS = TableSpec("tickets", "ticket_id")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def content_hash(row: dict[str, Any], exclude: Iterable[str] = ()) -> str:
+    from voxlens.ids import stable_hash
+
+    skip = set(exclude) | {"collected_at", "content_hash"}
+    return stable_hash(json.dumps({k: row[k] for k in sorted(row) if k not in skip}, default=str))
+
+
+@dataclass
+class Ingest:
+    """Write records of one source into the store, one run at a time.
+
+    Args:
+        store: the target store.
+        collector: the run's name in ``runs`` (``import-reviews``, ``reddit``...).
+        channel: the part of the source (subreddit, app id, file name).
+        progress: show a progress bar.
+    """
+
+    store: Store
+    collector: str
+    channel: str | None = None
+    progress: bool = False
+    counts: RunCounts = field(default_factory=RunCounts)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def run(
+        self,
+        groups: Iterable[tuple[TableSpec, Iterable[RawRecord], Callable[[RawRecord], list[dict[str, Any]]]]],
+        cursor: str | None = None,
+    ) -> RunCounts:
+        """Ingest each (table, records, normaliser) group; record the run, commit per batch.
+
+        A normaliser returns the rows a record produces, primary first: a survey response yields its
+        response row and, when it has text, an item row.
+        """
+        started = utc_now()
+        self._record_run(started, status="running")
+        try:
+            for spec, records, normalise in groups:
+                self._ingest(spec, records, normalise)
+        except BaseException as exc:
+            self._record_run(started, status="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        self._record_run(started, status="ok", cursor=cursor)
+        return self.counts
+
+    def _ingest(self, spec: TableSpec, records: Iterable[RawRecord],
+                normalise: Callable[[RawRecord], list[dict[str, Any]]]) -> None:
+        batch: list[tuple[RawRecord, list[dict[str, Any]]]] = []
+        quarantined: list[dict[str, Any]] = []
+        bar = tqdm(records, desc=f"{self.collector}", unit="row", disable=not self.progress)
+        for record in bar:
+            self.counts.read += 1
+            if record.error is not None:
+                quarantined.append(self._quarantine(record, record.error))
+                continue
+            try:
+                rows = normalise(record)
+            except RowError as exc:
+                quarantined.append(self._quarantine(record, str(exc)))
+                continue
+            batch.append((record, rows))
+            if len(batch) >= BATCH_SIZE:
+                self._write(spec, batch, quarantined)
+                batch, quarantined = [], []
+        self._write(spec, batch, quarantined)
+
+    def _quarantine(self, record: RawRecord, reason: str) -> dict[str, Any]:
+        self.counts.quarantined += 1
+        return {
+            "run_id": self.run_id, "source": self.collector, "location": record.location,
+            "raw": record.raw, "reason": reason, "quarantined_at": utc_now(),
+        }
+
+    def _write(self, spec: TableSpec, batch: list[tuple[RawRecord, list[dict[str, Any]]]],
+               quarantined: list[dict[str, Any]]) -> None:
+        primary: dict[str, dict[str, Any]] = {}
+        first_seen_at: dict[str, str] = {}
+        extra_rows: dict[str, list[dict[str, Any]]] = {}
+        for record, rows in batch:
+            head, *rest = rows
+            key = head[spec.key]
+            if key in primary:
+                if primary[key]["content_hash"] == head["content_hash"]:
+                    self.counts.duplicates += 1
+                else:
+                    quarantined.append(self._quarantine(
+                        record, f"duplicate id {head.get('external_id')!r} with different content "
+                                f"(first seen at {first_seen_at[key]})"))
+                continue
+            primary[key] = head
+            first_seen_at[key] = record.location
+            extra_rows[key] = rest
+        stored = self.store.existing_hashes(spec.table, spec.key, primary)
+        fresh = [row for key, row in primary.items() if stored.get(key) != row["content_hash"]]
+        changed = [key for key in primary if key in stored and stored[key] != primary[key]["content_hash"]]
+        self.counts.duplicates += len(primary) - len(fresh)
+        self.counts.updated += len(changed)
+        self.counts.new += len(fresh) - len(changed)
+        fresh_keys = {row[spec.key] for row in fresh}
+        with self.store.transaction():
+            self.store.upsert(spec.table, pd.DataFrame(fresh), key=[spec.key])
+            linked = [r for key in fresh_keys for r in extra_rows[key]]
+            self._write_linked(linked)
+            for table in spec.dependants:
+                self._forget(table, "item_id", changed)
+            self.store.quarantine_rows(quarantined)
+
+    def _write_linked(self, rows: list[dict[str, Any]]) -> None:
+        """Rows a primary row brings along (survey free text as items); they follow its fate."""
+        if not rows:
+            return
+        frame = pd.DataFrame(rows)
+        stored = self.store.existing_hashes("items", "item_id", frame["item_id"])
+        changed = [k for k, h in zip(frame["item_id"], frame["content_hash"]) if k in stored and stored[k] != h]
+        self.store.upsert("items", frame, key=["item_id"])
+        for table in ITEMS.dependants:
+            self._forget(table, "item_id", changed)
+
+    def _forget(self, table: str, key: str, ids: list[str]) -> None:
+        if ids:
+            frame = pd.DataFrame({"id": ids})
+            self.store.con.register("_stale", frame)
+            try:
+                self.store.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT id FROM _stale)")
+            finally:
+                self.store.con.unregister("_stale")
+
+    def _record_run(self, started: datetime, status: str, cursor: str | None = None,
+                    error: str | None = None) -> None:
+        c = self.counts
+        row = {
+            "run_id": self.run_id, "collector": self.collector, "channel": self.channel,
+            "started_at": started, "finished_at": None if status == "running" else utc_now(),
+            "cursor": cursor, "rows_read": c.read, "rows_new": c.new, "rows_updated": c.updated,
+            "rows_duplicate": c.duplicates, "rows_quarantined": c.quarantined,
+            "status": status, "error": error,
+        }
+        self.store.upsert("runs", pd.DataFrame([row]), key=["run_id"])
+
+
+# -- value parsing shared by normalisers -----------------------------------------------------------
+
+def clean_text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    text = str(value).replace("\x00", "").strip()
+    return text or None
+
+
+def parse_time(value: Any, field_name: str, *, allow_future: timedelta = timedelta(days=1)) -> datetime | None:
+    """Parse an ISO-like date or datetime to naive UTC; empty gives None, garbage raises RowError."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        raise RowError(f"{field_name} {text!r} is not a date (use ISO 8601, e.g. 2026-03-01T12:00:00Z)") from None
+    if pd.isna(stamp):
+        raise RowError(f"{field_name} {text!r} is not a date (use ISO 8601, e.g. 2026-03-01T12:00:00Z)")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    moment = stamp.to_pydatetime()
+    if moment > utc_now() + allow_future:
+        raise RowError(f"{field_name} {text!r} is in the future")
+    return moment
+
+
+def parse_score(value: Any, field_name: str, low: int, high: int, hint: str = "") -> int | None:
+    """Parse an integer answer in [low, high]; empty gives None."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        raise RowError(f"{field_name} {text!r} is not a number{hint}") from None
+    if number != int(number) or not low <= number <= high:
+        raise RowError(f"{field_name} {text!r} is outside {low}–{high}{hint}")
+    return int(number)
+
+
+def extra_fields(data: dict[str, Any], used: Iterable[str]) -> str | None:
+    """The columns no field took, as a JSON object for ``meta``."""
+    used = set(used)
+    rest = {k: v for k, v in data.items() if k not in used and clean_text(v) is not None}
+    return json.dumps(rest, ensure_ascii=False, default=str) if rest else None

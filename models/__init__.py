@@ -1,0 +1,5 @@
+"""Small trained artefacts that ship with voxlens, and the scripts that rebuild them.
+
+- ``sentiment_head/``: the default sentiment head (``head.npz`` + ``card.json`` with provenance),
+  rebuilt by ``python -m models.train_sentiment``.
+"""

@@ -1,0 +1,6 @@
+"""Text models: sentiment, sentence embeddings, topics and language."""
+
+from sentiment.encoder import Encoder
+from sentiment.model import LABELS, SentimentModel
+
+__all__ = ["Encoder", "LABELS", "SentimentModel"]

@@ -1,0 +1,230 @@
+"""Topics: sentence embeddings clustered, labelled with class-based TF-IDF keywords.
+
+Each step is a swappable part (as in BERTopic): ``clusterer`` is any scikit-learn clusterer with
+``fit_predict``; ``vectorizer`` any ``CountVectorizer``-like object. Topic ids stay stable across runs:
+:meth:`TopicModel.transform` assigns new texts to the nearest existing topic, and :meth:`TopicModel.update`
+turns a dense group of unassigned texts into a new topic with a fresh id.
+
+Example:
+    >>> import numpy as np
+    >>> texts = ["late delivery again", "delivery was late", "app crashes on login", "login crash"]
+    >>> vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], dtype=np.float32)
+    >>> model = TopicModel(n_topics=2).fit(texts, vectors)
+    >>> model.transform(vectors)["topic_id"].nunique()
+    2
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+OUTLIER = -1
+TOKEN_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"
+
+
+def multilingual_stop_words(languages: Sequence[str] = ("en", "pl")) -> list[str]:
+    """Stop words of every language given (from the ``stop-words`` package)."""
+    from stop_words import get_stop_words
+
+    import re
+
+    words: set[str] = set()
+    for lang in languages:
+        try:
+            listed = get_stop_words(lang)
+        except Exception:  # an unsupported language has no list; keywords still work
+            continue
+        for word in listed:  # split "don't" into the tokens the vectoriser will see
+            words.update(re.findall(TOKEN_PATTERN, word.lower()))
+    return sorted(words)
+
+
+def class_tfidf_keywords(texts: Sequence[str], topic_ids: Sequence[int], vectorizer: Any,
+                         top_n: int = 6) -> dict[int, list[str]]:
+    """Top keywords per topic by class-based TF-IDF (term frequency in the topic × rarity across topics)."""
+    frame = pd.DataFrame({"text": list(texts), "topic": list(topic_ids)})
+    frame = frame[frame["topic"] != OUTLIER]
+    if frame.empty:
+        return {}
+    documents = frame.groupby("topic")["text"].apply(" ".join)
+    try:
+        counts = vectorizer.fit_transform(documents.tolist())
+    except ValueError:  # only stop words
+        return {int(t): [] for t in documents.index}
+    counts = counts.toarray().astype(np.float64)
+    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    average_words = counts.sum() / max(len(documents), 1)
+    idf = np.log(1 + average_words / np.maximum(counts.sum(axis=0), 1))
+    weights = tf * idf
+    vocabulary = np.asarray(vectorizer.get_feature_names_out())
+    keywords = {}
+    for row, topic in enumerate(documents.index):
+        best = [i for i in np.argsort(-weights[row])[:top_n] if weights[row, i] > 0]
+        keywords[int(topic)] = [str(vocabulary[i]) for i in best]
+    return keywords
+
+
+@dataclass
+class TopicInfo:
+    topic_id: int
+    label: str
+    keywords: list[str]
+    size: int
+    centroid: np.ndarray
+
+
+class TopicModel:
+    """Cluster embeddings into topics with keyword labels.
+
+    Args:
+        n_topics: a fixed number of topics, or None to choose it by silhouette score.
+        max_topics: upper bound when choosing.
+        min_similarity: cosine similarity to the nearest centroid below which a text is an outlier.
+        clusterer: a scikit-learn clusterer; default HDBSCAN on 20 PCA components (KMeans with a
+            silhouette-chosen k for fewer than 100 texts or when ``n_topics`` is set).
+        vectorizer: a CountVectorizer-like object for keywords; default unigrams+bigrams without
+            stop words of the languages present.
+        random_state: seed for every random step.
+    """
+
+    def __init__(self, n_topics: int | None = None, max_topics: int = 20, min_similarity: float = 0.25,
+                 clusterer: Any = None, vectorizer: Any = None, languages: Sequence[str] = ("en", "pl"),
+                 random_state: int = 0) -> None:
+        self.n_topics = n_topics
+        self.max_topics = max_topics
+        self.min_similarity = min_similarity
+        self.clusterer = clusterer
+        self.vectorizer = vectorizer
+        self.languages = languages
+        self.random_state = random_state
+
+    # -- fitting -----------------------------------------------------------------------------
+    def _make_vectorizer(self) -> Any:
+        if self.vectorizer is not None:
+            from sklearn.base import clone
+
+            return clone(self.vectorizer)
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        return CountVectorizer(stop_words=multilingual_stop_words(self.languages), ngram_range=(1, 2),
+                               token_pattern=TOKEN_PATTERN, min_df=1)
+
+    def _choose_k(self, embeddings: np.ndarray) -> int:
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import silhouette_score
+
+        n = len(embeddings)
+        upper = max(2, min(self.max_topics, n // 15))
+        if upper <= 2:
+            return min(2, n)
+        rng = np.random.default_rng(self.random_state)
+        sample = embeddings[rng.choice(n, size=min(n, 2000), replace=False)]
+        scores = {}
+        for k in range(2, upper + 1):
+            labels = KMeans(k, n_init=3, random_state=self.random_state).fit_predict(sample)
+            scores[k] = silhouette_score(sample, labels, metric="cosine")
+        return max(scores, key=scores.get)
+
+    def _cluster(self, embeddings: np.ndarray) -> np.ndarray:
+        if self.clusterer is not None:
+            from sklearn.base import clone
+
+            return np.asarray(clone(self.clusterer).fit_predict(embeddings))
+        from sklearn.cluster import HDBSCAN, KMeans
+        from sklearn.decomposition import PCA
+
+        n = len(embeddings)
+        if self.n_topics is not None or n < 100:
+            k = self.n_topics or self._choose_k(embeddings)
+            return KMeans(k, n_init=5, random_state=self.random_state).fit_predict(embeddings)
+        reduced = PCA(n_components=min(20, n - 1), random_state=self.random_state).fit_transform(embeddings)
+        return HDBSCAN(min_cluster_size=max(10, n // 100), min_samples=5, copy=True).fit_predict(reduced)
+
+    def fit(self, texts: Sequence[str], embeddings: np.ndarray) -> "TopicModel":
+        """Learn topics from scratch; topic ids are numbered by size, largest first."""
+        embeddings = _normalise(embeddings)
+        raw = self._cluster(embeddings)
+        sizes = pd.Series(raw[raw != OUTLIER]).value_counts()
+        renumber = {old: new for new, old in enumerate(sizes.index)}
+        labels = np.array([renumber.get(c, OUTLIER) for c in raw])
+        self.topics_ = self._describe(texts, embeddings, labels)
+        return self
+
+    def _describe(self, texts: Sequence[str], embeddings: np.ndarray,
+                  labels: np.ndarray) -> dict[int, TopicInfo]:
+        keywords = class_tfidf_keywords(texts, labels, self._make_vectorizer())
+        topics = {}
+        for topic in sorted(set(labels) - {OUTLIER}):
+            members = labels == topic
+            centroid = _normalise(embeddings[members].mean(axis=0, keepdims=True))[0]
+            words = keywords.get(int(topic), [])
+            label = " · ".join(words[:3]) if words else f"topic {topic}"
+            topics[int(topic)] = TopicInfo(int(topic), label, words, int(members.sum()), centroid)
+        return topics
+
+    # -- assigning -----------------------------------------------------------------------------
+    def transform(self, embeddings: np.ndarray) -> pd.DataFrame:
+        """Nearest topic per embedding: ``topic_id`` (-1 for outliers) and ``probability`` (cosine)."""
+        if not getattr(self, "topics_", None):
+            return pd.DataFrame({"topic_id": np.full(len(embeddings), OUTLIER), "probability": 0.0})
+        ids = np.array(list(self.topics_))
+        centroids = np.stack([self.topics_[i].centroid for i in ids])
+        similarity = _normalise(embeddings) @ centroids.T
+        best = similarity.argmax(axis=1)
+        best_similarity = similarity[np.arange(len(best)), best]
+        topic = np.where(best_similarity >= self.min_similarity, ids[best], OUTLIER)
+        return pd.DataFrame({"topic_id": topic.astype(int), "probability": best_similarity.astype(float)})
+
+    def update(self, texts: Sequence[str], embeddings: np.ndarray, min_size: int = 10) -> list[int]:
+        """Cluster texts that fit no existing topic; groups of ``min_size`` or more become new topics.
+
+        Returns the new topic ids; existing ids never change.
+        """
+        if len(texts) < min_size:
+            return []
+        embeddings = _normalise(embeddings)
+        labels = TopicModel(max_topics=max(2, len(texts) // min_size), clusterer=self.clusterer,
+                            random_state=self.random_state)._cluster(embeddings)
+        next_id = max(self.topics_, default=-1) + 1
+        new_ids, mapped = [], np.full(len(labels), OUTLIER)
+        for cluster in sorted(set(labels) - {OUTLIER}):
+            members = labels == cluster
+            centroid = _normalise(embeddings[members].mean(axis=0, keepdims=True))[0]
+            tight = (embeddings[members] @ centroid) >= self.min_similarity
+            if members.sum() >= min_size and tight.mean() >= 0.8:
+                mapped[members] = next_id
+                new_ids.append(next_id)
+                next_id += 1
+        described = self._describe(texts, embeddings, mapped)
+        self.topics_.update(described)
+        return new_ids
+
+    # -- persistence ---------------------------------------------------------------------------
+    def info(self) -> pd.DataFrame:
+        """One row per topic: ``topic_id``, ``label``, ``keywords``, ``size``, ``centroid``."""
+        return pd.DataFrame([
+            {"topic_id": t.topic_id, "label": t.label, "keywords": t.keywords, "size": t.size,
+             "centroid": t.centroid.astype(np.float32).tolist()}
+            for t in getattr(self, "topics_", {}).values()
+        ], columns=["topic_id", "label", "keywords", "size", "centroid"])
+
+    @classmethod
+    def from_info(cls, info: pd.DataFrame, **params: Any) -> "TopicModel":
+        """Rebuild a fitted model from :meth:`info` (as stored in ``topic_info``)."""
+        model = cls(**params)
+        model.topics_ = {
+            int(row.topic_id): TopicInfo(int(row.topic_id), row.label, list(row.keywords),
+                                         int(row.size or 0), np.asarray(row.centroid, dtype=np.float32))
+            for row in info.itertuples()
+        }
+        return model
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)

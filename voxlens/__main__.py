@@ -1,0 +1,3 @@
+from voxlens.cli import main
+
+main()

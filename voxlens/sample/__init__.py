@@ -1,0 +1,1 @@
+"""Bundled sample data (fictional) and the script that builds it."""
