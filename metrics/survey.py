@@ -145,5 +145,6 @@ def ces(answers: Iterable[float | int | None], scale: int = 7, higher_is_easier:
         half = 0.0 if n > 1 else math.nan
     easy = int((values >= scale - 1).sum())
     low, high = wilson_interval(easy, n)
-    return CesResult("CES", mean, n, mean - half, mean + half, easy_share=100 * easy / n,
+    low_mean, high_mean = max(1.0, mean - half), min(float(scale), mean + half)
+    return CesResult("CES", mean, n, low_mean, high_mean, easy_share=100 * easy / n,
                      easy_ci_low=100 * low, easy_ci_high=100 * high, scale=scale)
