@@ -24,7 +24,7 @@ from voxlens.ids import hash_author, item_id, stable_hash
 from voxlens.store import Store
 
 REVIEW_COLUMNS: dict[str, tuple[str, ...]] = {
-    "text": ("text", "body", "review", "review_text", "content", "comment", "message", "feedback",
+    "text": ("text", "body", "review", "review_text", "review_body", "content", "comment", "message", "feedback",
              "selftext", "description"),
     "external_id": ("id", "external_id", "review_id", "post_id", "uuid", "item_id"),
     "created_at": ("created_at", "date", "timestamp", "created", "time", "posted_at", "review_date",
