@@ -89,7 +89,10 @@ class FakeServer:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout faults)
+                    pass
 
             do_GET = do_POST = _handle
 
