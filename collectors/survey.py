@@ -21,7 +21,7 @@ from collectors.base import (
     RESPONSES, Ingest, RowError, RunCounts, clean_text, content_hash, extra_fields, parse_score,
     parse_time, utc_now,
 )
-from collectors.files import RawRecord, read_table, resolve_columns
+from collectors.files import RawRecord, TableSource, read_table, resolve_columns
 from collectors.reviews import item_row
 from voxlens.ids import hash_author, stable_hash
 from voxlens.store import Store
@@ -49,11 +49,15 @@ def import_survey(
     csat_scale: int = 5,
     ces_scale: int = 7,
     progress: bool = False,
+    table: TableSource | None = None,
 ) -> RunCounts:
-    """Import a survey export (CSV/JSONL). NPS is 0–10, CSAT 1–``csat_scale``, CES 1–``ces_scale``."""
+    """Import a survey export (CSV/JSONL). NPS is 0–10, CSAT 1–``csat_scale``, CES 1–``ces_scale``.
+
+    ``table`` gives records already read (:mod:`collectors.survey_formats` reads tool exports).
+    """
     if csat_scale not in (5, 7) or ces_scale not in (5, 7):
         raise ValueError("csat_scale and ces_scale must be 5 or 7")
-    table = read_table(path)
+    table = table or read_table(path)
     columns = resolve_columns(table.columns, SURVEY_COLUMNS, mapping, path=path)
     scored = [f for f in ("nps", "csat", "ces", "text") if f in columns]
     if not scored:
