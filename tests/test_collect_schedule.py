@@ -169,3 +169,17 @@ def test_a_second_process_does_not_run_the_same_job_and_waits_for_the_store(tmp_
         assert later.ok and sum(o.counts.new for o in later.outcomes) == 6
     finally:
         holder.kill()
+
+
+def test_the_readme_sample_config_names_every_source_and_loads(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    sample = readme.split("### Sample `voxlens.toml` (every source)\n\n```toml\n", 1)[1].split("```", 1)[0]
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (tmp_path / "voxlens.toml").write_text(sample)
+    config = load_config(tmp_path / "voxlens.toml")
+    kinds = {options["type"] for options in config.sources.values()}
+    assert kinds == {"reddit", "appstore", "googleplay", "rss", "zendesk", "survey", "tickets"}
+    assert [type(s).__name__ for s in config.build_sources(["reddit-parcelo", "helpdesk"])] == ["RedditSource", "ZendeskSource"]
+    scheduler = build_scheduler(config, blocking=False)
+    assert sorted(job.id for job in scheduler.get_jobs()) == ["hourly", "nightly"]
