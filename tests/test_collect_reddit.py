@@ -56,11 +56,13 @@ def test_a_fault_mid_pagination_loses_nothing_and_the_rerun_completes(store, fak
     outcome = source(fake, limit=100).run(store)
     assert not outcome.ok and "500" in outcome.error
     assert store.count("items") == 2  # page 1 was committed before the failure
+    assert outcome.counts.balanced and outcome.counts.new == 2
     run = store.query("SELECT status, error FROM runs WHERE collector = 'reddit'").iloc[0]
     assert run["status"] == "failed" and "500" in run["error"]
     fake.faults.clear()
     resumed = source(fake).run(store)
     assert resumed.ok and (resumed.counts.new, resumed.counts.duplicates) == (3, 2)
+    assert resumed.counts.balanced
     assert store.query("SELECT count(DISTINCT external_id) AS n, count(*) AS m FROM items").iloc[0].tolist() == [5, 5]
     assert "5 new" not in resumed.summary() and "3 new, 0 updated, 0 quarantined, 0 errors" in resumed.summary()
 

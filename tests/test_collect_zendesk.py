@@ -66,6 +66,7 @@ def test_a_fault_mid_export_keeps_pages_done_and_the_rerun_resumes_there(store, 
     fake.faults.clear()
     resumed = source(fake).run(store)
     assert resumed.ok and (resumed.counts.new, resumed.counts.duplicates) == (3, 0)
+    assert outcome.counts.balanced and resumed.counts.balanced
     assert fake.requests[-3].query["cursor"] == "c2"
     assert store.count("tickets") == 5
 
