@@ -24,7 +24,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 from collectors.base import RunCounts
 from collectors.files import RawRecord, TableSource, _decode

@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -183,3 +182,13 @@ def test_the_readme_sample_config_names_every_source_and_loads(tmp_path):
     assert [type(s).__name__ for s in config.build_sources(["reddit-parcelo", "helpdesk"])] == ["RedditSource", "ZendeskSource"]
     scheduler = build_scheduler(config, blocking=False)
     assert sorted(job.id for job in scheduler.get_jobs()) == ["hourly", "nightly"]
+
+
+def test_schedule_run_now_runs_one_job_and_exits(tmp_path, fakes):
+    apple, zendesk = fakes
+    config = write_config(tmp_path, apple.url, zendesk.url)
+    result = CliRunner().invoke(main, ["schedule", "--config", str(config), "--run-now", "hourly"])
+    assert result.exit_code == 0, result.output
+    assert "appstore pl/1234567890: 3 new" in result.output and "report written to" in result.output
+    unknown = CliRunner().invoke(main, ["schedule", "--config", str(config), "--run-now", "weekly"])
+    assert unknown.exit_code == 2 and "no job named 'weekly'" in unknown.output
