@@ -50,10 +50,12 @@ def import_survey(
     ces_scale: int = 7,
     progress: bool = False,
     table: TableSource | None = None,
+    more_text: tuple[str, ...] = (),
 ) -> RunCounts:
     """Import a survey export (CSV/JSONL). NPS is 0–10, CSAT 1–``csat_scale``, CES 1–``ces_scale``.
 
-    ``table`` gives records already read (:mod:`collectors.survey_formats` reads tool exports).
+    ``table`` gives records already read (:mod:`collectors.survey_formats` reads tool exports);
+    ``more_text`` names further open-text columns, each answer becoming its own linked item.
     """
     if csat_scale not in (5, 7) or ces_scale not in (5, 7):
         raise ValueError("csat_scale and ces_scale must be 5 or 7")
@@ -77,7 +79,8 @@ def import_survey(
         csat = parse_score(get("csat"), "csat", 1, csat_scale, f": CSAT answers are 1–{csat_scale}")
         ces = parse_score(get("ces"), "ces", 1, ces_scale, f": CES answers are 1–{ces_scale}")
         text = clean_text(get("text"))
-        if nps is None and csat is None and ces is None and text is None:
+        answers = {column: clean_text(data.get(column)) for column in more_text}
+        if nps is None and csat is None and ces is None and text is None and not any(answers.values()):
             raise RowError("the response has no score and no text")
         submitted_at = parse_time(get("submitted_at"), columns.get("submitted_at", "submitted_at"))
         customer = clean_text(get("customer_id"))
@@ -87,9 +90,9 @@ def import_survey(
             "response_id": response_id, "source": source, "external_id": external,
             "customer_id": hash_author(customer, salt), "submitted_at": submitted_at,
             "nps": nps, "csat": csat, "csat_scale": csat_scale, "ces": ces, "ces_scale": ces_scale,
-            "segment": clean_text(get("segment")), "meta": extra_fields(data, columns.values()),
+            "segment": clean_text(get("segment")), "meta": extra_fields(data, [*columns.values(), *more_text]),
         }
-        response["content_hash"] = content_hash({**response, "text": text}, exclude=("response_id",))
+        response["content_hash"] = content_hash({**response, "text": text, **answers}, exclude=("response_id",))
         rows = [response]
         if text is not None:
             rows.append(item_row(
@@ -97,6 +100,13 @@ def import_survey(
                 created_at=submitted_at, author=customer, lang=clean_text(get("lang")),
                 response_id=response_id,
             ))
+        for column, answer in answers.items():
+            if answer is not None:
+                rows.append(item_row(
+                    source=source, external_id=f"{external}:{column}", text=answer, salt=salt, channel=channel,
+                    created_at=submitted_at, author=customer, title=column, lang=clean_text(get("lang")),
+                    response_id=response_id,
+                ))
         return rows
 
     ingest = Ingest(store, f"import-{source}", channel=channel, progress=progress)

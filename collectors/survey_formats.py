@@ -58,6 +58,7 @@ class SurveyExport:
     tool: str
     table: TableSource
     mapping: dict[str, str]
+    more_text: tuple[str, ...] = ()
     csat_scale: int = 5
     ces_scale: int = 7
 
@@ -91,7 +92,10 @@ def read_survey_export(path: str | Path) -> SurveyExport:
     columns = [header[i] for i in keep]
     mapping = {field: column for field, column in TOOL_COLUMNS.get(tool, {}).items() if column in columns}
     questions = rows[1] if tool == "qualtrics" else header
-    mapping.update(_questions(columns, [questions[i] if i < len(questions) else "" for i in keep], mapping))
+    wordings = [questions[i] if i < len(questions) else "" for i in keep]
+    mapping.update(_questions(columns, wordings, mapping))
+    more_text = tuple(c for c, q in zip(columns, wordings) if c not in mapping.values()
+                      and TEXT_PATTERN.search(f"{c} {q}") and not _scored(c, q))
     if not {"nps", "csat", "ces", "text"} & set(mapping):
         raise InputError(
             f"{path}: found no NPS, CSAT, CES or open-text question in this {tool} export; columns are: "
@@ -100,7 +104,7 @@ def read_survey_export(path: str | Path) -> SurveyExport:
     data = [row for row in rows[first_data:] if any(cell.strip() for cell in row)]
     score_columns = [mapping[f] for f in ("nps", "csat", "ces") if f in mapping]
     records = _records(path, tool, data, keep, columns, score_columns, first_data)
-    export = SurveyExport(tool, TableSource(path, columns, records), mapping)
+    export = SurveyExport(tool, TableSource(path, columns, records), mapping, more_text)
     export.csat_scale = _scale(data, keep, columns, mapping.get("csat"), default=5)
     export.ces_scale = _scale(data, keep, columns, mapping.get("ces"), default=7)
     return export
@@ -110,7 +114,8 @@ def import_survey_export(store: Store, path: str | Path, *, source: str = "surve
     """Detect the export's tool, then import its responses and open-text answers."""
     export = read_survey_export(path)
     return import_survey(store, path, source=source, mapping=export.mapping, csat_scale=export.csat_scale,
-                         ces_scale=export.ces_scale, progress=progress, table=export.table)
+                         ces_scale=export.ces_scale, progress=progress, table=export.table,
+                         more_text=export.more_text)
 
 
 def _header(tool: str, rows: list[list[str]]) -> tuple[list[str], int]:
@@ -143,6 +148,10 @@ def _questions(columns: list[str], questions: list[str], taken: dict[str, str]) 
             if "text" not in found and TEXT_PATTERN.search(wording):
                 found["text"] = column
     return found
+
+
+def _scored(column: str, question: str) -> bool:
+    return any(pattern.search(f"{column} {question}") for pattern in QUESTION_PATTERNS.values())
 
 
 def _score(value: str) -> str:

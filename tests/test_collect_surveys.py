@@ -56,6 +56,10 @@ def test_typeform_and_google_forms_link_text_to_responses(store):
     assert linked.values.tolist() == [["Płatność kartą nie działa od aktualizacji", 3], ["Szybka dostawa", 9]]
     ces = store.query("SELECT ces, ces_scale FROM responses WHERE external_id = 'a1b2c3d4e5f6g7h8i9j0'").iloc[0]
     assert ces.tolist() == [6, 7]
+    second = store.query("SELECT coalesce(i.title, '') AS title, i.text FROM items i JOIN responses r USING (response_id) "
+                         "WHERE r.external_id = 'b1b2c3d4e5f6g7h8i9j0' ORDER BY 1")
+    assert second.values.tolist() == [["", "The app crashed when paying"],
+                                      ["Anything else you would like to tell us?", "Please add BLIK payments"]]
 
 
 def test_an_export_without_score_or_text_questions_says_how_to_map_it(tmp_path):
