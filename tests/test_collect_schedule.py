@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,23 @@ def test_schedule_run_now_runs_one_job_and_exits(tmp_path, fakes):
     assert "appstore pl/1234567890: 3 new" in result.output and "report written to" in result.output
     unknown = CliRunner().invoke(main, ["schedule", "--config", str(config), "--run-now", "weekly"])
     assert unknown.exit_code == 2 and "no job named 'weekly'" in unknown.output
+
+
+def test_a_started_scheduler_fires_the_job_through_apscheduler(tmp_path, fakes):
+    from datetime import datetime, timezone
+
+    apple, zendesk = fakes
+    config = load_config(write_config(tmp_path, apple.url, zendesk.url))
+    messages: list[str] = []
+    scheduler = build_scheduler(config, echo=messages.append, blocking=False)
+    scheduler.start()
+    try:
+        scheduler.get_job("hourly").modify(next_run_time=datetime.now(timezone.utc))  # fire now, not at :05
+        deadline = time.monotonic() + 20
+        while not any(m.startswith("report written") for m in messages) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert any(m.startswith("appstore pl/1234567890: 3 new") for m in messages)
+    with Store(config.db) as store:
+        assert store.query("SELECT status FROM runs WHERE collector = 'job'")["status"].tolist() == ["ok"]
