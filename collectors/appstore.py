@@ -83,6 +83,9 @@ class AppStoreSource(Source):
                     if moment is not None and (newest is None or moment > parse_time(newest, "cursor")):
                         newest = moment.isoformat()
                     yield RawRecord(f"appstore:{self.channel}:page {page}:entry {number}", entry, entry)
+                if page == MAX_PAGES and since is not None:
+                    self.note("Apple's feed ends after 10 pages and the previous run's newest review was not "
+                              "reached; older new reviews are not in the feed (collect more often)")
         finally:
             client.close()
         if newest is not None:

@@ -102,6 +102,9 @@ class GooglePlaySource(Source):
                     break
         finally:
             client.close()
+        if since and read >= self.max_reviews:
+            self.note(f"max_reviews ({self.max_reviews}) was read before reaching the previous run's newest "
+                      "review; reviews in between were not collected (raise max_reviews)")
         yield Checkpoint(repr(newest))
 
     def normalise(self, record: RawRecord, salt: str) -> list[dict[str, Any]]:

@@ -98,10 +98,13 @@ class RedditSource(Source):
         subreddit = reddit.subreddit(self.subreddit)
         listing = (subreddit.search(self.query, sort="new", time_filter="all", limit=self.limit)
                    if self.query else subreddit.new(limit=self.limit))
+        read, reached = 0, False
         try:
             for submission in listing:
                 if submission.created_utc <= since:
+                    reached = True
                     break
+                read += 1
                 newest = max(newest, submission.created_utc)
                 data = _submission_data(submission)
                 yield RawRecord(f"reddit:{submission.permalink}", data, data)
@@ -112,6 +115,9 @@ class RedditSource(Source):
                         yield RawRecord(f"reddit:{comment.permalink}", data, data)
         except prawcore.exceptions.PrawcoreException as exc:
             raise SourceError(f"Reddit {self.channel}: {exc}") from None
+        if since and not reached and read >= self.limit:
+            self.note(f"the limit of {self.limit} submissions was read before reaching the previous run's "
+                              "newest; submissions in between were not collected (raise limit)")
         yield Checkpoint(repr(newest))
 
     def normalise(self, record: RawRecord, salt: str) -> list[dict[str, Any]]:

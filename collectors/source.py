@@ -8,7 +8,7 @@ quarantines, records the run and returns a :class:`RunOutcome` with a one-line s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator
 
 from collectors.base import (
@@ -25,6 +25,7 @@ class RunOutcome:
     name: str
     counts: RunCounts
     error: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -34,6 +35,7 @@ class RunOutcome:
         c = self.counts
         line = (f"{self.name}: {c.new} new, {c.updated} updated, {c.quarantined} quarantined, "
                 f"{0 if self.ok else 1} errors (read {c.read}, duplicates skipped {c.duplicates})")
+        line += "".join(f"; note: {note}" for note in self.notes)
         return line if self.ok else f"{line}; failed: {self.error}"
 
 
@@ -60,6 +62,10 @@ class Source:
         """The stored rows for one record (primary first); raise :class:`RowError` to quarantine it."""
         raise NotImplementedError
 
+    def note(self, text: str) -> None:
+        """Tell the user something about this run; it is added to the run's summary line."""
+        self.__dict__.setdefault("notes", []).append(text)
+
     def text(self, value: Any, what: str = "text") -> str:
         """Clean text, redacted when ``redact`` is set; empty text is a :class:`RowError`."""
         text = self.optional_text(value)
@@ -82,6 +88,7 @@ class Source:
 
     def run(self, store: Store, progress: bool = False, raise_errors: bool = False) -> RunOutcome:
         """Run once from the last checkpoint; a failure is recorded and reported, not raised."""
+        self.notes = []
         cursor = resume_cursor(store, self.collector, self.channel)
         ingest = Ingest(store, self.collector, channel=self.channel, progress=progress)
         salt = store.author_salt
@@ -90,5 +97,5 @@ class Source:
         except Exception as exc:
             if raise_errors:
                 raise
-            return RunOutcome(self.name, ingest.counts, error=str(exc) or type(exc).__name__)
-        return RunOutcome(self.name, ingest.counts)
+            return RunOutcome(self.name, ingest.counts, str(exc) or type(exc).__name__, list(self.notes))
+        return RunOutcome(self.name, ingest.counts, notes=list(self.notes))

@@ -89,3 +89,19 @@ def test_importing_the_google_play_module_keeps_tls_verification():
 
     _scraper()
     assert ssl._create_default_https_context is ssl.create_default_context
+
+
+def test_gaps_larger_than_one_run_can_read_are_reported(store):
+    with FakeGooglePlay(play_reviews(), page_size=2) as play:
+        source = GooglePlaySource("com.parcelo.app", base_url=play.url, backoff=0, max_reviews=2)
+        source.collect(store)
+        play.reviews += [play_review(f"gp:late{n}", datetime(2026, 9, 20, n), 1, "Late") for n in range(3)]
+        assert "note: max_reviews (2) was read before reaching" in source.run(store).summary()
+    entries = apple_entries()[:1]
+    with FakeAppleFeed(entries, page_size=1) as apple:
+        source = AppStoreSource("1234567890", base_url=apple.url, backoff=0)
+        source.collect(store)
+        entries += [apple_entry(f"77{n:02d}", f"2026-09-2{n // 6}T{10 + n % 6}:00:00Z", 3, "T", "More")
+                    for n in range(11)]
+        outcome = source.run(store)
+        assert outcome.counts.new == 10 and "Apple's feed ends after 10 pages" in outcome.summary()

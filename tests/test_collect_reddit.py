@@ -96,3 +96,11 @@ def test_wrong_credentials_fail_with_a_clear_error(store, fake):
     outcome = bad.run(store)
     assert not outcome.ok and "401" in outcome.error
     assert "nope" not in outcome.error
+
+
+def test_a_limit_too_small_for_the_gap_is_reported(store, fake):
+    source(fake, limit=2).collect(store)
+    fake.posts += [post(f"n{i}", f"New {i}", "Late parcel", T0 + (10 + i) * DAY) for i in range(3)]
+    outcome = source(fake, limit=2).run(store)
+    assert outcome.ok and outcome.counts.new == 2
+    assert "note: the limit of 2 submissions was read before reaching the previous run's newest" in outcome.summary()
