@@ -189,4 +189,4 @@ def status(db: str, config_path: str | None) -> None:
     if table.empty:
         click.echo("no collector has run on this store yet")
         return
-    click.echo(table.to_string(index=False))
+    click.echo(table.astype(object).where(table.notna(), "").to_string(index=False))

@@ -22,9 +22,9 @@ def source_status(store: Store) -> pd.DataFrame:
                arg_max(status, started_at) AS last_status,
                max(finished_at) FILTER (WHERE status = 'ok') AS last_success,
                count(*) AS runs,
-               coalesce(sum(rows_new), 0) AS items_new,
-               coalesce(sum(rows_updated), 0) AS items_updated,
-               coalesce(sum(rows_quarantined), 0) AS quarantined,
+               coalesce(sum(rows_new), 0)::BIGINT AS items_new,
+               coalesce(sum(rows_updated), 0)::BIGINT AS items_updated,
+               coalesce(sum(rows_quarantined), 0)::BIGINT AS quarantined,
                arg_max(error, started_at) FILTER (WHERE error IS NOT NULL) AS last_error
         FROM runs GROUP BY collector, channel ORDER BY last_run DESC
     """)
