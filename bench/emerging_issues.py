@@ -44,7 +44,7 @@ THEMES = {
 DAYS, DAILY, HORIZON = 60, 200, 7
 
 
-def load_stream_corpus(limit: int = 12000, seed: int = 0) -> pd.DataFrame:
+def load_stream_corpus(limit: int = 3600, per_theme: int = 250, seed: int = 0) -> pd.DataFrame:
     """Tweets with ``text``, ``negative`` and the themes they mention."""
     from models.train_sentiment import load_corpus
 
@@ -56,7 +56,11 @@ def load_stream_corpus(limit: int = 12000, seed: int = 0) -> pd.DataFrame:
         mask |= themed.str.contains(pattern, regex=True).to_numpy()
     rng = np.random.default_rng(seed)
     plain = corpus[~mask].sample(n=min(limit, int((~mask).sum())), random_state=int(rng.integers(1 << 31)))
-    frame = pd.concat([plain, corpus[mask]]).reset_index(drop=True)
+    parts = [plain]
+    for pattern in THEMES.values():
+        matching = corpus[themed.str.contains(pattern, regex=True)]
+        parts.append(matching.sample(n=min(per_theme, len(matching)), random_state=int(rng.integers(1 << 31))))
+    frame = pd.concat(parts).drop_duplicates("text").reset_index(drop=True)
     frame["negative"] = frame["label"] == "negative"
     lowered = frame["text"].str.lower()
     for theme, pattern in THEMES.items():

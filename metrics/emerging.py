@@ -135,12 +135,12 @@ class IssueDetector:
             expected, dispersion = self._expected_counts(count_row, totals, in_baseline, weekday)
             new = self.first_days_[topic] >= new_since or count_row[in_baseline].sum() < self.min_count / 2
             tests.append(self._scan(topic, "new_topic" if new else "volume_spike", count_row, expected,
-                                    totals, windows, dispersion))
+                                    totals, in_baseline, windows, dispersion))
             negative_row = negatives.loc[topic].to_numpy(dtype=float)
             base_negative = ((negative_row[in_baseline].sum() + NEGATIVE_PRIOR * overall_negative)
                              / (count_row[in_baseline].sum() + NEGATIVE_PRIOR))
             tests.append(self._scan(topic, "negativity_spike", negative_row, base_negative * count_row,
-                                    count_row, windows, 1.0))
+                                    count_row, in_baseline, windows, 1.0))
         issues = []
         if tests:
             table = pd.DataFrame(tests)
@@ -181,18 +181,29 @@ class IssueDetector:
 
     @staticmethod
     def _scan(topic: int, kind: str, observed: np.ndarray, expected: np.ndarray, trials: np.ndarray,
-              windows: list[int], dispersion: float) -> dict:
-        """The window (ending today) with the smallest p-value, Bonferroni-corrected for the windows scanned."""
+              in_baseline: np.ndarray, windows: list[int], dispersion: float) -> dict:
+        """The window (ending today) with the smallest p-value, Bonferroni-corrected for the windows scanned.
+
+        The test conditions on the total count in baseline + window, so the baseline's own uncertainty is
+        accounted for: under no change, the window's count is binomial with the window's share of the
+        expected count.
+        """
+        base_observed, base_expected = observed[in_baseline].sum(), expected[in_baseline].sum()
         best = None
         for window in windows:
-            count, mean, total = observed[-window:].sum(), expected[-window:].sum(), trials[-window:].sum()
-            if total <= 0:
+            count, mean = observed[-window:].sum(), expected[-window:].sum()
+            if trials[-window:].sum() <= 0 or mean <= 0:
                 continue
-            p_value = overdispersed_binomial_sf(count, total, mean / total, dispersion) if count > 0 else 1.0
+            share = mean / (mean + base_expected)
+            p_value = (overdispersed_binomial_sf(count, count + base_observed, share, dispersion)
+                       if count > 0 else 1.0)
             if best is None or p_value < best["p_value"]:
                 best = {"topic_id": int(topic), "kind": kind, "window": window, "count": float(count),
                         "p_value": p_value, "statistic": count / max(mean, 1e-9), "excess": count - mean,
                         "excess_recent": float(observed[-windows[-1]:].sum() - expected[-windows[-1]:].sum())}
+        if best is None:
+            best = {"topic_id": int(topic), "kind": kind, "window": windows[-1], "count": 0.0, "p_value": 1.0,
+                    "statistic": 0.0, "excess": 0.0, "excess_recent": 0.0}
         best["p_value"] = min(1.0, best["p_value"] * len(windows))
         if kind == "negativity_spike":
             best["count"] = float(trials[-best["window"]:].sum())  # topic items in the window
