@@ -113,7 +113,8 @@ class Pipeline:
         if info.empty:
             return None
         params = {k: getattr(self.topic_template, k) for k in
-                  ("n_topics", "max_topics", "min_similarity", "clusterer", "vectorizer", "languages", "random_state")}
+                  ("n_topics", "max_topics", "min_similarity", "clusterer", "vectorizer", "languages", "random_state",
+                   "merge_similarity")}
         return TopicModel.from_info(info, **params)
 
     def _assign_topics(self, summary: AnalyzeSummary) -> None:
