@@ -148,7 +148,7 @@ def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> d
     return pools
 
 
-def run(seeds: int, scenarios: list[str], n_topics: int | None = 30) -> pd.DataFrame:
+def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = 0.01) -> pd.DataFrame:
     from sentiment.topics import TopicModel
 
     started = time.time()
@@ -159,7 +159,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30) -> pd.DataF
     corpus.attrs["pools"] = theme_pools(corpus, vectors)
     print(f"corpus {len(corpus)} tweets, {len(model.topics_)} topics, outliers "
           f"{(corpus['topic_id'] < 0).mean():.1%}; set-up {time.time() - started:.0f} s")
-    detector = IssueDetector()
+    detector = IssueDetector(alpha=alpha)
     results = []
     for scenario in scenarios:
         for method in ("voxlens", "naive"):
@@ -209,8 +209,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=40)
     parser.add_argument("--scenarios", default="burst 5%,burst 10%,sentiment shift,quiet")
     parser.add_argument("--topics", type=int, default=30, help="topics to fit (0: chosen by HDBSCAN)")
+    parser.add_argument("--alpha", type=float, default=0.01, help="the detector's false discovery rate")
     args = parser.parse_args()
-    table = run(args.seeds, [s.strip() for s in args.scenarios.split(",")], args.topics or None)
+    table = run(args.seeds, [s.strip() for s in args.scenarios.split(",")], args.topics or None, args.alpha)
     print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
 
 

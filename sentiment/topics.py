@@ -149,13 +149,19 @@ class TopicModel:
         return HDBSCAN(min_cluster_size=max(10, n // 100), min_samples=5, copy=True).fit_predict(reduced)
 
     def fit(self, texts: Sequence[str], embeddings: np.ndarray) -> "TopicModel":
-        """Learn topics from scratch; topic ids are numbered by size, largest first."""
+        """Learn topics from scratch; topic ids are numbered by size, largest first.
+
+        Sets ``cluster_outlier_share_`` (texts the clusterer left out) and ``outlier_share_`` (texts still
+        outliers after assignment to the nearest topic, the share that :meth:`transform` reports as -1).
+        """
         embeddings = _normalise(embeddings)
         raw = self._cluster(embeddings)
         sizes = pd.Series(raw[raw != OUTLIER]).value_counts()
         renumber = {old: new for new, old in enumerate(sizes.index)}
         labels = np.array([renumber.get(c, OUTLIER) for c in raw])
         self.topics_ = self._describe(texts, embeddings, labels)
+        self.cluster_outlier_share_ = float((labels == OUTLIER).mean()) if len(labels) else 0.0
+        self.outlier_share_ = float((self.transform(embeddings)["topic_id"] == OUTLIER).mean()) if len(labels) else 0.0
         return self
 
     def _describe(self, texts: Sequence[str], embeddings: np.ndarray,

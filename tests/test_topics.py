@@ -31,7 +31,7 @@ def test_fit_finds_the_themes_with_readable_keyword_labels_and_no_stop_words():
     texts, vectors, truth = _corpus(THEMES)
     model = TopicModel(languages=("en", "pl"), random_state=0).fit(texts, vectors)
     assigned = model.transform(vectors)["topic_id"].to_numpy()
-    assert (assigned == OUTLIER).mean() == 0
+    assert (assigned == OUTLIER).mean() == 0 and model.outlier_share_ == 0
     assert len(model.topics_) == 3
     labels = {name: model.topics_[int(np.bincount(assigned[truth == name]).argmax())].label for name in THEMES}
     assert "payment" in labels["payment"] and "tracking" in labels["tracking"]
