@@ -119,3 +119,23 @@ def tickets_by_period(tickets: pd.DataFrame, by: str = "week", segment: str | No
                    small_sample=len(reopened) < SMALL_SAMPLE)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def topic_series(items: pd.DataFrame, by: str = "day") -> pd.DataFrame:
+    """Per period and topic: ``items``, ``share`` of the period's items and ``negative_share`` (fractions).
+
+    ``items`` needs ``created_at``, ``topic_id`` and ``label`` (or a boolean ``negative``).
+
+    Example:
+        >>> items = pd.DataFrame({"created_at": pd.to_datetime(["2026-03-02"] * 3), "topic_id": [0, 0, 1],
+        ...                       "label": ["negative", "positive", "negative"]})
+        >>> topic_series(items)[["topic_id", "items", "negative_share"]].values.tolist()
+        [[0.0, 2.0, 0.5], [1.0, 1.0, 1.0]]
+    """
+    frame, _ = _groups(items, "created_at", by, None)
+    negative = frame["negative"] if "negative" in frame else frame["label"].eq("negative")
+    frame = frame.assign(_negative=negative.astype(float))
+    table = frame.groupby(["period", "topic_id"]).agg(items=("_negative", "size"),
+                                                     negative_share=("_negative", "mean")).reset_index()
+    table["share"] = table["items"] / table.groupby("period")["items"].transform("sum")
+    return table[["period", "topic_id", "items", "share", "negative_share"]]

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from metrics.business import business_by_period, churn_rate, retention_rate
-from metrics.periods import survey_by_period, tickets_by_period
+from metrics.periods import survey_by_period, tickets_by_period, topic_series
 
 
 def test_survey_by_week_and_segment_with_change_p_values():
@@ -59,3 +59,13 @@ def test_tickets_by_period_measure_response_resolution_and_reopen_rate():
     assert row["first_response_hours_median"] == pytest.approx(2.0)   # 1 h and 3 h
     assert row["resolution_hours_mean"] == pytest.approx((24 + 12) / 2)
     assert row["reopen_rate"] == pytest.approx(50.0) and row["small_sample"]
+
+
+def test_topic_series_give_daily_volume_share_and_negative_share():
+    items = pd.DataFrame({"created_at": pd.to_datetime(["2026-03-02 08:00", "2026-03-02 18:00", "2026-03-02 19:00",
+                                                        "2026-03-03 09:00"]),
+                          "topic_id": [4, 4, 7, 4], "label": ["negative", "neutral", "positive", "negative"]})
+    series = topic_series(items).set_index(["period", "topic_id"])
+    monday = series.loc[(pd.Timestamp("2026-03-02"), 4)]
+    assert monday["items"] == 2 and monday["share"] == pytest.approx(2 / 3) and monday["negative_share"] == 0.5
+    assert series.loc[(pd.Timestamp("2026-03-03"), 4), "share"] == 1.0
