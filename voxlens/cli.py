@@ -166,6 +166,14 @@ from voxlens.cli_collect import collect, schedule, status  # noqa: E402
 main.add_command(collect)
 main.add_command(schedule)
 main.add_command(status)
+from voxlens.cli_metrics import (  # noqa: E402
+    drivers_command, import_customers_command, metrics_command, topics_command,
+)
+
+main.add_command(metrics_command)
+main.add_command(topics_command)
+main.add_command(drivers_command)
+import_group.add_command(import_customers_command)
 
 if __name__ == "__main__":
     main()
