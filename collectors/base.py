@@ -8,6 +8,7 @@ has its own copy of dedup, quarantine or run bookkeeping.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,6 +21,7 @@ from collectors.files import RawRecord
 from voxlens.store import Store
 
 BATCH_SIZE = 1000
+MAX_TEXT_CHARS = 100_000  # a longer "review" is a pasted log or an attack; it is quarantined, not stored
 
 
 class RowError(ValueError):
@@ -86,12 +88,15 @@ class Ingest:
         collector: the run's name in ``runs`` (``import-reviews``, ``reddit``...).
         channel: the part of the source (subreddit, app id, file name).
         progress: show a progress bar.
+        redact: a function applied to the raw content of quarantined rows (``redact_text`` when
+            importing with ``--redact``), so no copy of the personal data it removes is kept.
     """
 
     store: Store
     collector: str
     channel: str | None = None
     progress: bool = False
+    redact: Callable[[str], str] | None = None
     counts: RunCounts = field(default_factory=RunCounts)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -105,13 +110,16 @@ class Ingest:
         A normaliser returns the rows a record produces, primary first: a survey response yields its
         response row and, when it has text, an item row.
         """
+        from voxlens.privacy import mask_secrets
+
         started = utc_now()
+        self._close_interrupted_runs()
         self._record_run(started, status="running")
         try:
             for spec, records, normalise in groups:
                 self._ingest(spec, records, normalise)
         except BaseException as exc:
-            self._record_run(started, status="failed", error=f"{type(exc).__name__}: {exc}")
+            self._record_run(started, status="failed", error=mask_secrets(f"{type(exc).__name__}: {exc}"))
             raise
         self._record_run(started, status="ok", cursor=cursor)
         return self.counts
@@ -131,6 +139,11 @@ class Ingest:
             except RowError as exc:
                 quarantined.append(self._quarantine(record, str(exc)))
                 continue
+            except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+                # A value no rule foresaw: keep the row and say what failed instead of stopping the run.
+                quarantined.append(self._quarantine(
+                    record, f"unreadable value ({type(exc).__name__}: {exc}); fix the row and import again"))
+                continue
             batch.append((record, rows))
             if len(batch) >= BATCH_SIZE:
                 self._write(spec, batch, quarantined)
@@ -139,10 +152,21 @@ class Ingest:
 
     def _quarantine(self, record: RawRecord, reason: str) -> dict[str, Any]:
         self.counts.quarantined += 1
+        raw = record.raw if isinstance(record.raw, str) else json.dumps(record.raw, default=str, ensure_ascii=False)
+        if self.redact is not None:
+            raw, reason = self.redact(raw), self.redact(reason)
         return {
             "run_id": self.run_id, "source": self.collector, "location": record.location,
-            "raw": record.raw, "reason": reason, "quarantined_at": utc_now(),
+            "raw": raw, "reason": reason, "quarantined_at": utc_now(),
         }
+
+    def _close_interrupted_runs(self) -> None:
+        """Runs of this collector still marked running belong to a killed process (the store lock
+        admits one writer process): mark them so, and the re-run picks up their rows."""
+        self.store.execute(
+            "UPDATE runs SET status = 'interrupted', error = 'the process stopped before the run finished; "
+            "rows committed before that are kept' WHERE status = 'running' AND collector = ? "
+            "AND channel IS NOT DISTINCT FROM ? AND run_id <> ?", [self.collector, self.channel, self.run_id])
 
     def _write(self, spec: TableSpec, batch: list[tuple[RawRecord, list[dict[str, Any]]]],
                quarantined: list[dict[str, Any]]) -> None:
@@ -227,7 +251,7 @@ def parse_time(value: Any, field_name: str, *, allow_future: timedelta = timedel
         return None
     try:
         stamp = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
+    except Exception:  # pandas raises many kinds (ValueError, OverflowError, OutOfBounds...) on garbage
         raise RowError(f"{field_name} {text!r} is not a date (use ISO 8601, e.g. 2026-03-01T12:00:00Z)") from None
     if pd.isna(stamp):
         raise RowError(f"{field_name} {text!r} is not a date (use ISO 8601, e.g. 2026-03-01T12:00:00Z)")
@@ -248,9 +272,19 @@ def parse_score(value: Any, field_name: str, low: int, high: int, hint: str = ""
         number = float(text.replace(",", "."))
     except ValueError:
         raise RowError(f"{field_name} {text!r} is not a number{hint}") from None
+    if not math.isfinite(number):
+        raise RowError(f"{field_name} {text!r} is not a number{hint}")
     if number != int(number) or not low <= number <= high:
         raise RowError(f"{field_name} {text!r} is outside {low}–{high}{hint}")
     return int(number)
+
+
+def check_length(text: str, column: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """The text, or RowError when it is longer than ``limit`` characters."""
+    if len(text) > limit:
+        raise RowError(f"{column!r} has {len(text):,} characters, more than the {limit:,} a feedback text may have; "
+                       "split it or check the export")
+    return text
 
 
 def extra_fields(data: dict[str, Any], used: Iterable[str]) -> str | None:

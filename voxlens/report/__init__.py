@@ -45,7 +45,11 @@ def render_html(data: ReportData, title: str = "voxlens issue report", sample: b
 
 
 def _md_cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """Text safe in a Markdown table or quote: no raw HTML, no link syntax, one line."""
+    import html
+
+    text = html.escape(str(value), quote=False).replace("[", "\\[").replace("]", "\\]")
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def render_markdown(data: ReportData, title: str = "voxlens issue report") -> str:
