@@ -111,9 +111,12 @@ def forget(store: Any, author: str) -> dict[str, int]:
             deleted[table] = _count(store.execute(f"DELETE FROM {table} WHERE list_contains(?, item_id)", [items]))
         deleted["responses"] = _count(store.execute(
             "DELETE FROM responses WHERE list_contains(?, response_id)", [responses]))
-        deleted["issue_evidence"] = _count(store.execute(
-            "UPDATE issues SET evidence = list_filter(evidence, e -> NOT list_contains(?, e)) "
-            "WHERE len(list_intersect(evidence, ?)) > 0", [items, items]))
+        gone = set(items)
+        cited = store.execute("SELECT issue_id, evidence FROM issues WHERE len(list_intersect(evidence, ?)) > 0", [items])
+        for issue_id, evidence in cited:
+            store.execute("UPDATE issues SET evidence = ? WHERE issue_id = ?",
+                          [[e for e in evidence if e not in gone], issue_id])
+        deleted["issue_evidence"] = len(cited)
         pattern = r"(^|[^\w])" + re.escape(str(author).strip()) + r"($|[^\w])"
         deleted["quarantine"] = _count(store.execute(
             "DELETE FROM quarantine WHERE regexp_matches(raw, ?)", [pattern]))
