@@ -274,7 +274,9 @@ def parse_score(value: Any, field_name: str, low: int, high: int, hint: str = ""
         raise RowError(f"{field_name} {text!r} is not a number{hint}") from None
     if not math.isfinite(number):
         raise RowError(f"{field_name} {text!r} is not a number{hint}")
-    if number != int(number) or not low <= number <= high:
+    if number != int(number):
+        raise RowError(f"{field_name} {text!r} is not a whole number{hint}")
+    if not low <= number <= high:
         raise RowError(f"{field_name} {text!r} is outside {low}–{high}{hint}")
     return int(number)
 

@@ -11,6 +11,7 @@ import csv
 import json
 import re
 import sys
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,8 +113,9 @@ def decode_file(path: str | Path) -> tuple[str, str]:
 
 
 def _single_byte_encoding(data: bytes) -> str:
-    """cp1250 or latin-1: each byte that the two read differently votes for the one giving a letter
-    of its language (Polish for cp1250, any letter for latin-1); ties go to cp1250."""
+    """cp1250 or latin-1: each byte the two read differently votes for the more plausible reading
+    (a letter of the language: Polish for cp1250, any for latin-1; then any printable character);
+    ties go to cp1250."""
     try:
         data.decode("cp1250")
     except UnicodeDecodeError:
@@ -121,14 +123,14 @@ def _single_byte_encoding(data: bytes) -> str:
     votes = 0
     for byte, count in Counter(b for b in data if b >= 0x80).items():
         as_cp, as_latin = bytes([byte]).decode("cp1250"), bytes([byte]).decode("latin-1")
-        if as_cp == as_latin:
-            continue
-        polish, latin_letter = as_cp in _POLISH, as_latin.isalpha()
-        if polish and not latin_letter:
-            votes += count
-        elif latin_letter and not polish:
-            votes -= count
+        if as_cp != as_latin:
+            votes += count * (_plausible(as_cp, as_cp in _POLISH) - _plausible(as_latin, as_latin.isalpha()))
     return "cp1250" if votes >= 0 else "latin-1"
+
+
+def _plausible(char: str, letter: bool) -> int:
+    """2 for a letter of the language, 1 for another printable character, 0 for a control character."""
+    return 2 if letter else 0 if unicodedata.category(char).startswith("C") else 1
 
 
 def _lines(text: str) -> list[str]:

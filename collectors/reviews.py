@@ -27,13 +27,13 @@ from voxlens.store import Store
 
 REVIEW_COLUMNS: dict[str, tuple[str, ...]] = {
     "text": ("text", "body", "review", "review_text", "review_body", "content", "comment", "message", "feedback",
-             "selftext", "description"),
+             "selftext", "description", "tekst", "treść", "komentarz", "opinia"),
     "external_id": ("id", "external_id", "review_id", "post_id", "uuid", "item_id"),
     "created_at": ("created_at", "date", "timestamp", "created", "time", "posted_at", "review_date",
-                   "published", "at", "created_utc"),
-    "rating": ("rating", "stars", "star_rating", "score", "review_rating"),
+                   "published", "at", "created_utc", "data"),
+    "rating": ("rating", "stars", "star_rating", "score", "review_rating", "ocena"),
     "lang": ("lang", "language", "locale"),
-    "author": ("author", "user", "username", "user_name", "reviewer", "reviewer_name"),
+    "author": ("author", "user", "username", "user_name", "reviewer", "reviewer_name", "autor"),
     "title": ("title", "subject", "headline", "summary"),
     "url": ("url", "link", "permalink"),
     "channel": ("channel", "subreddit", "app_id", "product", "store"),

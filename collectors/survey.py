@@ -65,7 +65,7 @@ def import_survey(
         from voxlens.errors import InputError
 
         raise InputError(
-            f"{path}: no nps, csat, ces or text column found; columns are: {', '.join(table.columns)}; "
+            f"{path}: line 1 (header): no nps, csat, ces or text column found; columns are: {', '.join(table.columns)}; "
             "name them with --map nps=COLUMN (or csat=, ces=, text=)"
         )
     salt = store.author_salt
