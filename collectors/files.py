@@ -129,8 +129,8 @@ def _single_byte_encoding(data: bytes) -> str:
 
 
 def _plausible(char: str, letter: bool) -> int:
-    """2 for a letter of the language, 1 for another printable character, 0 for a control character."""
-    return 2 if letter else 0 if unicodedata.category(char).startswith("C") else 1
+    """2 for a letter of the language, 0 for a control character or a lone accent (˝ ˇ), else 1."""
+    return 2 if letter else 0 if unicodedata.category(char) in ("Cc", "Cf", "Cn", "Co", "Sk") else 1
 
 
 def _lines(text: str) -> list[str]:
