@@ -21,6 +21,8 @@ from voxlens.errors import InputError
 
 ENCODINGS = ("utf-8-sig", "utf-16", "cp1250", "latin-1")
 DELIMITERS = (",", ";", "\t", "|")
+BINARY_MAGIC = {b"PK\x03\x04": "an Excel workbook or a zip archive", b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file",
+                b"%PDF": "a PDF", b"\x89PNG": "a PNG image", b"\x1f\x8b": "a gzip archive"}
 # Fields may be long (a 1 MB review); normalisers decide what is too long, the reader never drops it.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -81,7 +83,8 @@ def decode_file(path: str | Path) -> tuple[str, str]:
     """The file's text and encoding: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1250 or latin-1.
 
     A single-byte file is cp1250 (Polish Windows exports) unless its bytes read as Western European
-    letters only in latin-1. Binary data (NUL bytes outside UTF-16) is refused with its line and column.
+    letters only in latin-1. A workbook, archive or other binary file is refused with its line and column;
+    a stray NUL byte in a text file is dropped.
 
     Example:
         >>> import tempfile, pathlib
@@ -94,16 +97,22 @@ def decode_file(path: str | Path) -> tuple[str, str]:
     data = path.read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), "utf-16"
+            return data.decode("utf-16").replace("\x00", ""), "utf-16"
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}: starts with a UTF-16 mark but is not UTF-16 ({exc.reason})") from exc
-    nul = data.find(b"\x00")
-    if nul >= 0:
+    for magic, kind in BINARY_MAGIC.items():
+        if data.startswith(magic):
+            raise InputError(f"{path}: line 1, column 1: this is {kind}, not a text export; "
+                             "save it as CSV (UTF-8) or JSONL")
+    head = data[:8192]
+    if head.count(b"\x00") > max(2, len(head) // 100):
+        nul = data.find(b"\x00")
         line = data.count(b"\n", 0, nul) + 1
         column = nul - (data.rfind(b"\n", 0, nul) + 1) + 1
         raise InputError(
-            f"{path}: line {line}, column {column}: binary data (a NUL byte); this is not a text "
+            f"{path}: line {line}, column {column}: binary data (NUL bytes); this is not a text "
             "export: save it as CSV (UTF-8) or JSONL")
+    data = data.replace(b"\x00", b"")  # a stray NUL in a text export carries nothing
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -239,15 +248,14 @@ def _parse_json(text: str) -> Any:
 
 def _read_jsonl(path: Path, text: str, encoding: str) -> TableSource:
     lines = [line.rstrip("\r\n") for line in _lines(text)]
-    columns: list[str] = []
+    columns: dict[str, None] = {}  # every key of every object, in first-seen order
     for line in lines:
         try:
             value = _parse_json(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
         if isinstance(value, dict):
-            columns = list(value)
-            break
+            columns.update(dict.fromkeys(value))
 
     def records() -> Iterator[RawRecord]:
         for number, line in enumerate(lines, start=1):
@@ -265,7 +273,7 @@ def _read_jsonl(path: Path, text: str, encoding: str) -> TableSource:
                 continue
             yield RawRecord(location, value, _scrub(line))
 
-    return TableSource(path, columns, records(), encoding)
+    return TableSource(path, list(columns), records(), encoding)
 
 
 def _read_json_array(path: Path, text: str, encoding: str) -> TableSource:
@@ -275,7 +283,9 @@ def _read_json_array(path: Path, text: str, encoding: str) -> TableSource:
         raise InputError(f"{path}: line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from exc
     except RecursionError as exc:
         raise InputError(f"{path}: JSON nested too deeply") from exc
-    columns = next((list(v) for v in values if isinstance(v, dict)), [])
+    if not isinstance(values, list):
+        raise InputError(f"{path}: line 1, column 1: a .json file must hold an array of objects [...]")
+    columns = list({k: None for v in values if isinstance(v, dict) for k in v})
 
     def records() -> Iterator[RawRecord]:
         for number, value in enumerate(values, start=1):
@@ -287,6 +297,11 @@ def _read_json_array(path: Path, text: str, encoding: str) -> TableSource:
                                 f"item {number}: an element of the array must be an object {{...}}")
 
     return TableSource(path, columns, records(), encoding)
+
+
+def _header(path: str | Path) -> str:
+    """Where a file's column names are: its first line, or the keys of its JSON objects."""
+    return "in no JSON object" if Path(path).suffix.lower() in (".jsonl", ".ndjson", ".json") else "line 1 (header)"
 
 
 def _normalise(name: str) -> str:
@@ -319,7 +334,7 @@ def resolve_columns(
     for target, column in explicit.items():
         if column not in columns:
             raise InputError(
-                f"{path}: line 1 (header): mapped column {column!r} (for {target}) is not in the file; "
+                f"{path}: {_header(path)}: mapped column {column!r} (for {target}) is not in the file; "
                 f"columns are: {', '.join(columns)}"
             )
         mapping[target] = column
@@ -337,7 +352,7 @@ def resolve_columns(
     if missing:
         field_name = missing[0]
         raise InputError(
-            f"{path}: line 1 (header): no {field_name!r} column found (looked for: {', '.join(synonyms[field_name])}); "
+            f"{path}: {_header(path)}: no {field_name!r} column found (looked for: {', '.join(synonyms[field_name])}); "
             f"columns are: {', '.join(columns) or '(none)'}; name it with --map {field_name}=COLUMN"
         )
     return mapping

@@ -21,7 +21,7 @@ from collectors.base import (
     RESPONSES, Ingest, RowError, RunCounts, check_length, clean_text, content_hash, extra_fields,
     parse_score, parse_time, utc_now,
 )
-from collectors.files import RawRecord, read_table, resolve_columns
+from collectors.files import RawRecord, _header, read_table, resolve_columns
 from collectors.reviews import item_row
 from voxlens.ids import hash_author, stable_hash
 from voxlens.privacy import redact_text
@@ -65,7 +65,7 @@ def import_survey(
         from voxlens.errors import InputError
 
         raise InputError(
-            f"{path}: line 1 (header): no nps, csat, ces or text column found; columns are: {', '.join(table.columns)}; "
+            f"{path}: {_header(path)}: no nps, csat, ces or text column found; columns are: {', '.join(table.columns)}; "
             "name them with --map nps=COLUMN (or csat=, ces=, text=)"
         )
     salt = store.author_salt

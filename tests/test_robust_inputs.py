@@ -150,12 +150,27 @@ def test_a_json_array_export_is_read_and_a_stray_element_quarantined(store):
 
 @pytest.mark.parametrize("name, message", [
     ("broken_array.json", r"broken_array\.json: line 3, column 27: not valid JSON"),
-    ("spreadsheet.csv", r"spreadsheet\.csv: line 1, column 6: binary data"),
+    ("spreadsheet.csv", r"spreadsheet\.csv: line 1, column 1: this is an Excel workbook or a zip archive"),
 ])
 def test_wrong_format_fails_with_file_line_and_column_and_stores_nothing(store, name, message):
     with pytest.raises(InputError, match=message):
         import_reviews(store, BROKEN / name)
     assert store.count("items") == store.count("quarantine") == 0
+
+
+def test_binary_data_without_a_known_signature_names_the_first_nul_byte(store, tmp_path):
+    path = tmp_path / "dump.csv"
+    path.write_bytes(b"id,text\n1,ab\x00\x00\x00\x00\x00\x00")
+    with pytest.raises(InputError, match=r"dump\.csv: line 2, column 5: binary data"):
+        import_reviews(store, path)
+
+
+def test_a_stray_nul_byte_in_a_text_export_is_dropped(store, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"id,text\n1,Fine\x00 app\n")
+    counts = import_reviews(store, path)
+    assert_every_row_accounted(store, counts, rows_in_file=1)
+    assert texts(store) == {"1": "Fine app"}
 
 
 def test_wrong_format_on_the_command_line_is_one_clear_line_without_a_traceback(tmp_path):
