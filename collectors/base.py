@@ -110,22 +110,20 @@ class Ingest:
         A normaliser returns the rows a record produces, primary first: a survey response yields its
         response row and, when it has text, an item row.
         """
-        from voxlens.privacy import mask_secrets
-
         started = utc_now()
-        self._close_interrupted_runs()
         self._record_run(started, status="running")
         try:
             for spec, records, normalise in groups:
                 self._ingest(spec, records, normalise)
         except BaseException as exc:
-            self._record_run(started, status="failed", error=mask_secrets(f"{type(exc).__name__}: {exc}"))
+            self._record_run(started, status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         self._record_run(started, status="ok", cursor=cursor)
         return self.counts
 
     def _ingest(self, spec: TableSpec, records: Iterable[RawRecord],
                 normalise: Callable[[RawRecord], list[dict[str, Any]]]) -> None:
+        normalise = _guarded(normalise)
         batch: list[tuple[RawRecord, list[dict[str, Any]]]] = []
         quarantined: list[dict[str, Any]] = []
         bar = tqdm(records, desc=f"{self.collector}", unit="row", disable=not self.progress)
@@ -138,11 +136,6 @@ class Ingest:
                 rows = normalise(record)
             except RowError as exc:
                 quarantined.append(self._quarantine(record, str(exc)))
-                continue
-            except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
-                # A value no rule foresaw: keep the row and say what failed instead of stopping the run.
-                quarantined.append(self._quarantine(
-                    record, f"unreadable value ({type(exc).__name__}: {exc}); fix the row and import again"))
                 continue
             batch.append((record, rows))
             if len(batch) >= BATCH_SIZE:
@@ -224,6 +217,11 @@ class Ingest:
 
     def _record_run(self, started: datetime, status: str, cursor: str | None = None,
                     error: str | None = None) -> None:
+        from voxlens.privacy import mask_secrets
+
+        if status == "running" and not self.store.execute("SELECT 1 FROM runs WHERE run_id = ?", [self.run_id]):
+            self._close_interrupted_runs()
+        error = mask_secrets(error) if error else error
         c = self.counts
         row = {
             "run_id": self.run_id, "collector": self.collector, "channel": self.channel,
@@ -233,6 +231,18 @@ class Ingest:
             "status": status, "error": error,
         }
         self.store.upsert("runs", pd.DataFrame([row]), key=["run_id"])
+
+
+def _guarded(normalise: Callable[[RawRecord], list[dict[str, Any]]]) -> Callable[[RawRecord], list[dict[str, Any]]]:
+    """The normaliser, with a value no rule foresaw turned into a quarantine reason instead of a crash."""
+    def guarded(record: RawRecord) -> list[dict[str, Any]]:
+        try:
+            return normalise(record)
+        except RowError:
+            raise
+        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+            raise RowError(f"unreadable value ({type(exc).__name__}: {exc}); fix the row and import again") from exc
+    return guarded
 
 
 # -- value parsing shared by normalisers -----------------------------------------------------------

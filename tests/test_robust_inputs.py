@@ -212,3 +212,23 @@ def test_whitespace_only_and_empty_text_are_quarantined_blank_lines_are_not_rows
 
     assert_every_row_accounted(store, counts, rows_in_file=4)
     assert counts.quarantined == 3 and texts(store) == {"4": "ok"}
+
+
+def test_a_value_no_rule_foresaw_is_quarantined_and_the_run_goes_on(store):
+    from collectors.base import ITEMS, Ingest
+    from collectors.files import RawRecord
+    from collectors.reviews import item_row
+
+    def normalise(record):
+        if record.data["text"] == "odd":
+            int("not-a-number-from-a-plugin")
+        return [item_row(source="api", external_id=record.data["id"], text=record.data["text"], salt="s")]
+
+    records = [RawRecord(f"api:item {n}", {"id": str(n), "text": t}, {"id": str(n), "text": t})
+               for n, t in enumerate(["fine", "odd", "also fine"])]
+    counts = Ingest(store, "api").run([(ITEMS, records, normalise)])
+
+    assert_every_row_accounted(store, counts, rows_in_file=3)
+    assert store.execute("SELECT location, reason FROM quarantine") == [
+        ("api:item 1", "unreadable value (ValueError: invalid literal for int() with base 10: "
+                       "'not-a-number-from-a-plugin'); fix the row and import again")]

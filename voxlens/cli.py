@@ -165,6 +165,11 @@ def report(db: str, fmt: str, out: str) -> None:
     click.echo(f"report written to {path.resolve()}")
 
 
+from voxlens.cli_privacy import forget_command  # noqa: E402
+
+main.add_command(forget_command)
+
+
 @main.command(epilog="Example: voxlens demo --out voxlens-report")
 @click.option("--db", default="voxlens-demo.duckdb", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--out", default="voxlens-report", show_default=True, type=click.Path(file_okay=False),
@@ -176,10 +181,6 @@ def demo(db: str, out: str) -> None:
     paths = run_demo(db, out, echo=click.echo)
     click.echo(f"\nOpen the report: {paths['html'].resolve()}")
 
-
-from voxlens.cli_privacy import forget_command  # noqa: E402
-
-main.add_command(forget_command)
 
 if __name__ == "__main__":
     main()
