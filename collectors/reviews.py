@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from collectors.base import (
-    ITEMS, Ingest, RowError, RunCounts, check_length, clean_text, content_hash, extra_fields, parse_time,
-    utc_now,
+    ITEMS, Ingest, RowError, RunCounts, check_length, clean_text, content_hash, extra_fields, parse_number,
+    parse_time, utc_now,
 )
 from collectors.files import RawRecord, read_table, resolve_columns
 from voxlens.ids import hash_author, item_id, stable_hash
@@ -60,16 +60,7 @@ def item_row(
 
 
 def parse_rating(value: Any, scale: int, column: str = "rating") -> float | None:
-    text = clean_text(value)
-    if text is None:
-        return None
-    try:
-        rating = float(text.replace(",", "."))
-    except ValueError:
-        raise RowError(f"{column} {text!r} is not a number") from None
-    if not 0 <= rating <= scale:  # also refuses nan
-        raise RowError(f"{column} {text!r} is outside 0–{scale} (set --rating-scale if your scale differs)")
-    return rating
+    return parse_number(value, column, 0, scale, hint=" (set --rating-scale if your scale differs)")
 
 
 def import_reviews(

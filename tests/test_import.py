@@ -15,6 +15,7 @@ r4,Locker code did not work,two,2026-03-03,dora,ios
 r5,Tracking map is wrong,2,not a date,emil,ios
 r6,Great app,5,2999-01-01,fred,ios
 r7,Great app,9,2026-03-04,gina,ios
+r8,Nice,nan,2026-03-04,hugo,ios
 """
 
 
@@ -31,7 +32,7 @@ def quarantine(store):
 def test_reviews_import_detects_columns_and_quarantines_each_bad_row_with_its_reason(store, tmp_path):
     counts = import_reviews(store, write(tmp_path, "reviews.csv", REVIEWS))
 
-    assert (counts.read, counts.new, counts.quarantined, counts.duplicates) == (7, 2, 5, 0)
+    assert (counts.read, counts.new, counts.quarantined, counts.duplicates) == (8, 2, 6, 0)
     assert counts.balanced
     items = store.query("SELECT external_id, text, rating, author, meta FROM items ORDER BY external_id")
     assert items["external_id"].tolist() == ["r1", "r2"]
@@ -44,6 +45,7 @@ def test_reviews_import_detects_columns_and_quarantines_each_bad_row_with_its_re
     assert "'not a date' is not a date" in reasons["reviews.csv:row 5 (line 6)"]
     assert "in the future" in reasons["reviews.csv:row 6 (line 7)"]
     assert "outside 0–5" in reasons["reviews.csv:row 7 (line 8)"]
+    assert "'nan' is not a number" in reasons["reviews.csv:row 8 (line 9)"]
     assert all("Locker code" in raw for raw in quarantine(store)["raw"] if "two" in raw)
 
 
@@ -52,7 +54,7 @@ def test_reimporting_the_same_file_adds_nothing(store, tmp_path):
     import_reviews(store, path)
     again = import_reviews(store, path)
 
-    assert (again.read, again.new, again.updated, again.duplicates) == (7, 0, 0, 2)
+    assert (again.read, again.new, again.updated, again.duplicates) == (8, 0, 0, 2)
     assert again.balanced
     assert store.count("items") == 2
 
@@ -134,13 +136,14 @@ s3,2026-03-02,11,4,5,Nice,free
 s4,2026-03-02,8,0,5,OK,free
 s5,2026-03-03,,,,,free
 s6,2026-03-03,9,5,8,Smooth,free
+s7,2026-03-03,inf,,,Odd,free
 """
 
 
 def test_survey_import_validates_scales_and_links_free_text_to_responses(store, tmp_path):
     counts = import_survey(store, write(tmp_path, "survey.csv", SURVEY))
 
-    assert (counts.read, counts.new, counts.quarantined) == (6, 2, 4)
+    assert (counts.read, counts.new, counts.quarantined) == (7, 2, 5)
     responses = store.query("SELECT response_id, external_id, nps, csat, ces, segment FROM responses ORDER BY external_id")
     assert responses["external_id"].tolist() == ["s1", "s2"]
     assert responses["segment"].tolist() == ["free", "plus"]
@@ -167,4 +170,4 @@ def test_every_import_is_recorded_as_a_run(store, tmp_path):
     import_reviews(store, write(tmp_path, "reviews.csv", REVIEWS))
     runs = store.query("SELECT collector, channel, status, rows_read, rows_new, rows_quarantined FROM runs")
     assert runs.to_dict("records") == [{"collector": "import-reviews", "channel": "reviews", "status": "ok",
-                                        "rows_read": 7, "rows_new": 2, "rows_quarantined": 5}]
+                                        "rows_read": 8, "rows_new": 2, "rows_quarantined": 6}]

@@ -116,8 +116,8 @@ def test_out_of_range_and_garbage_scores_are_quarantined_with_the_column_and_the
     assert by_line["5"] == "csat '0' is outside 1–5: CSAT answers are 1–5"
     assert by_line["6"] == "csat '6' is outside 1–5: CSAT answers are 1–5"
     assert by_line["7"] == "nps 'ten' is not a number: NPS answers are 0–10"
-    assert by_line["8"] == "nps 'nan' is not a number: NPS answers are 0–10"
-    assert by_line["9"] == "nps '1e309' is not a number: NPS answers are 0–10"
+    assert by_line["8"] == "nps 'nan' is not a whole number: NPS answers are 0–10"
+    assert by_line["9"] == "nps '1e309' is not a whole number: NPS answers are 0–10"
     assert by_line["10"] == "nps '7.5' is not a whole number: NPS answers are 0–10"
     assert "'31/02/2026' is not a date" in by_line["11"]
     assert "'2999-01-01' is in the future" in by_line["12"]
