@@ -70,8 +70,13 @@ def read_table(path: str | Path) -> TableSource:
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         text, encoding = decode_file(path)
-        if suffix == ".json" and text.lstrip().startswith("["):
-            return _read_json_array(path, text, encoding)
+        first = text.lstrip().split("\n", 1)[0]
+        if first.startswith("[") and (suffix == ".json" or not _is_json(first)):  # also a pretty-printed
+            try:                                                                # array saved as .jsonl
+                return _read_json_array(path, text, encoding)
+            except InputError:
+                if suffix == ".json":
+                    raise
         return _read_jsonl(path, text, encoding)
     if suffix in (".csv", ".tsv", ".txt"):
         text, encoding = decode_file(path)
@@ -105,7 +110,7 @@ def decode_file(path: str | Path) -> tuple[str, str]:
             raise InputError(f"{path}: line 1, column 1: this is {kind}, not a text export; "
                              "save it as CSV (UTF-8) or JSONL")
     head = data[:8192]
-    if head.count(b"\x00") > max(2, len(head) // 100):
+    if head.count(b"\x00") > max(2, len(head) // 100) and not _is_utf8(head.replace(b"\x00", b"")):
         nul = data.find(b"\x00")
         line = data.count(b"\n", 0, nul) + 1
         column = nul - (data.rfind(b"\n", 0, nul) + 1) + 1
@@ -119,6 +124,14 @@ def decode_file(path: str | Path) -> tuple[str, str]:
         pass
     encoding = _single_byte_encoding(data)
     return data.decode(encoding), encoding
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(data) - 3  # only a character cut at the end of the sample
+    return True
 
 
 def _single_byte_encoding(data: bytes) -> str:
@@ -240,6 +253,14 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose repeated keys are all kept (``text``, ``text (2)``)."""
     names = _unique_names([k for k, _ in pairs])
     return {name: _scrub(v) if isinstance(v, str) else v for name, (_, v) in zip(names, pairs)}
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return True
 
 
 def _parse_json(text: str) -> Any:

@@ -160,7 +160,7 @@ def test_wrong_format_fails_with_file_line_and_column_and_stores_nothing(store, 
 
 def test_binary_data_without_a_known_signature_names_the_first_nul_byte(store, tmp_path):
     path = tmp_path / "dump.csv"
-    path.write_bytes(b"id,text\n1,ab\x00\x00\x00\x00\x00\x00")
+    path.write_bytes(b"id,text\n1,ab\x00\x00\x00\xc7\x00\xff\x00\x00\x93\x00")
     with pytest.raises(InputError, match=r"dump\.csv: line 2, column 5: binary data"):
         import_reviews(store, path)
 
@@ -232,3 +232,12 @@ def test_a_value_no_rule_foresaw_is_quarantined_and_the_run_goes_on(store):
     assert store.execute("SELECT location, reason FROM quarantine") == [
         ("api:item 1", "unreadable value (ValueError: invalid literal for int() with base 10: "
                        "'not-a-number-from-a-plugin'); fix the row and import again")]
+
+
+def test_a_json_array_saved_as_jsonl_is_read_as_an_array(store, tmp_path):
+    path = tmp_path / "posts.jsonl"
+    path.write_text('[\n  {"id": "a", "text": "Pretty printed"},\n  {"id": "b", "text": "export"}\n]\n')
+    counts = import_reviews(store, path)
+
+    assert_every_row_accounted(store, counts, rows_in_file=2)
+    assert texts(store) == {"a": "Pretty printed", "b": "export"}
