@@ -160,7 +160,7 @@ def test_wrong_format_fails_with_file_line_and_column_and_stores_nothing(store, 
 
 def test_binary_data_without_a_known_signature_names_the_first_nul_byte(store, tmp_path):
     path = tmp_path / "dump.csv"
-    path.write_bytes(b"id,text\n1,ab\x00\x00\x00\xc7\x00\xff\x00\x00\x93\x00")
+    path.write_bytes(b"id,text\n1,ab\x00\x00\x00\xc7\x00\xff\x00\x00\x93\x00 and more bytes")
     with pytest.raises(InputError, match=r"dump\.csv: line 2, column 5: binary data"):
         import_reviews(store, path)
 
