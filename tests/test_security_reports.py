@@ -100,6 +100,19 @@ def test_json_report_carries_only_http_links(hostile_store, tmp_path):
     assert report["issues"][0]["evidence"][0]["text"] in ATTACKS  # JSON keeps text as it is; consumers escape
 
 
+def test_csv_report_cells_from_user_text_do_not_run_as_spreadsheet_formulas(hostile_store, tmp_path):
+    import csv
+
+    hostile_store.execute("UPDATE topic_info SET label = '=HYPERLINK(\"http://evil\",\"x\")', "
+                          "keywords = ['+cmd', '@sum', 'fine']")
+    path = write_report(hostile_store, "csv", tmp_path / "r.csv")
+    row = next(csv.DictReader(path.open(encoding="utf-8")))
+
+    assert row["topic_label"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert row["topic_keywords"] == "'+cmd;@sum;fine"
+    assert row["severity"] == "9.5"
+
+
 def test_importers_store_only_http_links(store, tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("id,text,url\n1,a,javascript:alert(1)\n2,b,HTTPS://Example.com/ok\n3,c,https://x.com/a b\n"

@@ -85,6 +85,18 @@ def safe_url(url: Any) -> str | None:
     return url
 
 
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet will not run as a formula (a ``'`` before ``= + - @``).
+
+    Example:
+        >>> spreadsheet_safe("=1+1")
+        "'=1+1"
+    """
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def forget(store: Any, author: str) -> dict[str, int]:
     """Erase everything stored about one person (right to erasure); returns rows deleted per table.
 

@@ -98,7 +98,9 @@ def write_report(store: Any, fmt: str, out: str | Path, sample: bool = False) ->
     elif fmt == "md":
         out.write_text(render_markdown(data), encoding="utf-8")
     elif fmt == "csv":
-        issues_frame(data.issues).to_csv(out, index=False)
+        from voxlens.privacy import spreadsheet_safe
+
+        issues_frame(data.issues).map(spreadsheet_safe).to_csv(out, index=False)
     else:
         payload = {
             "issues": data.issues,
