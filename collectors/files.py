@@ -126,6 +126,9 @@ def decode_file(path: str | Path) -> tuple[str, str]:
     return data.decode(encoding), encoding
 
 
+_decode = decode_file  # the name survey-tool readers import
+
+
 def _is_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
