@@ -90,3 +90,24 @@ def test_mask_secrets_covers_credential_names_and_registered_config_values():
 
     assert mask_secrets("s=abcdef123 k=k-123456 ini=from-praw-ini-999 home=/root", environ) == \
         "s=*** k=*** ini=*** home=/root"
+
+
+@pytest.mark.parametrize("fault", [None, 401, 500, "malformed"])
+def test_a_zendesk_run_leaks_its_token_nowhere_even_when_it_fails(store, monkeypatch, capsys, fault):
+    from collectors.zendesk import ZendeskSource
+    from tests.fakes.zendesk import EMAIL, TOKEN, FakeZendesk, metric_set, ticket
+
+    monkeypatch.setenv("ZENDESK_EMAIL", EMAIL)
+    monkeypatch.setenv("ZENDESK_API_TOKEN", TOKEN)
+    with FakeZendesk(page_size=1) as server:
+        for n in (1, 2):
+            server.put(ticket(n, f"2026-09-0{n}T08:00:00Z", "Order", "Payment failed"),
+                       metric_set(n, reply_minutes=30, solved_at=None))
+        if fault is not None:
+            server.fail("/incremental/tickets", fault, times=-1, after=1)
+        outcome = ZendeskSource(base_url=server.url, backoff=0, timeout=0.5, retries=1).run(store)
+    assert outcome.ok == (fault is None), outcome.summary()
+    printed = capsys.readouterr()
+    for where, text in [("the run summary", outcome.summary()), ("output", printed.out + printed.err),
+                        *[(f"table {t}", store.query(f"SELECT * FROM {t}").to_csv()) for t in TABLES]]:
+        assert TOKEN not in text, f"the Zendesk token leaked into {where}"
