@@ -5,13 +5,13 @@ import json
 from pathlib import Path
 
 import pytest
-from accounting import assert_every_row_accounted
 from click.testing import CliRunner
 
 from collectors import import_reviews, import_survey
 from collectors.files import decode_file
 from voxlens.cli import main
 from voxlens.errors import InputError
+from tests.accounting import assert_every_row_accounted
 
 BROKEN = Path(__file__).parent / "fixtures" / "broken"
 

@@ -5,15 +5,14 @@ import json
 import tempfile
 from pathlib import Path
 
-from accounting import assert_every_row_accounted
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from collectors import import_reviews, import_survey
 from voxlens.errors import InputError
 from voxlens.store import Store
+from tests.accounting import assert_every_row_accounted
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
