@@ -8,6 +8,7 @@ has its own copy of dedup, quarantine or run bookkeeping.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -20,6 +21,7 @@ from collectors.files import RawRecord
 from voxlens.store import Store
 
 BATCH_SIZE = 1000
+MAX_TEXT_CHARS = 100_000  # a longer "review" is a pasted log or an attack; it is quarantined, not stored
 
 
 class RowError(ValueError):
@@ -97,12 +99,15 @@ class Ingest:
         collector: the run's name in ``runs`` (``import-reviews``, ``reddit``...).
         channel: the part of the source (subreddit, app id, file name).
         progress: show a progress bar.
+        redact: a function applied to the raw content of quarantined rows (``redact_text`` when
+            importing with ``--redact``), so no copy of the personal data it removes is kept.
     """
 
     store: Store
     collector: str
     channel: str | None = None
     progress: bool = False
+    redact: Callable[[str], str] | None = None
     counts: RunCounts = field(default_factory=RunCounts)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     cursor: str | None = None  # the last checkpoint reached in this run
@@ -132,6 +137,7 @@ class Ingest:
 
     def _ingest(self, spec: TableSpec, records: Iterable[RawRecord],
                 normalise: Callable[[RawRecord], list[dict[str, Any]]]) -> None:
+        normalise = _guarded(normalise)
         batch: list[tuple[RawRecord, list[dict[str, Any]]]] = []
         quarantined: list[dict[str, Any]] = []
         bar = tqdm(records, desc=f"{self.collector}", unit="row", disable=not self.progress)
@@ -173,10 +179,21 @@ class Ingest:
 
     def _quarantine(self, record: RawRecord, reason: str) -> dict[str, Any]:
         self.counts.quarantined += 1
+        raw = record.raw if isinstance(record.raw, str) else json.dumps(record.raw, default=str, ensure_ascii=False)
+        if self.redact is not None:
+            raw, reason = self.redact(raw), self.redact(reason)
         return {
             "run_id": self.run_id, "source": self.collector, "location": record.location,
-            "raw": record.raw, "reason": reason, "quarantined_at": utc_now(),
+            "raw": raw, "reason": reason, "quarantined_at": utc_now(),
         }
+
+    def _close_interrupted_runs(self) -> None:
+        """Runs of this collector still marked running belong to a killed process (the store lock
+        admits one writer process): mark them so, and the re-run picks up their rows."""
+        self.store.execute(
+            "UPDATE runs SET status = 'interrupted', error = 'the process stopped before the run finished; "
+            "rows committed before that are kept' WHERE status = 'running' AND collector = ? "
+            "AND channel IS NOT DISTINCT FROM ? AND run_id <> ?", [self.collector, self.channel, self.run_id])
 
     def _write(self, spec: TableSpec, batch: list[tuple[RawRecord, list[dict[str, Any]]]],
                quarantined: list[dict[str, Any]]) -> None:
@@ -234,6 +251,11 @@ class Ingest:
 
     def _record_run(self, started: datetime, status: str, cursor: str | None = None,
                     error: str | None = None) -> None:
+        from voxlens.privacy import mask_secrets
+
+        if status == "running" and not self.store.execute("SELECT 1 FROM runs WHERE run_id = ?", [self.run_id]):
+            self._close_interrupted_runs()
+        error = mask_secrets(error) if error else error
         c = self.counts
         row = {
             "run_id": self.run_id, "collector": self.collector, "channel": self.channel,
@@ -243,6 +265,18 @@ class Ingest:
             "status": status, "error": error,
         }
         self.store.upsert("runs", pd.DataFrame([row]), key=["run_id"])
+
+
+def _guarded(normalise: Callable[[RawRecord], list[dict[str, Any]]]) -> Callable[[RawRecord], list[dict[str, Any]]]:
+    """The normaliser, with a value no rule foresaw turned into a quarantine reason instead of a crash."""
+    def guarded(record: RawRecord) -> list[dict[str, Any]]:
+        try:
+            return normalise(record)
+        except RowError:
+            raise
+        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+            raise RowError(f"unreadable value ({type(exc).__name__}: {exc}); fix the row and import again") from exc
+    return guarded
 
 
 # -- value parsing shared by normalisers -----------------------------------------------------------
@@ -261,7 +295,7 @@ def parse_time(value: Any, field_name: str, *, allow_future: timedelta = timedel
         return None
     try:
         stamp = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
+    except Exception:  # pandas raises many kinds (ValueError, OverflowError, OutOfBounds...) on garbage
         raise RowError(f"{field_name} {text!r} is not a date (use ISO 8601, e.g. 2026-03-01T12:00:00Z)") from None
     if pd.isna(stamp):
         raise RowError(f"{field_name} {text!r} is not a date (use ISO 8601, e.g. 2026-03-01T12:00:00Z)")
@@ -276,8 +310,6 @@ def parse_time(value: Any, field_name: str, *, allow_future: timedelta = timedel
 def parse_number(value: Any, field_name: str, low: float, high: float, *, integer: bool = False,
                  hint: str = "") -> float | None:
     """Parse a finite number in [low, high] (a decimal comma is accepted); empty gives None."""
-    import math
-
     text = clean_text(value)
     if text is None:
         return None
@@ -296,6 +328,14 @@ def parse_score(value: Any, field_name: str, low: int, high: int, hint: str = ""
     """Parse a whole-number answer in [low, high]; empty gives None."""
     number = parse_number(value, field_name, low, high, integer=True, hint=hint)
     return None if number is None else int(number)
+
+
+def check_length(text: str, column: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """The text, or RowError when it is longer than ``limit`` characters."""
+    if len(text) > limit:
+        raise RowError(f"{column!r} has {len(text):,} characters, more than the {limit:,} a feedback text may have; "
+                       "split it or check the export")
+    return text
 
 
 def extra_fields(data: dict[str, Any], used: Iterable[str]) -> str | None:

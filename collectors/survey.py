@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from collectors.base import (
-    RESPONSES, Ingest, RowError, RunCounts, clean_text, content_hash, extra_fields, parse_score,
-    parse_time, utc_now,
+    RESPONSES, Ingest, RowError, RunCounts, check_length, clean_text, content_hash, extra_fields,
+    parse_score, parse_time, utc_now,
 )
-from collectors.files import RawRecord, TableSource, read_table, resolve_columns
+from collectors.files import RawRecord, TableSource, _header, read_table, resolve_columns
 from collectors.reviews import item_row
 from voxlens.ids import hash_author, stable_hash
+from voxlens.privacy import redact_text
 from voxlens.store import Store
 
 SURVEY_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -51,11 +52,13 @@ def import_survey(
     progress: bool = False,
     table: TableSource | None = None,
     more_text: tuple[str, ...] = (),
+    redact: bool = False,
 ) -> RunCounts:
     """Import a survey export (CSV/JSONL). NPS is 0–10, CSAT 1–``csat_scale``, CES 1–``ces_scale``.
 
     ``table`` gives records already read (:mod:`collectors.survey_formats` reads tool exports);
     ``more_text`` names further open-text columns, each answer becoming its own linked item.
+    ``redact`` replaces e-mail addresses and phone numbers in stored free text, meta and quarantined rows.
     """
     if csat_scale not in (5, 7) or ces_scale not in (5, 7):
         raise ValueError("csat_scale and ces_scale must be 5 or 7")
@@ -66,20 +69,27 @@ def import_survey(
         from voxlens.errors import InputError
 
         raise InputError(
-            f"{path}: no nps, csat, ces or text column found; columns are: {', '.join(table.columns)}; "
+            f"{path}: {_header(path)}: no nps, csat, ces or text column found; columns are: {', '.join(table.columns)}; "
             "name them with --map nps=COLUMN (or csat=, ces=, text=)"
         )
     salt = store.author_salt
     channel = Path(path).stem
+    scrub = redact_text if redact else (lambda value: value)
+    name = lambda field_name: columns.get(field_name, field_name)  # noqa: E731  (the file's own column name)
 
     def normalise(record: RawRecord) -> list[dict[str, Any]]:
         data = record.data or {}
         get = lambda name: data.get(columns[name]) if name in columns else None  # noqa: E731
-        nps = parse_score(get("nps"), "nps", 0, 10, ": NPS answers are 0–10")
-        csat = parse_score(get("csat"), "csat", 1, csat_scale, f": CSAT answers are 1–{csat_scale}")
-        ces = parse_score(get("ces"), "ces", 1, ces_scale, f": CES answers are 1–{ces_scale}")
+        nps = parse_score(get("nps"), name("nps"), 0, 10, ": NPS answers are 0–10")
+        csat = parse_score(get("csat"), name("csat"), 1, csat_scale, f": CSAT answers are 1–{csat_scale}")
+        ces = parse_score(get("ces"), name("ces"), 1, ces_scale, f": CES answers are 1–{ces_scale}")
         text = clean_text(get("text"))
+        if text is not None:
+            text = scrub(check_length(text, name("text")))
         answers = {column: clean_text(data.get(column)) for column in more_text}
+        answers = {column: scrub(check_length(a, column)) if a else a for column, a in answers.items()}
+        meta = extra_fields(data, [*columns.values(), *more_text])
+        meta = scrub(check_length(meta, "other columns")) if meta else None
         if nps is None and csat is None and ces is None and text is None and not any(answers.values()):
             raise RowError("the response has no score and no text")
         submitted_at = parse_time(get("submitted_at"), columns.get("submitted_at", "submitted_at"))
@@ -90,7 +100,7 @@ def import_survey(
             "response_id": response_id, "source": source, "external_id": external,
             "customer_id": hash_author(customer, salt), "submitted_at": submitted_at,
             "nps": nps, "csat": csat, "csat_scale": csat_scale, "ces": ces, "ces_scale": ces_scale,
-            "segment": clean_text(get("segment")), "meta": extra_fields(data, [*columns.values(), *more_text]),
+            "segment": clean_text(get("segment")), "meta": meta,
         }
         response["content_hash"] = content_hash({**response, "text": text, **answers}, exclude=("response_id",))
         rows = [response]
@@ -109,5 +119,6 @@ def import_survey(
                 ))
         return rows
 
-    ingest = Ingest(store, f"import-{source}", channel=channel, progress=progress)
+    ingest = Ingest(store, f"import-{source}", channel=channel, progress=progress,
+                    redact=redact_text if redact else None)
     return ingest.run([(RESPONSES, table.records, normalise)])

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 unexpected error, 2 bad input or unusable store (messag
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -27,7 +28,8 @@ def _open(db: str, read_only: bool = False):
 
     if read_only and not Path(db).exists():
         raise VoxlensError(f"no store at {db}: import data first (voxlens import reviews FILE --db {db})")
-    return Store(db, read_only=read_only)
+    wait = click.get_current_context().find_root().params.get("wait") or 0.0
+    return Store(db, read_only=read_only, wait=wait)
 
 
 def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -44,16 +46,28 @@ class VoxlensGroup(click.Group):
     """Print voxlens errors as one clear line with exit code 2, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        from voxlens.privacy import mask_secrets
+
         try:
             return super().invoke(ctx)
         except VoxlensError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
+            click.secho(f"error: {mask_secrets(str(exc))}", fg="red", err=True)
             sys.exit(2)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # never a bare traceback (it could hold user text or credentials)
+            if os.environ.get("VOXLENS_DEBUG"):
+                raise
+            click.secho(f"error: unexpected {type(exc).__name__}: {mask_secrets(str(exc))} "
+                        "(set VOXLENS_DEBUG=1 to see the traceback)", fg="red", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=VoxlensGroup, epilog="Example: voxlens demo   (runs the whole flow on bundled sample data)")
 @click.version_option(package_name="voxlens")
-def main() -> None:
+@click.option("--wait", type=float, default=0.0, show_default=True, metavar="SECONDS",
+              help="Wait this long for a store another voxlens process is using, instead of refusing at once.")
+def main(wait: float) -> None:
     """voxlens: turn raw customer feedback into flagged, evidenced issues."""
 
 
@@ -70,14 +84,15 @@ def import_group() -> None:
 @click.option("--map", "mapping", multiple=True, metavar="FIELD=COLUMN",
               help="Name a column explicitly (fields: text, external_id, created_at, rating, lang, author, title, url, channel).")
 @click.option("--rating-scale", default=5, show_default=True, help="Highest rating value.")
+@click.option("--redact", is_flag=True, help="Replace e-mail addresses and phone numbers in stored text.")
 def import_reviews_command(file: str, db: str, source: str, channel: str | None, mapping: tuple[str, ...],
-                           rating_scale: int) -> None:
+                           rating_scale: int, redact: bool) -> None:
     """Import reviews or posts: needs a text column; id, created_at, rating, lang, author are optional."""
     from collectors.reviews import import_reviews
 
     with _open(db) as store:
         counts = import_reviews(store, file, source=source, channel=channel, mapping=_parse_mapping(mapping),
-                                rating_scale=rating_scale, progress=True)
+                                rating_scale=rating_scale, progress=True, redact=redact)
     click.echo(f"{file}: {counts.summary()}")
 
 
@@ -89,14 +104,15 @@ def import_reviews_command(file: str, db: str, source: str, channel: str | None,
               help="Name a column explicitly (fields: external_id, submitted_at, nps, csat, ces, text, customer_id, segment, lang).")
 @click.option("--csat-scale", default=5, show_default=True, type=click.Choice(["5", "7"]))
 @click.option("--ces-scale", default=7, show_default=True, type=click.Choice(["5", "7"]))
+@click.option("--redact", is_flag=True, help="Replace e-mail addresses and phone numbers in stored text.")
 def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, ...], csat_scale: str,
-                          ces_scale: str) -> None:
+                          ces_scale: str, redact: bool) -> None:
     """Import survey responses (NPS 0–10, CSAT 1–5, CES 1–7); free text becomes linked items."""
     from collectors.survey import import_survey
 
     with _open(db) as store:
         counts = import_survey(store, file, source=source, mapping=_parse_mapping(mapping),
-                               csat_scale=int(csat_scale), ces_scale=int(ces_scale), progress=True)
+                               csat_scale=int(csat_scale), ces_scale=int(ces_scale), progress=True, redact=redact)
     click.echo(f"{file}: {counts.summary()}")
 
 
@@ -147,6 +163,11 @@ def report(db: str, fmt: str, out: str) -> None:
     with _open(db, read_only=True) as store:
         path = write_report(store, fmt, out)
     click.echo(f"report written to {path.resolve()}")
+
+
+from voxlens.cli_privacy import forget_command  # noqa: E402
+
+main.add_command(forget_command)
 
 
 @main.command(epilog="Example: voxlens demo --out voxlens-report")

@@ -10,7 +10,9 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import secrets
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Iterable, Sequence
@@ -146,19 +148,32 @@ class Store:
     Args:
         path: file path, or ``":memory:"`` for a throw-away store.
         read_only: open without taking the write lock (reports, notebooks).
+        wait: seconds to keep retrying while another process holds the store (one process may write
+            a store file at a time); 0 refuses at once. Either way a busy store raises
+            :class:`StoreError` naming the process that holds it.
     """
 
-    def __init__(self, path: str | Path = "voxlens.duckdb", read_only: bool = False) -> None:
+    def __init__(self, path: str | Path = "voxlens.duckdb", read_only: bool = False, wait: float = 0.0) -> None:
         self.path = str(path)
-        try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreError(
-                    f"the store {self.path} is in use by another voxlens process; "
-                    "wait for it to finish or use another --db"
-                ) from exc
-            raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+        deadline = time.monotonic() + max(wait, 0.0)
+        delay = 0.05
+        while True:
+            try:
+                self.con = duckdb.connect(self.path, read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+                if time.monotonic() + delay > deadline:
+                    holder = re.search(r"PID (\d+)", str(exc))
+                    by = f" (process {holder.group(1)})" if holder else ""
+                    waited = f" after waiting {wait:g} s" if wait > 0 else ""
+                    raise StoreError(
+                        f"the store {self.path} is in use by another voxlens process{by}{waited}; "
+                        "wait for it to finish (or pass --wait SECONDS) or use another --db"
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
         if not read_only:
             self._migrate()
         elif self.schema_version() != SCHEMA_VERSION:

@@ -45,7 +45,11 @@ def render_html(data: ReportData, title: str = "voxlens issue report", sample: b
 
 
 def _md_cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """Text safe in a Markdown table or quote: no raw HTML, no link syntax, one line."""
+    import html
+
+    text = html.escape(str(value), quote=False).replace("[", "\\[").replace("]", "\\]")
+    return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def render_markdown(data: ReportData, title: str = "voxlens issue report") -> str:
@@ -94,7 +98,9 @@ def write_report(store: Any, fmt: str, out: str | Path, sample: bool = False) ->
     elif fmt == "md":
         out.write_text(render_markdown(data), encoding="utf-8")
     elif fmt == "csv":
-        issues_frame(data.issues).to_csv(out, index=False)
+        from voxlens.privacy import spreadsheet_safe
+
+        issues_frame(data.issues).map(spreadsheet_safe).to_csv(out, index=False)
     else:
         payload = {
             "issues": data.issues,

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from metrics.survey import ces, csat, nps
+from voxlens.privacy import safe_url
 from voxlens.store import Store
 
 
@@ -63,7 +64,7 @@ def _quotes(store: Store, item_ids: list[str]) -> dict[str, dict[str, Any]]:
         store.con.unregister("_wanted")
     return {
         r.item_id: {"external_id": r.external_id, "source": r.source, "text": r.text,
-                    "url": r.url if isinstance(r.url, str) else None,
+                    "url": safe_url(r.url),
                     "created_at": None if pd.isna(r.created_at) else pd.Timestamp(r.created_at).isoformat()}
         for r in rows.itertuples(index=False)
     }
