@@ -32,3 +32,11 @@ def sentiment_model():
     from sentiment import SentimentModel
 
     return SentimentModel()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """The analysed demo store, built once per test session (notebooks and report tests share it)."""
+    from voxlens.demo import demo_store
+
+    return demo_store(tmp_path_factory.mktemp("demo") / "demo.duckdb", progress=False)
