@@ -1,8 +1,8 @@
 """The report as Markdown, for tickets and chat.
 
 Example:
-    >>> _cell("a | b\\nc")
-    'a \\\\| b c'
+    >>> _cell("a | b\\n[link](javascript:x) <b>")
+    'a \\\\| b \\\\[link\\\\](javascript:x) &lt;b&gt;'
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ UNITS = {"nps": "", "csat": "%", "ces": ""}
 
 
 def _cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell or quote: pipes escaped, one line, no raw HTML."""
-    text = str(value).replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    """Text safe inside a Markdown table cell or quote: one line, no raw HTML, no links of its own."""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    for char in "[]`":
+        text = text.replace(char, "\\" + char)
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 

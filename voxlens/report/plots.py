@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -13,6 +14,11 @@ def safe_json(value: object) -> str:
     """JSON that cannot close a ``<script>`` element, whatever user text it holds."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def plot_text(values: Iterable[object]) -> list[str]:
+    """Labels for plotly, which reads a few HTML tags in text: entities make them show as typed."""
+    return [str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for v in values]
 
 
 def figure_spec(figure: go.Figure) -> str:
@@ -62,7 +68,7 @@ def driver_chart(drivers: pd.DataFrame, limit: int = 12) -> go.Figure:
     top = drivers.head(limit).iloc[::-1]
     colors = ["#c0392b" if c < 0 else "#1e8449" for c in top["coefficient"]]
     figure = go.Figure(go.Bar(
-        x=top["coefficient"], y=top["label"], orientation="h", marker_color=colors,
+        x=top["coefficient"].tolist(), y=plot_text(top["label"]), orientation="h", marker_color=colors,
         error_x={"type": "data", "symmetric": False, "array": top["ci_high"] - top["coefficient"],
                  "arrayminus": top["coefficient"] - top["ci_low"], "color": "#5b6b7c"},
         customdata=top[["n", "p_value"]].to_numpy(),
@@ -83,7 +89,8 @@ def topic_chart(topics: pd.DataFrame, limit: int = 15) -> go.Figure:
     net = top["net_sentiment"].fillna(0).clip(-100, 100)
     colors = sample_colorscale("RdYlGn", ((net + 100) / 200).tolist())
     figure = go.Figure(go.Bar(
-        x=top["items"].tolist(), y=top["label"].tolist(), orientation="h", marker={"color": colors},
+        x=top["items"].tolist(), y=plot_text(f"{t}. {label}" for t, label in zip(top["topic_id"], top["label"])),
+        orientation="h", marker={"color": colors},
         customdata=net.tolist(), hovertemplate="%{y}: %{x} items, net sentiment %{customdata:+.0f}<extra></extra>"))
     figure.update_layout(height=max(220, 26 * len(top) + 70), template="plotly_white",
                          margin={"l": 10, "r": 10, "t": 10, "b": 40},
