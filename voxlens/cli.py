@@ -66,7 +66,7 @@ class VoxlensGroup(click.Group):
             click.secho("interrupted: work committed so far is kept; run the command again to resume",
                         fg="yellow", err=True)
             sys.exit(EXIT_INTERRUPTED)
-        except (PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        except (PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
             click.secho(f"error: cannot use {exc.filename}: {exc.strerror}; check the path and its permissions",
                         fg="red", err=True)
             sys.exit(EXIT_INPUT)

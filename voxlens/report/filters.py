@@ -20,7 +20,7 @@ def _day(value: str | date | None, option: str) -> pd.Timestamp | None:
     if value is None or value == "":
         return None
     try:
-        return pd.Timestamp(value).normalize()
+        return pd.Timestamp(value if isinstance(value, date) else date.fromisoformat(str(value).strip()))
     except (ValueError, TypeError) as exc:
         raise InputError(f"{option} {value!r} is not a date: use YYYY-MM-DD, e.g. {option} 2026-09-01") from exc
 
