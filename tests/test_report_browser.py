@@ -66,7 +66,7 @@ def test_demo_report_loads_offline_with_cards_and_plots_visible(browser, demo_db
         box = visit.plot_box(element_id)
         assert box["width"] > 300 and box["height"] > 80, element_id
     assert visit.page.locator("#topics-chart .ytick").count() >= 10
-    assert visit.page.locator("#metric-nps").inner_text().count("95% CI") == 2  # now and before
+    assert visit.page.locator("#metric-nps").inner_text().count("95% CI") == 3  # now, before and the change
     shot = tmp_path / "report.png"
     visit.page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
