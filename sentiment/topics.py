@@ -89,12 +89,15 @@ class TopicModel:
         vectorizer: a CountVectorizer-like object for keywords; default unigrams+bigrams without
             stop words of the languages present.
         random_state: seed for every random step.
+        merge_similarity: in :meth:`update`, new clusters whose centroids are at least this cosine-similar
+            are one theme and become one topic.
     """
 
     def __init__(self, n_topics: int | None = None, max_topics: int = 20, min_similarity: float = 0.25,
                  clusterer: Any = None, vectorizer: Any = None, languages: Sequence[str] = ("en", "pl"),
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, merge_similarity: float = 0.9) -> None:
         self.n_topics = n_topics
+        self.merge_similarity = merge_similarity
         self.max_topics = max_topics
         self.min_similarity = min_similarity
         self.clusterer = clusterer
@@ -141,7 +144,8 @@ class TopicModel:
         if self.n_topics is not None or n < 100:
             k = self.n_topics or self._choose_k(embeddings)
             return KMeans(k, n_init=5, random_state=self.random_state).fit_predict(embeddings)
-        reduced = PCA(n_components=min(20, n - 1), random_state=self.random_state).fit_transform(embeddings)
+        components = min(20, n - 1, embeddings.shape[1])
+        reduced = PCA(n_components=components, random_state=self.random_state).fit_transform(embeddings)
         return HDBSCAN(min_cluster_size=max(10, n // 100), min_samples=5, copy=True).fit_predict(reduced)
 
     def fit(self, texts: Sequence[str], embeddings: np.ndarray) -> "TopicModel":
@@ -189,6 +193,7 @@ class TopicModel:
         embeddings = _normalise(embeddings)
         labels = TopicModel(max_topics=max(2, len(texts) // min_size), clusterer=self.clusterer,
                             random_state=self.random_state)._cluster(embeddings)
+        labels = _merge_close_clusters(embeddings, labels, self.merge_similarity)
         next_id = max(self.topics_, default=-1) + 1
         new_ids, mapped = [], np.full(len(labels), OUTLIER)
         for cluster in sorted(set(labels) - {OUTLIER}):
@@ -228,3 +233,25 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
+
+
+def _merge_close_clusters(embeddings: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
+    """Relabel clusters whose centroids have cosine similarity ≥ ``threshold`` as one cluster."""
+    clusters = sorted(set(labels) - {OUTLIER})
+    if len(clusters) < 2:
+        return labels
+    centroids = _normalise(np.stack([embeddings[labels == c].mean(axis=0) for c in clusters]))
+    parent = list(range(len(clusters)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    similarity = centroids @ centroids.T
+    for i in range(len(clusters)):
+        for j in range(i + 1, len(clusters)):
+            if similarity[i, j] >= threshold:
+                parent[root(j)] = root(i)
+    mapping = {c: clusters[root(i)] for i, c in enumerate(clusters)}
+    return np.array([mapping.get(c, OUTLIER) for c in labels])

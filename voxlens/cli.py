@@ -230,5 +230,10 @@ def demo(db: str, out: str) -> None:
     click.echo(f"\nOpen the report: {paths['html'].resolve()}")
 
 
+from voxlens.cli_metrics import drivers_command, import_customers_command, metrics_command, topics_command  # noqa: E402
+
+main.add_command(metrics_command); main.add_command(topics_command); main.add_command(drivers_command)  # noqa: E702
+import_group.add_command(import_customers_command)
+
 if __name__ == "__main__":
     main()

