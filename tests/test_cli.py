@@ -51,7 +51,8 @@ def test_csv_report_lists_every_file_it_wrote(small_db, tmp_path):
     (["report", "--out", "r.pdf"], "add --format html|md|csv|json"),
     (["report"], "Missing option '--out'"),
 ])
-def test_bad_report_options_exit_2_and_say_what_to_do(small_db, tmp_path, args, message):
+def test_bad_report_options_exit_2_and_say_what_to_do(small_db, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, args + ["--db", small_db])
     assert result.exit_code == 2
     assert message in result.output

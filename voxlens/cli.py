@@ -235,5 +235,11 @@ from voxlens.cli_metrics import drivers_command, import_customers_command, metri
 main.add_command(metrics_command); main.add_command(topics_command); main.add_command(drivers_command)  # noqa: E702
 import_group.add_command(import_customers_command)
 
+from voxlens.cli_collect import collect, schedule, status  # noqa: E402
+
+main.add_command(collect)
+main.add_command(schedule)
+main.add_command(status)
+
 if __name__ == "__main__":
     main()
