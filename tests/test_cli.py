@@ -7,7 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from tests.report_store import build_small_store
-from voxlens.cli import main
+from voxlens.cli import load_commands, main
+
+load_commands()
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()):

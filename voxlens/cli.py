@@ -54,6 +54,14 @@ class VoxlensGroup(click.Group):
     Set ``VOXLENS_DEBUG=1`` to see the traceback of an unexpected error.
     """
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        load_commands()
+        return super().get_command(ctx, name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -230,16 +238,29 @@ def demo(db: str, out: str) -> None:
     click.echo(f"\nOpen the report: {paths['html'].resolve()}")
 
 
-from voxlens.cli_metrics import drivers_command, import_customers_command, metrics_command, topics_command  # noqa: E402
+def load_commands() -> None:
+    """Add the commands defined in other modules (once).
 
-main.add_command(metrics_command); main.add_command(topics_command); main.add_command(drivers_command)  # noqa: E702
-import_group.add_command(import_customers_command)
+    Those modules import helpers from this one, so they are added on first use rather than at import
+    time: importing any of them first then works too. Register a new module's commands here.
+    """
+    global _commands_loaded
+    if _commands_loaded:
+        return
+    _commands_loaded = True
+    from voxlens.cli_metrics import drivers_command, import_customers_command, metrics_command, topics_command
 
-from voxlens.cli_collect import collect, schedule, status  # noqa: E402
+    main.add_command(metrics_command); main.add_command(topics_command); main.add_command(drivers_command)  # noqa: E702
+    import_group.add_command(import_customers_command)
 
-main.add_command(collect)
-main.add_command(schedule)
-main.add_command(status)
+    from voxlens.cli_collect import collect, schedule, status
+
+    main.add_command(collect)
+    main.add_command(schedule)
+    main.add_command(status)
+
+
+_commands_loaded = False
 
 if __name__ == "__main__":
     main()
