@@ -120,4 +120,4 @@ def test_errors_are_one_clear_line_with_exit_code_2(tmp_path):
 def test_the_console_script_runs_with_help_examples():
     result = subprocess.run([sys.executable, "-m", "voxlens", "import", "reviews", "--help"],
                             capture_output=True, text=True, check=True)
-    assert "Example: voxlens import reviews" in result.stdout
+    assert "Examples:\n    voxlens import reviews" in result.stdout
