@@ -32,3 +32,15 @@ def sentiment_model():
     from sentiment import SentimentModel
 
     return SentimentModel()
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    """The analysed demo store, built once per test session (notebooks and report tests share it).
+
+    Set ``VOXLENS_DEMO_DB`` to reuse a store ``voxlens.demo.demo_store`` built before.
+    """
+    from voxlens.demo import demo_store
+
+    return demo_store(os.environ.get("VOXLENS_DEMO_DB") or tmp_path_factory.mktemp("demo") / "demo.duckdb",
+                      progress=False)

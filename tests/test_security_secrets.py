@@ -53,7 +53,8 @@ def test_import_analyze_report_leak_no_credential_anywhere(tmp_path):
             assert result.returncode == 0, result.stderr[-2000:]
 
     reports = sorted(out.iterdir())
-    assert len(reports) == 4
+    assert [p.name for p in reports] == ["report-drivers.csv", "report-metrics.csv", "report-topics.csv", "report.csv",
+                                         "report.html", "report.json", "report.md"]
     for path in reports:
         scan(path.read_text(encoding="utf-8"), path.name)
     with Store(db, read_only=True) as store:

@@ -1,6 +1,7 @@
 """The ``voxlens`` command line: demo, import, analyze, issues, report.
 
-Exit codes: 0 success, 1 unexpected error, 2 bad input or unusable store (message says what to do).
+Exit codes: 0 success, 1 unexpected error (a bug: the message says how to see the traceback),
+2 bad input or unusable store (the message says what to do), 130 interrupted (re-run to resume).
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ import click
 from voxlens.errors import VoxlensError
 
 DEFAULT_DB = "voxlens.duckdb"
+EXIT_UNEXPECTED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+
+
+def examples(*lines: str) -> str:
+    """An ``--help`` epilog listing example invocations, kept on their own lines."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -43,7 +50,18 @@ def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 class VoxlensGroup(click.Group):
-    """Print voxlens errors as one clear line with exit code 2, never a traceback."""
+    """Print errors as one clear line with a meaningful exit code, never a traceback.
+
+    Set ``VOXLENS_DEBUG=1`` to see the traceback of an unexpected error.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        load_commands()
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         from voxlens.privacy import mask_secrets
@@ -52,18 +70,34 @@ class VoxlensGroup(click.Group):
             return super().invoke(ctx)
         except VoxlensError as exc:
             click.secho(f"error: {mask_secrets(str(exc))}", fg="red", err=True)
-            sys.exit(2)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            sys.exit(EXIT_INPUT)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
-        except Exception as exc:  # never a bare traceback (it could hold user text or credentials)
+        except KeyboardInterrupt:
+            click.secho("interrupted: work committed so far is kept; run the command again to resume",
+                        fg="yellow", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except (PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            click.secho(f"error: cannot use {exc.filename}: {exc.strerror}; check the path and its permissions",
+                        fg="red", err=True)
+            sys.exit(EXIT_INPUT)
+        except Exception as exc:  # a bug: say so briefly, keep the traceback one variable away
             if os.environ.get("VOXLENS_DEBUG"):
                 raise
-            click.secho(f"error: unexpected {type(exc).__name__}: {mask_secrets(str(exc))} "
-                        "(set VOXLENS_DEBUG=1 to see the traceback)", fg="red", err=True)
-            sys.exit(1)
+            click.secho(f"unexpected error ({type(exc).__name__}): {mask_secrets(str(exc))}\n"
+                        "run again with VOXLENS_DEBUG=1 to see the traceback, and report it with that output",
+                        fg="red", err=True)
+            sys.exit(EXIT_UNEXPECTED)
 
 
-@click.group(cls=VoxlensGroup, epilog="Example: voxlens demo   (runs the whole flow on bundled sample data)")
+@click.group(cls=VoxlensGroup, epilog=examples(
+    "voxlens demo                                   # the whole flow on bundled sample data",
+    "voxlens import reviews reviews.csv --db feedback.duckdb",
+    "voxlens analyze --db feedback.duckdb",
+    "voxlens report --db feedback.duckdb --out report.html",
+    "",
+    "Exit codes: 0 ok, 1 unexpected error, 2 bad input or store (the message says what to do),",
+    "130 interrupted (run again to resume)."))
 @click.version_option(package_name="voxlens")
 @click.option("--wait", type=float, default=0.0, show_default=True, metavar="SECONDS",
               help="Wait this long for a store another voxlens process is using, instead of refusing at once.")
@@ -71,12 +105,16 @@ def main(wait: float) -> None:
     """voxlens: turn raw customer feedback into flagged, evidenced issues."""
 
 
-@main.group(name="import", epilog="Example: voxlens import reviews reviews.csv --db feedback.duckdb")
+@main.group(name="import", epilog=examples("voxlens import reviews reviews.csv --db feedback.duckdb",
+                                            "voxlens import survey nps_export.csv --db feedback.duckdb"))
 def import_group() -> None:
     """Import reviews/posts or survey exports from CSV or JSONL files."""
 
 
-@import_group.command("reviews", epilog="Example: voxlens import reviews app_reviews.csv --map text=Body --source appstore")
+@import_group.command("reviews", epilog=examples(
+    "voxlens import reviews app_reviews.csv --db feedback.duckdb",
+    "voxlens import reviews export.csv --map text=Body --map created_at=Date --source appstore",
+    "voxlens import reviews posts.jsonl --source reddit --channel r/parcelo"))
 @click.argument("file", type=click.Path(dir_okay=False))
 @db_option
 @click.option("--source", default="reviews", show_default=True, help="Source name stored with each item.")
@@ -96,7 +134,9 @@ def import_reviews_command(file: str, db: str, source: str, channel: str | None,
     click.echo(f"{file}: {counts.summary()}")
 
 
-@import_group.command("survey", epilog="Example: voxlens import survey nps_export.csv --map nps=Q1 --ces-scale 5")
+@import_group.command("survey", epilog=examples(
+    "voxlens import survey nps_export.csv --db feedback.duckdb",
+    "voxlens import survey export.csv --map nps=Q1 --map text=Comment --ces-scale 5"))
 @click.argument("file", type=click.Path(dir_okay=False))
 @db_option
 @click.option("--source", default="survey", show_default=True)
@@ -116,7 +156,7 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
     click.echo(f"{file}: {counts.summary()}")
 
 
-@main.command(epilog="Example: voxlens analyze --db feedback.duckdb")
+@main.command(epilog=examples("voxlens analyze --db feedback.duckdb   # re-run after each import: only new items"))
 @db_option
 def analyze(db: str) -> None:
     """Score sentiment and assign topics for every item not yet analysed, then detect issues."""
@@ -131,7 +171,7 @@ def analyze(db: str) -> None:
     click.echo(f"{summary}; issues flagged {len(issues)}")
 
 
-@main.command(epilog="Example: voxlens issues --json > issues.json")
+@main.command(epilog=examples("voxlens issues --db feedback.duckdb", "voxlens issues --db feedback.duckdb --json > issues.json"))
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def issues(db: str, as_json: bool) -> None:
@@ -139,6 +179,9 @@ def issues(db: str, as_json: bool) -> None:
     from voxlens.report.data import issue_records
 
     with _open(db, read_only=True) as store:
+        if store.count("items") == 0:
+            raise VoxlensError(f"the store {db} has no items: import some first (voxlens import reviews FILE --db {db}), "
+                               "then run voxlens analyze")
         records = issue_records(store)
     if as_json:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
@@ -152,25 +195,45 @@ def issues(db: str, as_json: bool) -> None:
             click.echo(f"     “{quote['text'][:100]}”")
 
 
-@main.command(epilog="Example: voxlens report --format html --out report.html")
+@main.command(epilog=examples(
+    "voxlens report --db feedback.duckdb --out report.html",
+    "voxlens report --format md --out issues.md --since 2026-09-01 --source appstore",
+    "voxlens report --format csv --out out/issues.csv   # also out/issues-topics.csv, -metrics.csv, -drivers.csv",
+    "voxlens report --format json --out report.json --segment plus --segment business"))
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["html", "md", "csv", "json"]), default="html", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "csv", "json"]), default=None,
+              help="Output format  [default: from the --out extension, else html]")
 @click.option("--out", type=click.Path(dir_okay=False), required=True, help="Output file.")
-def report(db: str, fmt: str, out: str) -> None:
-    """Write an issue report: HTML (with plots), Markdown, CSV or JSON."""
-    from voxlens.report import write_report
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="First day covered (inclusive).")
+@click.option("--until", default=None, metavar="YYYY-MM-DD", help="Last day covered (inclusive).")
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable), e.g. appstore.")
+@click.option("--segment", "segments", multiple=True, help="Only survey answers of this segment (repeatable).")
+def report(db: str, fmt: str | None, out: str, since: str | None, until: str | None, sources: tuple[str, ...],
+           segments: tuple[str, ...]) -> None:
+    """Write an issue report: HTML (plots, one self-contained file), Markdown, CSV or JSON.
 
+    Without --since/--until, metrics compare the last 30 days with the 30 before; with them, the
+    period is compared with one of equal length just before it.
+    """
+    from voxlens.report import FORMATS, ReportData, ReportFilter, write_report
+
+    if fmt is None:
+        suffix = Path(out).suffix.lstrip(".").lower()
+        fmt = {"markdown": "md", "htm": "html"}.get(suffix, suffix) if suffix else "html"
+        if fmt not in FORMATS:
+            raise click.BadParameter(f"cannot tell the format from {out!r}: add --format html|md|csv|json",
+                                     param_hint="--format")
+    filters = ReportFilter(since=since, until=until, sources=sources, segments=segments)
     with _open(db, read_only=True) as store:
-        path = write_report(store, fmt, out)
+        data = ReportData.from_store(store, filters)
+        path = write_report(store, fmt, out, filters=filters, data=data)
     click.echo(f"report written to {path.resolve()}")
+    if fmt == "csv":
+        for suffix in ("topics", "metrics", "drivers"):
+            click.echo(f"  and {path.with_name(f'{path.stem}-{suffix}{path.suffix}').resolve()}")
 
 
-from voxlens.cli_privacy import forget_command  # noqa: E402
-
-main.add_command(forget_command)
-
-
-@main.command(epilog="Example: voxlens demo --out voxlens-report")
+@main.command(epilog=examples("voxlens demo", "voxlens demo --db /tmp/demo.duckdb --out /tmp/voxlens-report"))
 @click.option("--db", default="voxlens-demo.duckdb", show_default=True, type=click.Path(dir_okay=False))
 @click.option("--out", default="voxlens-report", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the reports.")
@@ -182,19 +245,34 @@ def demo(db: str, out: str) -> None:
     click.echo(f"\nOpen the report: {paths['html'].resolve()}")
 
 
-from voxlens.cli_collect import collect, schedule, status  # noqa: E402
+def load_commands() -> None:
+    """Add the commands defined in other modules (once).
 
-main.add_command(collect)
-main.add_command(schedule)
-main.add_command(status)
-from voxlens.cli_metrics import (  # noqa: E402
-    drivers_command, import_customers_command, metrics_command, topics_command,
-)
+    Those modules import helpers from this one, so they are added on first use rather than at import
+    time: importing any of them first then works too. Register a new module's commands here.
+    """
+    global _commands_loaded
+    if _commands_loaded:
+        return
+    _commands_loaded = True
+    from voxlens.cli_metrics import drivers_command, import_customers_command, metrics_command, topics_command
 
-main.add_command(metrics_command)
-main.add_command(topics_command)
-main.add_command(drivers_command)
-import_group.add_command(import_customers_command)
+    for command in (metrics_command, topics_command, drivers_command):
+        main.add_command(command)
+    import_group.add_command(import_customers_command)
+
+    from voxlens.cli_privacy import forget_command
+
+    main.add_command(forget_command)
+
+    from voxlens.cli_collect import collect, schedule, status
+
+    main.add_command(collect)
+    main.add_command(schedule)
+    main.add_command(status)
+
+
+_commands_loaded = False
 
 if __name__ == "__main__":
     main()

@@ -1,12 +1,14 @@
 """The end-to-end demo on bundled SAMPLE data: import → analyze → detect → reports.
 
 Example:
-    >>> from voxlens.demo import run_demo
+    >>> from voxlens.demo import run_demo, demo_store
     >>> paths = run_demo("demo.duckdb", "report")  # doctest: +SKIP
+    >>> db = demo_store()  # built once, reused by later calls (notebooks start here)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -14,9 +16,32 @@ from typing import Callable
 from collectors.reviews import import_reviews
 from collectors.survey import import_survey
 from voxlens.pipeline import Pipeline
-from voxlens.report import FORMATS, write_report
+from voxlens.report import FORMATS, ReportData, write_report
 from voxlens.sample.build import DATA_DIR
 from voxlens.store import Store
+
+
+DEMO_MARK = "demo_store"
+
+
+def default_demo_db() -> Path:
+    """Where :func:`demo_store` keeps the demo store: ``$VOXLENS_DEMO_DB`` or ``~/.cache/voxlens/demo.duckdb``."""
+    return Path(os.environ.get("VOXLENS_DEMO_DB") or Path.home() / ".cache" / "voxlens" / "demo.duckdb")
+
+
+def demo_store(db: str | Path | None = None, rebuild: bool = False, progress: bool = True) -> Path:
+    """The path of an analysed store of the sample data, built (about a minute) only if missing.
+
+    Later calls reuse it, so every notebook can start with ``demo_store()``.
+    """
+    db = Path(db) if db is not None else default_demo_db()
+    if db.exists() and not rebuild:
+        with Store(db, read_only=True) as store:
+            if store.get_meta(DEMO_MARK) == "complete":
+                return db
+    db.parent.mkdir(parents=True, exist_ok=True)
+    run_demo(db, db.parent / f"{db.stem}-report", echo=lambda line: None, progress=progress)
+    return db
 
 
 def run_demo(db: str | Path, out: str | Path, echo: Callable[[str], None] = print,
@@ -37,7 +62,9 @@ def run_demo(db: str | Path, out: str | Path, echo: Callable[[str], None] = prin
         echo(f"  analyze: {pipeline.analyze()}")
         issues = pipeline.detect()
         echo(f"  detect: {len(issues)} issue(s) flagged")
-        paths = {fmt: write_report(store, fmt, out / f"report.{fmt}", sample=True) for fmt in FORMATS}
+        store.set_meta(DEMO_MARK, "complete")
+        data = ReportData.from_store(store)
+        paths = {fmt: write_report(store, fmt, out / f"report.{fmt}", sample=True, data=data) for fmt in FORMATS}
     for fmt, path in paths.items():
         echo(f"  report ({fmt}): {path}")
     echo(f"done in {time.time() - started:.0f} s")

@@ -1,10 +1,11 @@
-"""Everything a report shows, gathered from the store once: issues, topics, metrics, trends.
+"""Everything a report shows, gathered from the store once: issues, topics, metrics, drivers, trends.
 
 Example:
     >>> from voxlens.store import Store
     >>> with Store(":memory:") as store:
-    ...     ReportData.from_store(store).issues
-    []
+    ...     ReportData.from_store(store)
+    Traceback (most recent call last):
+    voxlens.errors.InputError: the store has no feedback yet: import some first (voxlens import reviews FILE, voxlens import survey FILE), then voxlens analyze
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from typing import Any
 
 import pandas as pd
 
+from metrics.compare import compare
+from metrics.drivers import key_drivers
+from metrics.joins import topic_metrics
 from metrics.survey import ces, csat, nps
 from voxlens.privacy import safe_url
+from voxlens.report.filters import ReportFilter
 from voxlens.store import Store
+
+METRIC_NAMES = ("nps", "csat", "ces")
 
 
 def issue_records(store: Store) -> list[dict[str, Any]]:
@@ -71,17 +78,20 @@ def _quotes(store: Store, item_ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def metric_summary(responses: pd.DataFrame) -> dict[str, Any]:
-    """NPS, CSAT and CES (as dicts) for a frame of responses."""
+    """NPS, CSAT and CES (as dicts with value, n, ci_low, ci_high, small_sample) for a frame of responses."""
     if responses.empty:
         return {}
-    csat_scale = int(responses["csat_scale"].dropna().iloc[0]) if responses["csat_scale"].notna().any() else 5
-    ces_scale = int(responses["ces_scale"].dropna().iloc[0]) if responses["ces_scale"].notna().any() else 7
     results = {
         "nps": nps(responses["nps"].dropna()),
-        "csat": csat(responses["csat"].dropna(), scale=csat_scale),
-        "ces": ces(responses["ces"].dropna(), scale=ces_scale),
+        "csat": csat(responses["csat"].dropna(), scale=_scale(responses, "csat")),
+        "ces": ces(responses["ces"].dropna(), scale=_scale(responses, "ces")),
     }
     return {name: _metric_dict(result) for name, result in results.items() if result.n > 0}
+
+
+def _scale(responses: pd.DataFrame, metric: str) -> int:
+    scales = responses[f"{metric}_scale"].dropna()
+    return int(scales.mode().iloc[0]) if len(scales) else (5 if metric == "csat" else 7)
 
 
 def _metric_dict(result: Any) -> dict[str, Any]:
@@ -92,9 +102,34 @@ def _metric_dict(result: Any) -> dict[str, Any]:
     return out
 
 
+def metric_changes(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """Current − previous period for each metric, with a 95% interval and p-value (``metrics.compare``)."""
+    changes = {}
+    for name in METRIC_NAMES:
+        a, b = before[name].dropna() if name in before else [], after[name].dropna() if name in after else []
+        if len(a) == 0 or len(b) == 0:
+            continue
+        scale = None if name == "nps" else _scale(pd.concat([before, after]), name)
+        result = compare(a, b, metric=name, scale=scale)
+        changes[name] = {k: _number(getattr(result, k)) for k in ("difference", "ci_low", "ci_high", "p_value")}
+    return changes
+
+
+def _daily(items: pd.DataFrame) -> pd.DataFrame:
+    return (items.groupby("day")
+            .agg(items=("item_id", "size"), mean_score=("score", "mean"),
+                 negative_share=("label", lambda s: float((s == "negative").mean())))
+            .reset_index())
+
+
 @dataclass
 class ReportData:
-    """The content of a report, independent of its format."""
+    """The content of a report, independent of its format.
+
+    Trends, topics and drivers cover all data the filters keep. ``period`` is the metric period (the
+    filter's dates, or the last 30 days with data) and ``previous_period`` the one of equal length before
+    it, which the survey metrics are compared with. ``issue_series`` holds each issue's topic volume per day.
+    """
 
     issues: list[dict[str, Any]]
     topics: pd.DataFrame
@@ -103,38 +138,95 @@ class ReportData:
     metrics_before: dict[str, Any]
     period: tuple[str | None, str | None]
     coverage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    previous_period: tuple[str | None, str | None] = (None, None)
+    changes: dict[str, Any] = field(default_factory=dict)
+    drivers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    issue_series: dict[str, pd.DataFrame] = field(default_factory=dict)
+    filters: ReportFilter = field(default_factory=ReportFilter)
 
     @classmethod
-    def from_store(cls, store: Store, period_days: int = 30) -> "ReportData":
+    def from_store(cls, store: Store, filters: ReportFilter | None = None, period_days: int = 30) -> "ReportData":
+        """Gather a report of the filtered data; the metric period is ``since``..``until`` or, without
+        them, the last ``period_days`` days with data."""
+        filters = filters or ReportFilter()
         items = store.query(
-            "SELECT i.item_id, i.source, coalesce(i.created_at, i.collected_at) AS created_at, "
-            "i.response_id, s.label, s.score, t.topic_id FROM items i "
-            "LEFT JOIN scores s USING (item_id) LEFT JOIN topics t USING (item_id)")
-        topics = store.query("SELECT topic_id, label, keywords, first_seen, size FROM topic_info ORDER BY topic_id")
-        responses = store.query("SELECT * FROM responses")
-        if not items.empty:
-            items["day"] = pd.to_datetime(items["created_at"]).dt.normalize()
-            daily = (items.groupby("day")
-                     .agg(items=("item_id", "size"), mean_score=("score", "mean"),
-                          negative_share=("label", lambda s: float((s == "negative").mean())))
-                     .reset_index())
-            stats = (items.groupby("topic_id")
-                     .agg(items=("item_id", "size"), mean_score=("score", "mean"),
-                          negative_share=("label", lambda s: float((s == "negative").mean())))
-                     .reset_index())
-            topics = topics.merge(stats, on="topic_id", how="left")
-            period = (items["day"].min().date().isoformat(), items["day"].max().date().isoformat())
-            coverage = items.groupby("source").agg(
-                items=("item_id", "size"), first=("day", "min"), last=("day", "max")).reset_index()
+            "SELECT i.item_id, i.source, i.external_id, coalesce(i.created_at, i.collected_at) AS created_at, "
+            "i.response_id, s.label, s.score, t.topic_id, r.segment FROM items i "
+            "LEFT JOIN scores s USING (item_id) LEFT JOIN topics t USING (item_id) "
+            "LEFT JOIN responses r USING (response_id)")
+        all_responses = store.query("SELECT * FROM responses")
+        filters.check(items, all_responses)
+        items = filters.items(items)
+        items["day"] = pd.to_datetime(items["created_at"]).dt.normalize()
+        responses = filters.responses(all_responses)
+        answered = pd.to_datetime(responses["submitted_at"])
+        period, previous = filters.periods(items["day"], answered, period_days=period_days)
+        if period[0]:
+            now = responses[answered.between(*_bounds(period))]
+            # the previous period lies before --since, so it is taken from all dates (same sources/segments)
+            earlier = ReportFilter(sources=filters.sources, segments=filters.segments).responses(all_responses)
+            before = earlier[pd.to_datetime(earlier["submitted_at"]).between(*_bounds(previous))]
         else:
-            daily = pd.DataFrame(columns=["day", "items", "mean_score", "negative_share"])
-            period, coverage = (None, None), pd.DataFrame()
-        metrics_now, metrics_before = {}, {}
-        if not responses.empty and responses["submitted_at"].notna().any():
-            submitted = pd.to_datetime(responses["submitted_at"])
-            end = submitted.max().normalize() + pd.Timedelta(days=1)
-            now = responses[submitted >= end - pd.Timedelta(days=period_days)]
-            before = responses[(submitted < end - pd.Timedelta(days=period_days))
-                               & (submitted >= end - pd.Timedelta(days=2 * period_days))]
-            metrics_now, metrics_before = metric_summary(now), metric_summary(before)
-        return cls(issue_records(store), topics, daily, metrics_now, metrics_before, period, coverage)
+            now, before = responses, responses.iloc[0:0]
+        topics = store.query("SELECT topic_id, label, keywords, first_seen FROM topic_info ORDER BY topic_id")
+        table = topic_metrics(items, responses) if not items.empty else pd.DataFrame(columns=["topic_id", "items"])
+        stats = (items.groupby("topic_id").agg(mean_score=("score", "mean"),
+                                               negative_share=("label", lambda s: float((s == "negative").mean())))
+                 .reset_index())
+        topics = (topics.merge(table, on="topic_id", how="inner").merge(stats, on="topic_id", how="left")
+                  .sort_values("items", ascending=False).reset_index(drop=True))
+        drivers = key_drivers(items, responses) if not items.empty else pd.DataFrame()
+        if not drivers.empty:
+            labels = dict(zip(topics["topic_id"], topics["label"]))
+            drivers["label"] = [f"{labels.get(t, f'topic {t}')} ({s})"
+                                for t, s in zip(drivers["topic_id"], drivers["sentiment"])]
+        issues = filters.issues(issue_records(store), items)
+        end = period[1] or (items["day"].max().date().isoformat() if not items.empty else None)
+        return cls(
+            issues=issues, topics=topics, daily=_daily(items), metrics_now=metric_summary(now),
+            metrics_before=metric_summary(before), period=period,
+            coverage=_coverage(store, items, responses), previous_period=previous,
+            changes=metric_changes(before, now), drivers=drivers,
+            issue_series={i["issue_id"]: _topic_series(items, i["topic"]["id"], end) for i in issues},
+            filters=filters,
+        )
+
+
+def _bounds(period: tuple[str | None, str | None]) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return pd.Timestamp(period[0]), pd.Timestamp(period[1]) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+
+
+def _topic_series(items: pd.DataFrame, topic_id: int | None, end: str | None) -> pd.DataFrame:
+    """Items per day on one topic (and how many negative), zero-filled over the 60 days up to ``end``."""
+    if not end or topic_id is None:
+        return pd.DataFrame(columns=["day", "items", "negative"])
+    end = pd.Timestamp(end)
+    days = pd.date_range(end - pd.Timedelta(days=59), end, freq="D")
+    on_topic = items[items["topic_id"] == topic_id]
+    counts = on_topic.groupby("day").agg(items=("item_id", "size"),
+                                         negative=("label", lambda s: int((s == "negative").sum())))
+    return counts.reindex(days, fill_value=0).rename_axis("day").reset_index()
+
+
+def _coverage(store: Store, items: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
+    """Per source: items (or survey responses), analysed share, first/last day, days with data, quarantined."""
+    quarantined = dict(store.execute("SELECT source, count(*) FROM quarantine GROUP BY source"))  # once per source
+    rows = []
+    for source, group in items.groupby("source"):
+        rows.append({"source": source, "kind": "items", "rows": len(group),
+                     "analysed": float(group["label"].notna().mean()),
+                     "first": group["day"].min().date().isoformat(), "last": group["day"].max().date().isoformat(),
+                     "days_with_data": int(group["day"].nunique()), "quarantined": int(quarantined.pop(source, 0))})
+    if not responses.empty:
+        days = pd.to_datetime(responses["submitted_at"]).dt.normalize()
+        for source, group in responses.assign(day=days).groupby("source"):
+            rows.append({"source": source, "kind": "survey responses", "rows": len(group), "analysed": math.nan,
+                         "first": _iso(group["day"].min()), "last": _iso(group["day"].max()),
+                         "days_with_data": int(group["day"].nunique()),
+                         "quarantined": int(quarantined.pop(source, 0))})
+    return pd.DataFrame(rows, columns=["source", "kind", "rows", "analysed", "first", "last", "days_with_data",
+                                       "quarantined"])
+
+
+def _iso(day: Any) -> str | None:
+    return None if pd.isna(day) else pd.Timestamp(day).date().isoformat()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Iterable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,8 +16,13 @@ def safe_json(value: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def plot_text(values: Iterable[object]) -> list[str]:
+    """Labels for plotly, which reads a few HTML tags in text: entities make them show as typed."""
+    return [str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for v in values]
+
+
 def figure_spec(figure: go.Figure) -> str:
-    """The figure as JSON for ``Plotly.newPlot``."""
+    """The figure as script-safe JSON for ``Plotly.newPlot``."""
     return safe_json(figure.to_json())
 
 
@@ -36,4 +42,58 @@ def sentiment_trend(daily: pd.DataFrame) -> go.Figure:
     figure.update_yaxes(title_text="score / share", range=[-1, 1], secondary_y=True)
     figure.update_layout(height=360, margin={"l": 50, "r": 50, "t": 30, "b": 40},
                          legend={"orientation": "h", "y": -0.2}, template="plotly_white")
+    return figure
+
+
+def sparkline(series: pd.DataFrame, start: str | None = None) -> go.Figure:
+    """A small chart of one topic's items per day (negative ones darker), the issue window shaded."""
+    figure = go.Figure()
+    figure.add_trace(go.Bar(x=series["day"], y=series["items"] - series["negative"], name="other",
+                            marker_color="#d6dde6", hovertemplate="%{x|%d %b}: %{y} other<extra></extra>"))
+    figure.add_trace(go.Bar(x=series["day"], y=series["negative"], name="negative", marker_color="#c0392b",
+                            hovertemplate="%{x|%d %b}: %{y} negative<extra></extra>"))
+    if start is not None and len(series):
+        figure.add_vrect(x0=pd.Timestamp(start) - pd.Timedelta(hours=12),
+                         x1=pd.Timestamp(series["day"].max()) + pd.Timedelta(hours=12),
+                         fillcolor="#f5b7b1", opacity=0.35, line_width=0, layer="below")
+    figure.update_layout(barmode="stack", height=110, showlegend=False, template="plotly_white",
+                         margin={"l": 30, "r": 8, "t": 6, "b": 22}, bargap=0.15,
+                         xaxis={"tickformat": "%d %b", "nticks": 6, "tickfont": {"size": 10}},
+                         yaxis={"nticks": 3, "tickfont": {"size": 10}})
+    return figure
+
+
+def driver_chart(drivers: pd.DataFrame, limit: int = 12) -> go.Figure:
+    """Key drivers of NPS: each driver's coefficient with its 95% interval, largest importance on top."""
+    top = drivers.head(limit).iloc[::-1]
+    colors = ["#c0392b" if c < 0 else "#1e8449" for c in top["coefficient"]]
+    figure = go.Figure(go.Bar(
+        x=top["coefficient"].tolist(), y=plot_text(top["label"]), orientation="h", marker_color=colors,
+        error_x={"type": "data", "symmetric": False, "array": top["ci_high"] - top["coefficient"],
+                 "arrayminus": top["coefficient"] - top["ci_low"], "color": "#5b6b7c"},
+        customdata=top[["n", "p_value"]].to_numpy(),
+        hovertemplate="%{y}<br>%{x:+.1f} NPS points (n=%{customdata[0]}, p=%{customdata[1]:.2g})<extra></extra>"))
+    figure.update_layout(height=max(220, 34 * len(top) + 80), template="plotly_white",
+                         margin={"l": 10, "r": 20, "t": 10, "b": 45},
+                         xaxis={"title": {"text": "NPS points when mentioned (95% interval)"}, "zeroline": True,
+                                "zerolinecolor": "#1d2733"},
+                         yaxis={"automargin": True})
+    return figure
+
+
+def topic_chart(topics: pd.DataFrame, limit: int = 15) -> go.Figure:
+    """Topics by volume, coloured by net sentiment (−100 red … +100 green)."""
+    from plotly.colors import sample_colorscale
+
+    top = topics.head(limit).iloc[::-1]
+    net = top["net_sentiment"].fillna(0).clip(-100, 100)
+    colors = sample_colorscale("RdYlGn", ((net + 100) / 200).tolist())
+    figure = go.Figure(go.Bar(
+        x=top["items"].tolist(), y=plot_text(f"{t}. {label}" for t, label in zip(top["topic_id"], top["label"])),
+        orientation="h", marker={"color": colors},
+        customdata=net.tolist(), hovertemplate="%{y}: %{x} items, net sentiment %{customdata:+.0f}<extra></extra>"))
+    figure.update_layout(height=max(220, 26 * len(top) + 70), template="plotly_white",
+                         margin={"l": 10, "r": 10, "t": 10, "b": 40},
+                         xaxis={"title": {"text": "items (colour: net sentiment, red negative, green positive)"}},
+                         yaxis={"automargin": True})
     return figure

@@ -1,0 +1,80 @@
+"""The report as Markdown, for tickets and chat.
+
+Example:
+    >>> _cell("a | b\\n[link](javascript:x) <b>")
+    'a \\\\| b \\\\[link\\\\](javascript:x) &lt;b&gt;'
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from voxlens.report.data import ReportData
+
+UNITS = {"nps": "", "csat": "%", "ces": ""}
+
+
+def _cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell or quote: one line, no raw HTML, no links of its own."""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+    for char in "[]`":
+        text = text.replace(char, "\\" + char)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _num(value: Any, fmt: str = "{:.1f}") -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else fmt.format(value)
+
+
+def _link(quote: dict[str, Any]) -> str:
+    url = quote.get("url") or ""
+    label = f"{quote['source']} {quote['external_id']}"
+    return f"[{_cell(label)}]({url})" if url.startswith(("http://", "https://")) else _cell(label)
+
+
+def render_markdown(data: ReportData, title: str = "voxlens issue report") -> str:
+    """Headline, metrics now vs before, issues with quotes, topics with NPS impact, drivers, coverage."""
+    scope = data.filters.describe()
+    lines = [f"# {title}", ""]
+    if data.period[0]:
+        lines += [f"Metrics period {data.period[0]} to {data.period[1]}, compared with {data.previous_period[0]} "
+                  f"to {data.previous_period[1]}." + (f" Filter: {scope}." if scope else ""), ""]
+    if data.issues:
+        top = data.issues[0]
+        lines += [f"**{len(data.issues)} emerging issue(s).** Most severe: **{_cell(top['topic']['label'])}** — "
+                  f"{_cell(top['summary'])}.", ""]
+    if data.metrics_now:
+        lines += ["## Metrics", "", "| metric | now | 95% CI | n | before | change (95% CI) |",
+                  "|---|---:|---|---:|---:|---|"]
+        for name, m in data.metrics_now.items():
+            before = data.metrics_before.get(name, {})
+            change = data.changes.get(name)
+            change_text = (f"{_num(change['difference'], '{:+.1f}')} ({_num(change['ci_low'], '{:+.1f}')} … "
+                           f"{_num(change['ci_high'], '{:+.1f}')})" if change else "—")
+            small = " (small sample)" if m["small_sample"] else ""
+            lines.append(f"| {name.upper()} | {m['value']:.1f}{UNITS[name]} | {m['ci_low']:.1f} – {m['ci_high']:.1f} "
+                         f"| {m['n']}{small} | {_num(before.get('value'))} | {change_text} |")
+        lines.append("")
+    lines += ["## Emerging issues", ""]
+    if not data.issues:
+        lines.append("No emerging issues in the latest window.")
+    for rank, issue in enumerate(data.issues, start=1):
+        lines += [f"### {rank}. {_cell(issue['topic']['label'])}", "",
+                  f"{issue['kind'].replace('_', ' ')} · since {issue['start']} (to {issue['end']}) · "
+                  f"severity {issue['severity']:.1f}", "", _cell(issue["summary"]), ""]
+        lines += [f"> {_cell(q['text'])[:400]} — {_link(q)}\n" for q in issue["evidence"]]
+    lines += ["", "## Topics", "", "| id | topic | items | net sentiment | NPS with | NPS impact |",
+              "|---:|---|---:|---:|---:|---:|"]
+    for t in data.topics.to_dict("records"):
+        lines.append(f"| {t['topic_id']} | {_cell(t['label'])} | {t['items']} | {_num(t['net_sentiment'], '{:+.0f}')} "
+                     f"| {_num(t['nps_with'])} | {_num(t['nps_impact'], '{:+.1f}')} |")
+    if not data.drivers.empty:
+        lines += ["", "## Key drivers of NPS", "", "| driver | NPS points | 95% CI | n |", "|---|---:|---|---:|"]
+        for d in data.drivers.head(10).to_dict("records"):
+            lines.append(f"| {_cell(d['label'])} | {d['coefficient']:+.1f} | {_num(d['ci_low'], '{:+.1f}')} … "
+                         f"{_num(d['ci_high'], '{:+.1f}')} | {d['n']} |")
+    lines += ["", "## Data coverage", "", "| source | kind | rows | from | to | quarantined |", "|---|---|---:|---|---|---:|"]
+    for c in data.coverage.to_dict("records"):
+        lines.append(f"| {_cell(c['source'])} | {c['kind']} | {c['rows']} | {c['first']} | {c['last']} | {c['quarantined']} |")
+    return "\n".join(lines) + "\n"
