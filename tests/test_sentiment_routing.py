@@ -58,3 +58,12 @@ def test_default_model_scores_english_and_flags_polish(sentiment_model):
     assert scores["covered"].tolist() == [True, False]
     assert scores["label"].iloc[0] == "positive"
     assert scores["score"].between(-1, 1).all()
+
+
+def test_no_texts_give_an_empty_frame_with_the_public_columns(tmp_path):
+    english = tiny_checkpoint(tmp_path / "en", THREE, [0.0, 0.0, 4.0])
+
+    scores = SentimentModel(routes={"en": english}).predict([])
+
+    assert scores.empty
+    assert {"label", "score", "p_negative", "p_neutral", "p_positive", "lang", "covered"} <= set(scores.columns)
