@@ -50,8 +50,8 @@ def test_a_long_review_is_judged_on_all_its_sentences(sentiment_model):
     assert whole["sentences"] == 9 and whole["label"] == "negative"
     assert sentences["sentence_index"].tolist() == list(range(9))
     assert sentences["label"].iloc[-1] == "negative"
-    lengths = sentences["sentence"].str.len()
-    expected = (sentences["p_negative"] * lengths).sum() / lengths.sum()
+    weights = sentences["sentence"].str.len() * (1 - sentences["p_neutral"])
+    expected = (sentences["p_negative"] * weights).sum() / weights.sum()
     assert whole["p_negative"] == pytest.approx(expected, rel=1e-5)
 
 
