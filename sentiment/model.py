@@ -1,7 +1,10 @@
 """Three-class sentiment (negative, neutral, positive) with probabilities and a score in [-1, 1].
 
-The default model is the offline MiniLM encoder with a logistic-regression head trained on
-human-labelled tweets (see ``models/train_sentiment.py`` and ``models/sentiment_head/card.json``).
+The default model is the offline MiniLM encoder with a calibrated logistic-regression head trained on
+human-labelled tweets and review snippets (see ``models/train_sentiment.py`` and
+``models/sentiment_head/card.json``). Any Hugging Face sequence-classification checkpoint can replace it
+or be routed to by language. Texts longer than ``long_text_chars`` are scored sentence by sentence and
+aggregated, so a long review is not judged by its first lines.
 
 Example:
     >>> from sentiment import SentimentModel
@@ -9,22 +12,28 @@ Example:
           label
     0  positive
     1  negative
+    >>> SentimentModel(routes={"en": "default", "pl": "/models/polish-sentiment"})  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from sentiment.checkpoint import CheckpointScorer
 from sentiment.encoder import Encoder
+from sentiment.segments import aggregate, split_sentences
 from voxlens.errors import ModelError
 
 LABELS = ("negative", "neutral", "positive")
 DEFAULT_HEAD = "voxlens/minilm-sentiment-head"
+DEFAULT = "default"
+ANY_LANGUAGE = "*"
+PUBLIC_COLUMNS = ["label", "score", "p_negative", "p_neutral", "p_positive"]
 
 
 def default_head_dir() -> Path:
@@ -70,57 +79,204 @@ class SentimentHead:
         return probs[:, [self.classes.index(label) for label in LABELS]]
 
 
-def frame_from_probabilities(probs: np.ndarray) -> pd.DataFrame:
-    """The public prediction frame: label, score = p_positive - p_negative, and the probabilities."""
-    probs = np.asarray(probs, dtype=np.float64)
-    return pd.DataFrame({
-        "label": [LABELS[i] for i in probs.argmax(axis=1)] if len(probs) else [],
-        "score": probs[:, 2] - probs[:, 0] if len(probs) else [],
-        "p_negative": probs[:, 0] if len(probs) else [],
-        "p_neutral": probs[:, 1] if len(probs) else [],
-        "p_positive": probs[:, 2] if len(probs) else [],
-    })
+class HeadScorer:
+    """Encoder embeddings + a :class:`SentimentHead` (the default model, or a head directory)."""
 
-
-class SentimentModel:
-    """Score texts as negative / neutral / positive.
-
-    Args:
-        model: None for the offline default (MiniLM + trained head).
-        batch_size: texts per forward pass.
-        progress: show a progress bar (default: only for long inputs).
-    """
-
-    def __init__(self, model: str | None = None, batch_size: int = 64, progress: bool | None = None) -> None:
-        self.model = model
+    def __init__(self, head_dir: str | Path | None = None, encoder: str | None = None,
+                 batch_size: int = 64, progress: bool | None = None) -> None:
+        self.head_dir = head_dir
+        self.encoder = encoder
         self.batch_size = batch_size
         self.progress = progress
 
     @property
     def name(self) -> str:
-        """The identifier stored beside every score (so a model change re-scores)."""
-        if self.model is None:
-            self._load()
+        self._load()
+        if self.head_dir is None:
             return f"{DEFAULT_HEAD}@{self.head_.card.get('version', 'dev')}"
-        return self.model
+        return f"{self.head_dir}@{self.head_.card.get('version', 'dev')}"
 
     def _load(self) -> None:
-        if getattr(self, "encoder_", None) is not None:
+        if getattr(self, "head_", None) is not None:
             return
-        if self.model is not None:
-            raise ModelError(
-                f"model {self.model!r}: only the default model (model=None) is available in this version"
-            )
-        self.encoder_ = Encoder(batch_size=self.batch_size, progress=self.progress)
-        self.head_ = SentimentHead.load(default_head_dir())
+        self.head_ = SentimentHead.load(self.head_dir or default_head_dir())
+        self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         self._load()
-        return self.head_.predict_proba(self.encoder_.encode(list(texts)))
+        return self.head_.predict_proba(self.encoder_.encode(list(texts))).astype(np.float64)
 
-    def predict(self, texts: Sequence[str]) -> pd.DataFrame:
-        """One row per text, in order: ``label``, ``score`` in [-1, 1], ``p_negative``, ``p_neutral``, ``p_positive``."""
-        texts = list(texts)
-        if not texts:
-            return frame_from_probabilities(np.zeros((0, 3)))
-        return frame_from_probabilities(self.predict_proba(texts))
+
+def build_scorer(spec: str | Path | None, batch_size: int = 64, progress: bool | None = None):
+    """None/``"default"`` → the offline default; a head directory → that head; else a checkpoint."""
+    if spec is None or spec == DEFAULT or spec == DEFAULT_HEAD:
+        return HeadScorer(batch_size=batch_size, progress=progress)
+    if (Path(spec) / "head.npz").exists():
+        return HeadScorer(head_dir=spec, batch_size=batch_size, progress=progress)
+    return CheckpointScorer(str(spec), batch_size=batch_size)
+
+
+def frame_from_probabilities(probs: np.ndarray) -> pd.DataFrame:
+    """The public prediction frame: label, score = p_positive - p_negative, and the probabilities."""
+    probs = np.asarray(probs, dtype=np.float64).reshape(-1, 3)
+    labels = np.array(LABELS, dtype=object)[probs.argmax(axis=1)] if len(probs) else []
+    frame = pd.DataFrame({
+        "label": pd.Series(labels, dtype=object),
+        "score": probs[:, 2] - probs[:, 0],
+        "p_negative": probs[:, 0],
+        "p_neutral": probs[:, 1],
+        "p_positive": probs[:, 2],
+    })
+    frame.loc[np.isnan(probs).any(axis=1), "label"] = None
+    return frame
+
+
+class SentimentModel:
+    """Score texts as negative / neutral / positive, per language.
+
+    Args:
+        model: the model for every covered language: None (the offline default, which covers English),
+            a Hugging Face checkpoint name or local directory (taken to cover every language), or a
+            directory holding a trained head (``head.npz`` + ``card.json``).
+        routes: language code → model (``"default"`` or None is the offline default), e.g.
+            ``{"en": "default", "pl": "/models/polish"}``; ``"*"`` matches any other language.
+            Overrides ``model``'s coverage.
+        uncovered: for an item in a language no route covers: ``"fallback"`` scores it with the English
+            (or ``"*"``) model and sets ``covered`` False; ``"skip"`` leaves label and scores empty.
+        long_text_chars: texts longer than this are scored per sentence and aggregated.
+        batch_size: texts per forward pass.
+        progress: show a progress bar (default: only for long inputs).
+
+    Example:
+        >>> model = SentimentModel(routes={"en": "default"})
+        >>> model.covers("en"), model.covers("pl")
+        (True, False)
+    """
+
+    def __init__(self, model: str | None = None, routes: Mapping[str, str | None] | None = None,
+                 uncovered: str = "fallback", long_text_chars: int = 400, batch_size: int = 64,
+                 progress: bool | None = None) -> None:
+        self.model = model
+        self.routes = routes
+        self.uncovered = uncovered
+        self.long_text_chars = long_text_chars
+        self.batch_size = batch_size
+        self.progress = progress
+
+    # -- configuration ------------------------------------------------------------------------
+    def _routes(self) -> dict[str, str | None]:
+        if self.routes:
+            return {lang: (None if spec in (None, DEFAULT) else spec) for lang, spec in self.routes.items()}
+        if self.model is None or self.model == DEFAULT:
+            return {"en": None}
+        return {ANY_LANGUAGE: self.model}
+
+    def covers(self, lang: str) -> bool:
+        """Whether a configured model covers the language code ``lang``."""
+        routes = self._routes()
+        return lang in routes or ANY_LANGUAGE in routes
+
+    def _scorer(self, spec: str | None):
+        scorers = self.__dict__.setdefault("scorers_", {})
+        key = spec or DEFAULT
+        if key not in scorers:
+            scorers[key] = build_scorer(spec, self.batch_size, self.progress)
+        return scorers[key]
+
+    def _route(self, lang: str) -> tuple[str | None, bool] | None:
+        routes = self._routes()
+        if lang in routes:
+            return routes[lang], True
+        if ANY_LANGUAGE in routes:
+            return routes[ANY_LANGUAGE], True
+        if self.uncovered == "skip":
+            return None
+        if self.uncovered != "fallback":
+            raise ModelError(f"uncovered={self.uncovered!r}: use 'fallback' or 'skip'")
+        return routes.get("en", next(iter(routes.values()))), False
+
+    @property
+    def name(self) -> str:
+        """The identifier stored beside every score (so a model change re-scores)."""
+        routes = self._routes()
+        if routes == {"en": None}:
+            return self._scorer(None).name
+        return ";".join(f"{lang}={self._scorer(spec).name}" for lang, spec in sorted(routes.items()))
+
+    # -- scoring --------------------------------------------------------------------------------
+    def _proba(self, scorer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Text probabilities (long texts aggregated over sentences) and each text's sentence count."""
+        sentences = [split_sentences(t) if len(t) > self.long_text_chars else [t] for t in texts]
+        flat = [s for group in sentences for s in group]
+        flat_probs = scorer.predict_proba(flat) if flat else np.zeros((0, 3))
+        out, start = np.zeros((len(texts), 3)), 0
+        for i, group in enumerate(sentences):
+            rows = flat_probs[start:start + len(group)]
+            out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group])
+            start += len(group)
+        return out, np.array([len(g) for g in sentences], dtype=int)
+
+    def _languages(self, texts: list[str], langs: Sequence[str] | None) -> list[str]:
+        if langs is not None:
+            if len(langs) != len(texts):
+                raise ModelError(f"got {len(langs)} language codes for {len(texts)} texts")
+            return [str(lang) if lang else "und" for lang in langs]
+        if set(self._routes()) == {ANY_LANGUAGE}:
+            return ["und"] * len(texts)
+        from sentiment.language import detect_languages
+
+        return detect_languages(texts)
+
+    def predict(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per text, in order.
+
+        Columns: ``label``, ``score`` in [-1, 1] (p_positive - p_negative), ``p_negative``,
+        ``p_neutral``, ``p_positive``, ``lang`` (detected unless ``langs`` is given), ``covered`` (a
+        configured model covers the language), ``model`` (the scorer's id) and ``sentences`` (how many
+        sentences were scored and aggregated).
+        """
+        texts = [str(t) for t in texts]
+        langs = self._languages(texts, langs)
+        probs = np.full((len(texts), 3), np.nan)
+        covered = np.zeros(len(texts), dtype=bool)
+        used: list[str | None] = [None] * len(texts)
+        counts = np.zeros(len(texts), dtype=int)
+        groups: dict[str | None, list[int]] = {}
+        for i, lang in enumerate(langs):
+            route = self._route(lang)
+            if route is None:
+                continue
+            spec, covered[i] = route
+            groups.setdefault(spec, []).append(i)
+        for spec, index in groups.items():
+            scorer = self._scorer(spec)
+            probs[index], counts[index] = self._proba(scorer, [texts[i] for i in index])
+            for i in index:
+                used[i] = scorer.name
+        frame = frame_from_probabilities(probs)
+        frame["lang"] = langs
+        frame["covered"] = covered
+        frame["model"] = used
+        frame["sentences"] = counts
+        return frame
+
+    def predict_sentences(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per sentence: ``text_index``, ``sentence_index``, ``sentence`` and the predict columns."""
+        texts = [str(t) for t in texts]
+        langs = self._languages(texts, langs)
+        rows = [(i, j, sentence, langs[i]) for i, text in enumerate(texts)
+                for j, sentence in enumerate(split_sentences(text))]
+        if not rows:
+            return pd.DataFrame(columns=["text_index", "sentence_index", "sentence", *PUBLIC_COLUMNS,
+                                         "lang", "covered", "model"])
+        frame = pd.DataFrame(rows, columns=["text_index", "sentence_index", "sentence", "lang"])
+        scored = SentimentModel(self.model, self.routes, self.uncovered, long_text_chars=10**9,
+                                batch_size=self.batch_size, progress=self.progress)
+        scored.__dict__["scorers_"] = self.__dict__.setdefault("scorers_", {})
+        result = scored.predict(frame["sentence"].tolist(), langs=frame["lang"].tolist())
+        return pd.concat([frame[["text_index", "sentence_index", "sentence"]],
+                          result.drop(columns=["sentences"])], axis=1)
+
+    def predict_proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
+        """(n, 3) probabilities in the order negative, neutral, positive."""
+        return self.predict(texts, langs)[["p_negative", "p_neutral", "p_positive"]].to_numpy()

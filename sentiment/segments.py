@@ -1,0 +1,62 @@
+"""Split long feedback into sentences and fold sentence probabilities back into one per text.
+
+A review of several paragraphs is not judged by its opening lines: each sentence is scored and the text's
+probabilities are the mean of its sentences' probabilities, each sentence weighted by its length times its
+opinion strength (1 − p_neutral), so the sentences that carry an opinion decide, and the purely
+descriptive ones ("I took it for two weeks") do not drown them.
+
+Example:
+    >>> split_sentences("Delivery was late. The courier was rude!  But the app works.")
+    ['Delivery was late.', 'The courier was rude!', 'But the app works.']
+    >>> aggregate([[0.8, 0.1, 0.1], [0.0, 0.2, 0.8]], weights=[3, 1], opinion_weighted=False).round(2).tolist()
+    [0.6, 0.12, 0.28]
+    >>> aggregate([[0.1, 0.8, 0.1], [0.7, 0.1, 0.2]]).round(2).tolist()
+    [0.59, 0.23, 0.18]
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import numpy as np
+
+# A sentence ends at . ! ? … (and runs of them) followed by space, or at a line break.
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"')\]]*\s+|\s*\n+\s*")
+MAX_SENTENCE_CHARS = 600
+
+
+def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
+    """Sentences of ``text`` in order; a sentence longer than ``max_chars`` is cut into word windows."""
+    pieces = [p.strip() for p in _BOUNDARY.split(str(text))]
+    sentences: list[str] = []
+    for piece in pieces:
+        if not piece:
+            continue
+        if len(piece) <= max_chars:
+            sentences.append(piece)
+            continue
+        words, current = piece.split(), ""
+        for word in words:
+            if current and len(current) + 1 + len(word) > max_chars:
+                sentences.append(current)
+                current = word
+            else:
+                current = f"{current} {word}" if current else word
+        if current:
+            sentences.append(current)
+    return sentences or [str(text).strip()]
+
+
+def aggregate(probabilities: Sequence[Sequence[float]], weights: Sequence[float] | None = None,
+              opinion_weighted: bool = True) -> np.ndarray:
+    """Weighted mean of sentence probability rows (negative, neutral, positive).
+
+    ``weights`` (default equal, e.g. sentence lengths) are multiplied by each row's 1 − p_neutral when
+    ``opinion_weighted``; a text whose sentences are all neutral stays neutral.
+    """
+    probs = np.asarray(probabilities, dtype=np.float64)
+    w = np.ones(len(probs)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if opinion_weighted and (w * (1 - probs[:, 1])).sum() > 1e-12:
+        w = w * (1 - probs[:, 1])
+    return (probs * w[:, None]).sum(axis=0) / max(w.sum(), 1e-12)

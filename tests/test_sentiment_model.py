@@ -1,0 +1,67 @@
+"""The default offline model: calibrated probabilities, a score in [-1, 1], long reviews read whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sentiment.segments import split_sentences
+
+LONG_REVIEW = (
+    "I ordered a new phone case through the app last month. The first delivery went fine.\n\n"
+    "Then everything went wrong. The second parcel was lost for two weeks. Support never answered my "
+    "emails and the chat bot just looped. When the parcel finally arrived the box was crushed and the "
+    "case was broken. I asked for a refund three times and I am still waiting. This is the worst "
+    "delivery service I have ever used and I will not order again. Terrible experience, avoid it."
+)
+
+
+def test_long_text_is_split_into_sentences():
+    sentences = split_sentences(LONG_REVIEW)
+
+    assert sentences[0] == "I ordered a new phone case through the app last month."
+    assert sentences[-1] == "Terrible experience, avoid it."
+    assert len(sentences) == 9
+
+
+def test_an_overlong_sentence_is_cut_into_windows():
+    sentences = split_sentences("word " * 400, max_chars=100)
+
+    assert len(sentences) == 20 and all(len(s) <= 100 for s in sentences)
+
+
+@pytest.mark.slow
+def test_default_model_predicts_the_public_frame(sentiment_model):
+    scores = sentiment_model.predict(["I love it, the courier was so kind", "Awful support, never again",
+                                      "The parcel arrived on Tuesday"])
+
+    assert scores["label"].tolist()[:2] == ["positive", "negative"]
+    probs = scores[["p_negative", "p_neutral", "p_positive"]].to_numpy()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+    assert scores["score"].between(-1, 1).all()
+    assert sentiment_model.name.startswith("voxlens/minilm-sentiment-head@")
+
+
+@pytest.mark.slow
+def test_a_long_review_is_judged_on_all_its_sentences(sentiment_model):
+    whole = sentiment_model.predict([LONG_REVIEW]).iloc[0]
+    sentences = sentiment_model.predict_sentences([LONG_REVIEW])
+
+    assert whole["sentences"] == 9 and whole["label"] == "negative"
+    assert sentences["sentence_index"].tolist() == list(range(9))
+    assert sentences["label"].iloc[-1] == "negative"
+    weights = sentences["sentence"].str.len() * (1 - sentences["p_neutral"])
+    expected = (sentences["p_negative"] * weights).sum() / weights.sum()
+    assert whole["p_negative"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_expected_calibration_error_measures_the_confidence_gap():
+    from bench.eval_sentiment import expected_calibration_error
+
+    y = np.array([0, 0, 0, 0])
+    honest = np.array([[0.75, 0.25, 0.0]] * 4)
+    overconfident = np.array([[1.0, 0.0, 0.0]] * 4)
+
+    assert expected_calibration_error(honest, np.array([0, 0, 0, 1])) == pytest.approx(0.0)
+    assert expected_calibration_error(overconfident, np.array([0, 1, 1, 1])) == pytest.approx(0.75)
+    assert expected_calibration_error(overconfident, y) == pytest.approx(0.0)
