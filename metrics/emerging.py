@@ -274,12 +274,19 @@ class IssueDetector:
         }
 
     def _evidence(self, in_topic: pd.DataFrame) -> list[str]:
-        """The most representative quotes: negative first, then closest to the topic centre."""
+        """The most representative quotes: negative first, then closest to the topic centre.
+
+        With a ``text`` column, quotes that repeat another's words (case and punctuation aside) are
+        used only when there are not enough distinct ones.
+        """
         if "item_id" not in in_topic or in_topic.empty:
             return []
         ranked = in_topic.assign(
             fit=in_topic["probability"] if "probability" in in_topic else 0.0
         ).sort_values(["negative", "fit"], ascending=[False, False])
+        if "text" in ranked:
+            words = ranked["text"].fillna("").str.lower().str.replace(r"[\W_]+", " ", regex=True).str.strip()
+            ranked = pd.concat([ranked[~words.duplicated()], ranked[words.duplicated()]])
         return ranked["item_id"].head(self.evidence).tolist()
 
 

@@ -44,3 +44,17 @@ def test_a_negativity_jump_in_an_existing_topic_is_flagged():
 
     assert issues["topic_id"].tolist() == [2]
     assert issues.iloc[0]["kind"] == "negativity_spike"
+
+
+def test_evidence_prefers_distinct_quotes_over_repeats():
+    items = stream()
+    texts = ["Payment fails at checkout.", "payment fails at checkout!", "Card declined after the update",
+             "Charged twice, payment failed", "BLIK does not work", "Checkout error again"]
+    burst = [{"created_at": day, "topic_id": 9, "negative": True, "item_id": f"b{i}_{j}",
+              "probability": 0.99 if j < 2 else 0.5, "text": texts[j % len(texts)]}
+             for i, day in enumerate(pd.date_range("2026-02-25", "2026-03-01")) for j in range(8)]
+    issues = IssueDetector().detect(pd.concat([items.assign(text="other"), pd.DataFrame(burst)], ignore_index=True))
+
+    evidence = issues.iloc[0]["evidence"]
+    quoted = [texts[int(item.split("_")[1]) % len(texts)] for item in evidence]
+    assert len({q.lower().strip(".!") for q in quoted}) == len(quoted) == 5
