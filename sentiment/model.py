@@ -124,3 +124,16 @@ class SentimentModel:
         if not texts:
             return frame_from_probabilities(np.zeros((0, 3)))
         return frame_from_probabilities(self.predict_proba(texts))
+
+    def embedding_encoder(self) -> Encoder | None:
+        """The encoder whose vectors :meth:`predict_embeddings` scores; None when scores need the raw text."""
+        self._load()
+        return self.encoder_
+
+    def predict_embeddings(self, embeddings: np.ndarray) -> pd.DataFrame:
+        """Like :meth:`predict`, from vectors of :meth:`embedding_encoder` (a pipeline embeds each text once)."""
+        self._load()
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if not len(embeddings):
+            return frame_from_probabilities(np.zeros((0, 3)))
+        return frame_from_probabilities(self.head_.predict_proba(embeddings))
