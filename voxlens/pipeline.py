@@ -178,7 +178,7 @@ class Pipeline:
         else:
             need_vector = np.zeros(len(chunk), bool)
         if shared is not None:
-            need_vector |= need_score & ~hit
+            need_vector = need_vector | (need_score & ~hit)
         encoder = shared or self.encoder
         texts = chunk["text"].tolist()
         vectors = np.zeros((len(chunk), 0), dtype=np.float32)
