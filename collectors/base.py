@@ -239,8 +239,11 @@ def parse_time(value: Any, field_name: str, *, allow_future: timedelta = timedel
     return moment
 
 
-def parse_score(value: Any, field_name: str, low: int, high: int, hint: str = "") -> int | None:
-    """Parse an integer answer in [low, high]; empty gives None."""
+def parse_number(value: Any, field_name: str, low: float, high: float, *, integer: bool = False,
+                 hint: str = "") -> float | None:
+    """Parse a finite number in [low, high] (a decimal comma is accepted); empty gives None."""
+    import math
+
     text = clean_text(value)
     if text is None:
         return None
@@ -248,9 +251,17 @@ def parse_score(value: Any, field_name: str, low: int, high: int, hint: str = ""
         number = float(text.replace(",", "."))
     except ValueError:
         raise RowError(f"{field_name} {text!r} is not a number{hint}") from None
-    if number != int(number) or not low <= number <= high:
-        raise RowError(f"{field_name} {text!r} is outside {low}–{high}{hint}")
-    return int(number)
+    if not math.isfinite(number) or (integer and number != int(number)):
+        raise RowError(f"{field_name} {text!r} is not a {'whole ' if integer else ''}number{hint}")
+    if not low <= number <= high:
+        raise RowError(f"{field_name} {text!r} is outside {low:g}–{high:g}{hint}")
+    return number
+
+
+def parse_score(value: Any, field_name: str, low: int, high: int, hint: str = "") -> int | None:
+    """Parse a whole-number answer in [low, high]; empty gives None."""
+    number = parse_number(value, field_name, low, high, integer=True, hint=hint)
+    return None if number is None else int(number)
 
 
 def extra_fields(data: dict[str, Any], used: Iterable[str]) -> str | None:

@@ -72,29 +72,44 @@ def _decode(path: Path) -> tuple[str, str]:
 
 
 def _read_csv(path: Path, sep: str) -> TableSource:
+    """Read with the stdlib csv module: unlike pandas, it never drops the fields of a ragged row,
+    and it knows each record's line number."""
+    import csv
     import io
 
     text, _ = _decode(path)
     if not text.strip():
         raise InputError(f"{path}: the file is empty")
-    bad_lines: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, engine="python",
-            on_bad_lines=lambda line: bad_lines.append(line) and None,
-        )
-    except pd.errors.ParserError as exc:
-        raise InputError(f"{path}: not a readable CSV file ({exc})") from exc
-    columns = [str(c) for c in frame.columns]
+        header = next(reader)
+    except csv.Error as exc:
+        raise InputError(f"{path}: line 1: not a readable CSV header ({exc})") from exc
+    columns = [c.strip() for c in header]
 
     def records() -> Iterator[RawRecord]:
-        for number, row in enumerate(frame.to_dict(orient="records"), start=1):
-            yield RawRecord(f"{path.name}:row {number}", row, row)
-        for line in bad_lines:
-            yield RawRecord(
-                f"{path.name}:malformed row", None, sep.join(line),
-                f"malformed CSV row: {len(line)} fields where the header has {len(columns)}",
-            )
+        number, line = 0, reader.line_num + 1
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield RawRecord(f"{path.name}:line {reader.line_num}", None, "", f"unreadable CSV ({exc})")
+                return
+            if not any(f.strip() for f in fields):
+                line = reader.line_num + 1
+                continue
+            number += 1
+            location = f"{path.name}:row {number} (line {line})"
+            if len(fields) != len(columns):
+                yield RawRecord(location, None, sep.join(fields),
+                                f"malformed CSV row: {len(fields)} fields where the header has {len(columns)} "
+                                "(check quoting around commas)")
+            else:
+                row = dict(zip(columns, fields))
+                yield RawRecord(location, row, row)
+            line = reader.line_num + 1
 
     return TableSource(path, columns, records())
 

@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from collectors.base import (
-    ITEMS, Ingest, RowError, RunCounts, clean_text, content_hash, extra_fields, parse_time, utc_now,
+    ITEMS, Ingest, RowError, RunCounts, clean_text, content_hash, extra_fields, parse_number, parse_time,
+    utc_now,
 )
 from collectors.files import RawRecord, read_table, resolve_columns
 from voxlens.ids import hash_author, item_id, stable_hash
 from voxlens.store import Store
 
 REVIEW_COLUMNS: dict[str, tuple[str, ...]] = {
-    "text": ("text", "body", "review", "review_text", "content", "comment", "message", "feedback",
+    "text": ("text", "body", "review", "review_text", "review_body", "content", "comment", "message", "feedback",
              "selftext", "description"),
     "external_id": ("id", "external_id", "review_id", "post_id", "uuid", "item_id"),
     "created_at": ("created_at", "date", "timestamp", "created", "time", "posted_at", "review_date",
@@ -58,16 +59,7 @@ def item_row(
 
 
 def parse_rating(value: Any, scale: int) -> float | None:
-    text = clean_text(value)
-    if text is None:
-        return None
-    try:
-        rating = float(text.replace(",", "."))
-    except ValueError:
-        raise RowError(f"rating {text!r} is not a number") from None
-    if not 0 <= rating <= scale:
-        raise RowError(f"rating {text!r} is outside 0–{scale} (set --rating-scale if your scale differs)")
-    return rating
+    return parse_number(value, "rating", 0, scale, hint=" (set --rating-scale if your scale differs)")
 
 
 def import_reviews(

@@ -1,0 +1,36 @@
+"""`voxlens demo` on the bundled sample data: the README's first command."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from voxlens.sample.build import build, write
+
+pytestmark = pytest.mark.slow
+
+
+def test_bundled_sample_data_is_exactly_what_the_build_script_makes(tmp_path):
+    from voxlens.sample.build import DATA_DIR
+
+    for path in write(tmp_path):
+        assert path.read_bytes() == (DATA_DIR / path.name).read_bytes(), f"{path.name}: run python -m voxlens.sample.build"
+    assert len(build()["reviews"]) > 1000
+
+
+def test_demo_ends_with_a_report_showing_the_planted_issue_first(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "voxlens", "demo", "--db", str(tmp_path / "demo.duckdb"), "--out", str(tmp_path / "report")],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "SAMPLE data" in result.stdout
+    html_path = re.search(r"Open the report: (\S+)", result.stdout).group(1)
+    html = open(html_path, encoding="utf-8").read()
+    first_card = html[html.index('id="issue-1"'):html.index("</div>", html.index('id="issue-1"'))]
+    assert re.search(r"payment|checkout", first_card, re.I)
+    assert "Sample data" in html
+    issues = json.loads((tmp_path / "report" / "report.json").read_text())["issues"]
+    assert issues[0]["start"] == "2026-09-17"

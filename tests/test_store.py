@@ -1,0 +1,59 @@
+"""The store: schema, migrations, metadata."""
+
+import duckdb
+import pytest
+
+from voxlens.errors import StoreError
+from voxlens.store import SCHEMA_VERSION, TABLES, Store
+
+
+def test_new_store_has_every_table_and_the_current_schema_version(tmp_path):
+    with Store(tmp_path / "s.duckdb") as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        for table in TABLES:
+            assert store.count(table) == 0
+
+
+def test_reopening_keeps_data_and_the_author_salt(tmp_path):
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        salt = store.author_salt
+        store.set_meta("note", "kept")
+    with Store(path) as store:
+        assert store.author_salt == salt and len(salt) == 32
+        assert store.get_meta("note") == "kept"
+
+
+def test_each_store_gets_its_own_salt(tmp_path):
+    with Store(tmp_path / "a.duckdb") as a, Store(tmp_path / "b.duckdb") as b:
+        assert a.author_salt != b.author_salt
+
+
+def test_a_store_from_a_newer_voxlens_is_refused(tmp_path):
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        store.set_meta("schema_version", str(SCHEMA_VERSION + 1))
+    with pytest.raises(StoreError, match="newer than this voxlens"):
+        Store(path)
+
+
+def test_an_unversioned_file_is_migrated_in_place(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE unrelated (x INTEGER)")
+    con.close()
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        assert store.execute("SELECT count(*) FROM unrelated") == [(0,)]
+
+
+def test_read_only_open_of_a_missing_schema_says_how_to_fix(tmp_path):
+    path = tmp_path / "empty.duckdb"
+    duckdb.connect(str(path)).close()
+    with pytest.raises(StoreError, match="without read_only"):
+        Store(path, read_only=True)
+
+
+def test_count_rejects_unknown_tables(store):
+    with pytest.raises(ValueError, match="unknown table"):
+        store.count("items; DROP TABLE items")
