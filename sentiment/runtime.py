@@ -4,7 +4,7 @@ Example:
     >>> unique, inverse = unique_texts(["ok", "bad", "ok"])
     >>> unique, inverse.tolist()
     (['ok', 'bad'], [0, 1, 0])
-    >>> [list(batch) for batch in length_batches([3, 40, 5, 38], batch_size=2)]
+    >>> [batch.tolist() for batch in length_batches([3, 40, 5, 38], batch_size=2)]
     [[1, 3], [2, 0]]
 """
 

@@ -4,8 +4,7 @@ Each step reads what is not yet done from the store and commits per chunk, so an
 resumes where it stopped and a re-run does nothing new.
 
 Example:
-    >>> from voxlens.score_cache import ScoreCache
-from voxlens.store import Store
+    >>> from voxlens.store import Store
     >>> from voxlens.pipeline import Pipeline
     >>> with Store(":memory:") as store:
     ...     Pipeline(store).analyze()  # doctest: +SKIP
