@@ -8,9 +8,10 @@ Example:
     >>> from voxlens.store import Store
     >>> with Store(":memory:") as store:
     ...     cache = ScoreCache(store)
-    ...     cache.add(pd.DataFrame({"label": ["positive"], "score": [0.9], "p_negative": [0.02],
+    ...     stored = cache.add(pd.DataFrame({"label": ["positive"], "score": [0.9], "p_negative": [0.02],
     ...                             "p_neutral": [0.06], "p_positive": [0.92]}, index=["h1"]), "m")
-    ...     cache.lookup(["h1", "h2"], "m")["label"].tolist()
+    ...     found = cache.lookup(["h1", "h2"], "m")
+    >>> found["label"].tolist()
     ['positive']
 """
 
