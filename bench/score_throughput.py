@@ -23,6 +23,7 @@ Run:
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 
 import numpy as np
@@ -47,15 +48,21 @@ def labelled_mix(n_short: int, n_long: int, seed: int = 0) -> pd.DataFrame:
     return mix.sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
-def naive_predict(texts: list[str], head, batch_size: int = 32, max_length: int = 256) -> np.ndarray:
-    """The plain loop: fp32 model, fixed batches in input order, padded, mean pooling + head."""
-    import torch
+@functools.lru_cache(maxsize=1)
+def naive_model():
+    """The default encoder's weights, loaded plainly."""
     from transformers import AutoModel, AutoTokenizer
 
     from sentiment.encoder import default_encoder_path
 
-    tokenizer = AutoTokenizer.from_pretrained(default_encoder_path())
-    model = AutoModel.from_pretrained(default_encoder_path()).eval()
+    return AutoTokenizer.from_pretrained(default_encoder_path()), AutoModel.from_pretrained(default_encoder_path()).eval()
+
+
+def naive_predict(texts: list[str], head, batch_size: int = 32, max_length: int = 256) -> np.ndarray:
+    """The plain loop: fp32 model, fixed batches in input order, padded, mean pooling + head."""
+    import torch
+
+    tokenizer, model = naive_model()
     vectors = []
     with torch.inference_mode():
         for start in range(0, len(texts), batch_size):
@@ -77,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", type=int, default=1200, help="short posts")
     parser.add_argument("--long", type=int, default=400, help="long reviews")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds")
     args = parser.parse_args(argv)
 
     mix = labelled_mix(args.short, args.long)
@@ -85,23 +93,26 @@ def main(argv: list[str] | None = None) -> None:
     print(f"texts: {args.short} short posts + {args.long} long reviews "
           f"(median {int(np.median([len(t) for t in texts]))} chars, max {max(len(t) for t in texts)})")
 
-    def timed(run):
-        started = time.perf_counter()
-        probs = run()
-        return np.asarray(probs), time.perf_counter() - started
-
-    warm = texts[:16]
-    SentimentModel().predict(warm)  # load weights and quantise outside the timed runs
-    naive_predict(warm, head)
-    results = {}
-    results["naive loop (fp32, batches of 32, input order)"] = timed(lambda: naive_predict(texts, head))
     model = SentimentModel()
-    model.predict(warm)
-    results["voxlens default (length-bucketed, fp32)"] = timed(
-        lambda: model.predict(texts)[["p_negative", "p_neutral", "p_positive"]].to_numpy())
     int8 = Encoder(quantize=True)
-    int8.encode(warm)
-    results["voxlens + int8 (Encoder(quantize=True))"] = timed(lambda: head.predict_proba(int8.encode(texts)))
+    engines = {
+        "naive loop (fp32, batches of 32, input order)": lambda part: naive_predict(part, head),
+        "voxlens default (length-bucketed, fp32)":
+            lambda part: model.predict(part)[["p_negative", "p_neutral", "p_positive"]].to_numpy(),
+        "voxlens + int8 (Encoder(quantize=True))": lambda part: head.predict_proba(int8.encode(part)),
+    }
+    for run in engines.values():  # load weights (and quantise) outside the timed runs
+        run(texts[:16])
+    # Rounds interleave the engines on equal slices, so a change in machine load hits all of them alike.
+    probs = {name: [] for name in engines}
+    seconds = dict.fromkeys(engines, 0.0)
+    for part in np.array_split(np.arange(len(texts)), args.rounds):
+        for name, run in engines.items():
+            started = time.perf_counter()
+            probs[name].append(np.asarray(run([texts[i] for i in part])))
+            seconds[name] += time.perf_counter() - started
+    results = {name: (np.concatenate(probs[name]), seconds[name]) for name in engines}
+
     naive_probs, naive_seconds = next(iter(results.values()))
     naive_labels = naive_probs.argmax(axis=1)
     print(f"{'engine':<48} {'texts/s':>8} {'speed-up':>9} {'macro-F1':>9} {'same label':>11}")

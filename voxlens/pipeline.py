@@ -120,7 +120,8 @@ class Pipeline:
         encoder = hook() if hook else None
         if encoder is None:
             return None
-        if self._encoder_given is not None and self._encoder_given.config() != encoder.config():
+        given = self._encoder_given
+        if given is not None and (not hasattr(given, "config") or given.config() != encoder.config()):
             return None
         return encoder
 
