@@ -26,6 +26,17 @@ class RowError(ValueError):
     """A row that cannot be stored; the message is the quarantine reason."""
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Yielded among a source's records: everything before it is complete; resume from ``cursor``.
+
+    :class:`Ingest` commits the rows read so far and records the cursor on the run, so a run that fails
+    later resumes from here (see :func:`resume_cursor`).
+    """
+
+    cursor: str
+
+
 @dataclass
 class RunCounts:
     """What one collector run did with the rows it read."""
@@ -94,6 +105,7 @@ class Ingest:
     progress: bool = False
     counts: RunCounts = field(default_factory=RunCounts)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    cursor: str | None = None  # the last checkpoint reached in this run
 
     def run(
         self,
@@ -106,14 +118,16 @@ class Ingest:
         response row and, when it has text, an item row.
         """
         started = utc_now()
+        self._started = started
         self._record_run(started, status="running")
         try:
             for spec, records, normalise in groups:
                 self._ingest(spec, records, normalise)
         except BaseException as exc:
-            self._record_run(started, status="failed", error=f"{type(exc).__name__}: {exc}")
+            self._record_run(started, status="failed", cursor=self.cursor,
+                             error=f"{type(exc).__name__}: {exc}")
             raise
-        self._record_run(started, status="ok", cursor=cursor)
+        self._record_run(started, status="ok", cursor=cursor or self.cursor)
         return self.counts
 
     def _ingest(self, spec: TableSpec, records: Iterable[RawRecord],
@@ -121,7 +135,24 @@ class Ingest:
         batch: list[tuple[RawRecord, list[dict[str, Any]]]] = []
         quarantined: list[dict[str, Any]] = []
         bar = tqdm(records, desc=f"{self.collector}", unit="row", disable=not self.progress)
-        for record in bar:
+        try:
+            self._consume(spec, bar, normalise, batch, quarantined)
+        except BaseException:
+            self._write(spec, batch, quarantined)  # keep what was read before the failure
+            raise
+
+    def _consume(self, spec: TableSpec, records: Iterable[RawRecord | Checkpoint],
+                 normalise: Callable[[RawRecord], list[dict[str, Any]]],
+                 batch: list[tuple[RawRecord, list[dict[str, Any]]]],
+                 quarantined: list[dict[str, Any]]) -> None:
+        for record in records:
+            if isinstance(record, Checkpoint):
+                self._write(spec, batch, quarantined)
+                batch.clear()
+                quarantined.clear()
+                self.cursor = record.cursor
+                self._record_run(self._started, status="running", cursor=self.cursor)
+                continue
             self.counts.read += 1
             if record.error is not None:
                 quarantined.append(self._quarantine(record, record.error))
@@ -134,8 +165,11 @@ class Ingest:
             batch.append((record, rows))
             if len(batch) >= BATCH_SIZE:
                 self._write(spec, batch, quarantined)
-                batch, quarantined = [], []
+                batch.clear()
+                quarantined.clear()
         self._write(spec, batch, quarantined)
+        batch.clear()
+        quarantined.clear()
 
     def _quarantine(self, record: RawRecord, reason: str) -> dict[str, Any]:
         self.counts.quarantined += 1
@@ -269,3 +303,17 @@ def extra_fields(data: dict[str, Any], used: Iterable[str]) -> str | None:
     used = set(used)
     rest = {k: v for k, v in data.items() if k not in used and clean_text(v) is not None}
     return json.dumps(rest, ensure_ascii=False, default=str) if rest else None
+
+
+def resume_cursor(store: Store, collector: str, channel: str | None) -> str | None:
+    """The cursor the next run of a source starts from: the latest checkpoint of a finished run.
+
+    Unlike :meth:`Store.last_cursor` it also takes the last checkpoint of a *failed* run, so a run
+    that broke mid-way resumes where it stopped instead of starting over.
+    """
+    rows = store.execute(
+        "SELECT cursor FROM runs WHERE collector = ? AND channel IS NOT DISTINCT FROM ? "
+        "AND status IN ('ok', 'failed') AND cursor IS NOT NULL ORDER BY finished_at DESC LIMIT 1",
+        [collector, channel],
+    )
+    return rows[0][0] if rows else None

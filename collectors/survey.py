@@ -21,7 +21,7 @@ from collectors.base import (
     RESPONSES, Ingest, RowError, RunCounts, clean_text, content_hash, extra_fields, parse_score,
     parse_time, utc_now,
 )
-from collectors.files import RawRecord, read_table, resolve_columns
+from collectors.files import RawRecord, TableSource, read_table, resolve_columns
 from collectors.reviews import item_row
 from voxlens.ids import hash_author, stable_hash
 from voxlens.store import Store
@@ -49,11 +49,17 @@ def import_survey(
     csat_scale: int = 5,
     ces_scale: int = 7,
     progress: bool = False,
+    table: TableSource | None = None,
+    more_text: tuple[str, ...] = (),
 ) -> RunCounts:
-    """Import a survey export (CSV/JSONL). NPS is 0–10, CSAT 1–``csat_scale``, CES 1–``ces_scale``."""
+    """Import a survey export (CSV/JSONL). NPS is 0–10, CSAT 1–``csat_scale``, CES 1–``ces_scale``.
+
+    ``table`` gives records already read (:mod:`collectors.survey_formats` reads tool exports);
+    ``more_text`` names further open-text columns, each answer becoming its own linked item.
+    """
     if csat_scale not in (5, 7) or ces_scale not in (5, 7):
         raise ValueError("csat_scale and ces_scale must be 5 or 7")
-    table = read_table(path)
+    table = table or read_table(path)
     columns = resolve_columns(table.columns, SURVEY_COLUMNS, mapping, path=path)
     scored = [f for f in ("nps", "csat", "ces", "text") if f in columns]
     if not scored:
@@ -73,7 +79,8 @@ def import_survey(
         csat = parse_score(get("csat"), "csat", 1, csat_scale, f": CSAT answers are 1–{csat_scale}")
         ces = parse_score(get("ces"), "ces", 1, ces_scale, f": CES answers are 1–{ces_scale}")
         text = clean_text(get("text"))
-        if nps is None and csat is None and ces is None and text is None:
+        answers = {column: clean_text(data.get(column)) for column in more_text}
+        if nps is None and csat is None and ces is None and text is None and not any(answers.values()):
             raise RowError("the response has no score and no text")
         submitted_at = parse_time(get("submitted_at"), columns.get("submitted_at", "submitted_at"))
         customer = clean_text(get("customer_id"))
@@ -83,9 +90,9 @@ def import_survey(
             "response_id": response_id, "source": source, "external_id": external,
             "customer_id": hash_author(customer, salt), "submitted_at": submitted_at,
             "nps": nps, "csat": csat, "csat_scale": csat_scale, "ces": ces, "ces_scale": ces_scale,
-            "segment": clean_text(get("segment")), "meta": extra_fields(data, columns.values()),
+            "segment": clean_text(get("segment")), "meta": extra_fields(data, [*columns.values(), *more_text]),
         }
-        response["content_hash"] = content_hash({**response, "text": text}, exclude=("response_id",))
+        response["content_hash"] = content_hash({**response, "text": text, **answers}, exclude=("response_id",))
         rows = [response]
         if text is not None:
             rows.append(item_row(
@@ -93,6 +100,13 @@ def import_survey(
                 created_at=submitted_at, author=customer, lang=clean_text(get("lang")),
                 response_id=response_id,
             ))
+        for column, answer in answers.items():
+            if answer is not None:
+                rows.append(item_row(
+                    source=source, external_id=f"{external}:{column}", text=answer, salt=salt, channel=channel,
+                    created_at=submitted_at, author=customer, title=column, lang=clean_text(get("lang")),
+                    response_id=response_id,
+                ))
         return rows
 
     ingest = Ingest(store, f"import-{source}", channel=channel, progress=progress)

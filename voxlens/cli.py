@@ -168,5 +168,11 @@ def demo(db: str, out: str) -> None:
     click.echo(f"\nOpen the report: {paths['html'].resolve()}")
 
 
+from voxlens.cli_collect import collect, schedule, status  # noqa: E402
+
+main.add_command(collect)
+main.add_command(schedule)
+main.add_command(status)
+
 if __name__ == "__main__":
     main()

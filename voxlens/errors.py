@@ -15,3 +15,11 @@ class InputError(VoxlensError):
 
 class ModelError(VoxlensError):
     """A model cannot be loaded or does not fit the task."""
+
+
+class SourceError(VoxlensError):
+    """A remote source failed (network, HTTP status, malformed answer) after every retry."""
+
+
+class ConfigError(VoxlensError):
+    """The configuration file is missing, unreadable or names an unknown source or option."""

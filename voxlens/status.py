@@ -1,0 +1,30 @@
+"""What ``voxlens status`` shows: per source and channel, the last run, last success and last error.
+
+Example:
+    >>> from voxlens.store import Store
+    >>> with Store(":memory:") as store:
+    ...     source_status(store).columns.tolist()
+    ['collector', 'channel', 'last_run', 'last_status', 'last_success', 'runs', 'items_new', 'items_updated', 'quarantined', 'last_error']
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from voxlens.store import Store
+
+
+def source_status(store: Store) -> pd.DataFrame:
+    """One row per (collector, channel) in ``runs``, newest first."""
+    return store.query("""
+        SELECT collector, channel,
+               max(started_at) AS last_run,
+               arg_max(status, started_at) AS last_status,
+               max(finished_at) FILTER (WHERE status = 'ok') AS last_success,
+               count(*) AS runs,
+               coalesce(sum(rows_new), 0)::BIGINT AS items_new,
+               coalesce(sum(rows_updated), 0)::BIGINT AS items_updated,
+               coalesce(sum(rows_quarantined), 0)::BIGINT AS quarantined,
+               arg_max(error, started_at) FILTER (WHERE error IS NOT NULL) AS last_error
+        FROM runs GROUP BY collector, channel ORDER BY last_run DESC
+    """)
