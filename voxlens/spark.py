@@ -107,11 +107,15 @@ class SparkScorer:
             if todo == 0:
                 return 0
             spark = self._session()
-            spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(self.rows_per_batch))
-            function = partial(score_frames, model=getattr(sentiment, "model", None),
-                               batch_size=getattr(sentiment, "batch_size", 64), threads=self.threads)
-            (spark.read.parquet(str(items)).mapInPandas(function, schema=SCHEMA)
-             .write.mode("overwrite").parquet(str(scored)))
+            try:
+                spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(self.rows_per_batch))
+                function = partial(score_frames, model=getattr(sentiment, "model", None),
+                                   batch_size=getattr(sentiment, "batch_size", 64), threads=self.threads)
+                (spark.read.parquet(str(items)).mapInPandas(function, schema=SCHEMA)
+                 .write.mode("overwrite").parquet(str(scored)))
+            finally:
+                if self.spark is None:  # a session this scorer started
+                    spark.stop()
             return _load_scores(store, model_name, scored)
         finally:
             if self.workdir is None:
