@@ -280,3 +280,30 @@ class SentimentModel:
     def predict_proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
         """(n, 3) probabilities in the order negative, neutral, positive."""
         return self.predict(texts, langs)[["p_negative", "p_neutral", "p_positive"]].to_numpy()
+
+    # -- shared embeddings (a pipeline embeds each text once for sentiment and topics) ---------------
+    def embedding_encoder(self) -> Encoder | None:
+        """The encoder whose vectors :meth:`predict_embeddings` scores, or None when scores need the text.
+
+        Only a model whose every route is one encoder + head can score from vectors; texts longer than
+        ``long_text_chars`` still need :meth:`predict` (they are scored per sentence).
+        """
+        specs = set(self._routes().values())
+        if len(specs) != 1:
+            return None
+        scorer = self._scorer(specs.pop())
+        if not isinstance(scorer, HeadScorer):
+            return None
+        scorer._load()
+        return scorer.encoder_
+
+    def predict_embeddings(self, embeddings: np.ndarray) -> pd.DataFrame:
+        """The :data:`PUBLIC_COLUMNS` of :meth:`predict` from vectors of :meth:`embedding_encoder`
+        (whole short texts; the single route's model scores every language)."""
+        if self.embedding_encoder() is None:
+            raise ModelError("this model scores text, not embeddings: call predict()")
+        (spec,) = set(self._routes().values())
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        if not len(embeddings):
+            return frame_from_probabilities(np.zeros((0, 3)))
+        return frame_from_probabilities(self._scorer(spec).head_.predict_proba(embeddings).astype(np.float64))

@@ -156,9 +156,13 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
     click.echo(f"{file}: {counts.summary()}")
 
 
-@main.command(epilog=examples("voxlens analyze --db feedback.duckdb   # re-run after each import: only new items"))
+@main.command(epilog=examples("voxlens analyze --db feedback.duckdb   # re-run after each import: only new items",
+                              "voxlens analyze --db feedback.duckdb --engine spark --spark-master local[2]"))
 @db_option
-def analyze(db: str) -> None:
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="Where sentiment is scored: in this process, or on Apache Spark (pip install 'voxlens[spark]').")
+@click.option("--spark-master", default=None, help="Spark master URL (default: spark-submit's, else local[*]).")
+def analyze(db: str, engine: str, spark_master: str | None) -> None:
     """Score sentiment and assign topics for every item not yet analysed, then detect issues."""
     from voxlens.pipeline import Pipeline
 
@@ -166,6 +170,10 @@ def analyze(db: str) -> None:
         if store.count("items") == 0:
             raise VoxlensError(f"the store {db} has no items: import some first (voxlens import reviews FILE)")
         pipeline = Pipeline(store, progress=True)
+        if engine == "spark":
+            from voxlens.spark import SparkScorer
+
+            click.echo(f"sentiment scored on Spark: {SparkScorer(master=spark_master).score(store, pipeline.sentiment)}")
         summary = pipeline.analyze()
         issues = pipeline.detect()
     click.echo(f"{summary}; issues flagged {len(issues)}")

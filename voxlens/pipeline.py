@@ -26,7 +26,11 @@ from sentiment.encoder import Encoder
 from sentiment.language import detect_languages
 from sentiment.model import SentimentModel
 from sentiment.topics import OUTLIER, TopicModel
+from voxlens.score_cache import ScoreCache
 from voxlens.store import Store
+
+
+SCORE_COLUMNS = ["label", "score", "p_negative", "p_neutral", "p_positive"]
 
 
 @dataclass
@@ -36,6 +40,7 @@ class AnalyzeSummary:
     assigned: int = 0
     new_topics: list[int] = field(default_factory=list)
     outliers: int = 0
+    reused: int = 0
 
     def __str__(self) -> str:
         return (f"languages detected {self.languages}, sentiment scored {self.scored}, "
@@ -51,16 +56,20 @@ class Pipeline:
         encoder: the sentence encoder for topics (default: the offline MiniLM).
         topic_model: parameters for new topic models (a :class:`TopicModel` used as a template).
         detector: the emerging-issue detector.
-        chunk_size: items per committed chunk.
+        chunk_size: items per committed chunk (memory use grows with it, not with the store).
+        fit_sample: most items a new topic model is fitted on (and most outliers kept for new topics).
         progress: show progress bars.
     """
 
     def __init__(self, store: Store, sentiment: SentimentModel | None = None, encoder: Encoder | None = None,
                  topic_model: TopicModel | None = None, detector: IssueDetector | None = None,
-                 chunk_size: int = 2000, progress: bool = False) -> None:
+                 chunk_size: int = 2000, fit_sample: int = 10_000, progress: bool = False) -> None:
         self.store = store
         self.sentiment = sentiment or SentimentModel(progress=False)
+        self._encoder_given = encoder
         self.encoder = encoder or Encoder(progress=False)
+        self.fit_sample = fit_sample
+        self.cache = ScoreCache(store)
         self.topic_template = topic_model or TopicModel()
         self.detector = detector or IssueDetector()
         self.chunk_size = chunk_size
@@ -68,45 +77,199 @@ class Pipeline:
 
     # -- analyze ----------------------------------------------------------------------------
     def analyze(self) -> AnalyzeSummary:
-        """Detect languages, score sentiment and assign topics for every item not yet analysed."""
+        """Detect languages, score sentiment and assign topics for every item not yet analysed.
+
+        Items stream from the store in chunks of ``chunk_size`` (memory stays bounded whatever the store's
+        size); each text is embedded once for both sentiment and topics; each chunk is committed, so an
+        interrupted run resumes where it stopped.
+        """
         summary = AnalyzeSummary()
         summary.languages = self._detect_languages()
-        summary.scored = self._score_sentiment()
-        self._assign_topics(summary)
+        state = _RunState(model=self.topic_model())
+        if state.model is None:
+            self._fit_topics(state, summary)
+        self._stream(state, summary)
+        self._update_topics(state, summary)
+        summary.outliers = state.outliers
+        if state.model is not None:
+            self._store_topic_info(state.model)
         return summary
 
     def _detect_languages(self) -> int:
-        todo = self.store.query("SELECT item_id, text FROM items WHERE lang IS NULL")
-        if todo.empty:
-            return 0
-        todo["lang"] = detect_languages(tqdm(todo["text"], desc="language", disable=not self.progress))
-        with self.store.transaction():
-            self.store.con.register("_langs", todo[["item_id", "lang"]])
-            try:
-                self.store.execute(
-                    "UPDATE items SET lang = _langs.lang FROM _langs WHERE items.item_id = _langs.item_id")
-            finally:
-                self.store.con.unregister("_langs")
-        return len(todo)
-
-    def _score_sentiment(self) -> int:
-        model = self.sentiment.name
-        sql = ("SELECT i.item_id, i.text, i.lang FROM items i LEFT JOIN scores s "
-               "ON s.item_id = i.item_id AND s.model = ? WHERE s.item_id IS NULL ORDER BY i.item_id")
-        todo = self.store.query(sql, [model])
-        bar = tqdm(total=len(todo), desc="sentiment", unit="item", disable=not self.progress)
-        for start in range(0, len(todo), self.chunk_size):
-            chunk = todo.iloc[start:start + self.chunk_size]
-            scores = self.sentiment.predict(chunk["text"].tolist(), langs=chunk["lang"].tolist())
-            scores = scores[["label", "score", "p_negative", "p_neutral", "p_positive"]]
-            scores.insert(0, "item_id", chunk["item_id"].to_numpy())
-            scores.insert(1, "model", model)
-            scores["scored_at"] = utc_now()
+        done, last = 0, ""
+        total = int(self.store.execute("SELECT count(*) FROM items WHERE lang IS NULL")[0][0])
+        bar = tqdm(total=total, desc="language", unit="item", disable=not self.progress or not total)
+        while True:
+            todo = self.store.query("SELECT item_id, text FROM items WHERE lang IS NULL AND item_id > ? "
+                                    "ORDER BY item_id LIMIT ?", [last, self.chunk_size])
+            if todo.empty:
+                break
+            todo["lang"] = detect_languages(todo["text"])
             with self.store.transaction():
-                self.store.upsert("scores", scores, key=["item_id", "model"])
+                self.store.con.register("_langs", todo[["item_id", "lang"]])
+                try:
+                    self.store.execute(
+                        "UPDATE items SET lang = _langs.lang FROM _langs WHERE items.item_id = _langs.item_id")
+                finally:
+                    self.store.con.unregister("_langs")
+            done, last = done + len(todo), todo["item_id"].iloc[-1]
+            bar.update(len(todo))
+        bar.close()
+        return done
+
+    def _shared_encoder(self) -> Encoder | None:
+        """The sentiment model's encoder when its vectors also serve topics (so each text is embedded once)."""
+        hook = getattr(self.sentiment, "embedding_encoder", None)
+        encoder = hook() if hook else None
+        if encoder is None:
+            return None
+        given = self._encoder_given
+        if given is not None and (not hasattr(given, "config") or given.config() != encoder.config()):
+            return None
+        return encoder
+
+    def _todo_sql(self, extra: str = "") -> str:
+        return ("SELECT i.item_id, i.text, md5(i.text) AS text_hash, coalesce(i.created_at, i.collected_at) "
+                "AS created_at, i.lang, s.item_id IS NULL AS need_score, t.item_id IS NULL AS need_topic "
+                "FROM items i LEFT JOIN scores s ON s.item_id = i.item_id AND s.model = ? "
+                "LEFT JOIN topics t ON t.item_id = i.item_id "
+                f"WHERE (s.item_id IS NULL OR t.item_id IS NULL) {extra}")
+
+    def _fit_topics(self, state: "_RunState", summary: AnalyzeSummary) -> None:
+        """Fit topics on a bounded sample of unassigned items (all of them when there are few)."""
+        sample = self.store.query(
+            self._todo_sql("AND t.item_id IS NULL ORDER BY hash(i.item_id) LIMIT ?"),
+            [self.sentiment.name, self.fit_sample])
+        if sample.empty:
+            return
+        sample = sample.sort_values("item_id", kind="stable").reset_index(drop=True)
+        embeddings = self._process(sample, state, summary, fit=True)
+        languages = sorted(set(sample["lang"].dropna()) | {"en"})
+        state.model = _with_languages(self.topic_template, languages).fit(sample["text"].tolist(), embeddings)
+        summary.new_topics = list(state.model.topics_)
+        self._assign(sample, embeddings, state, summary)
+
+    def _stream(self, state: "_RunState", summary: AnalyzeSummary) -> None:
+        model_name = self.sentiment.name
+        total = int(self.store.execute(f"SELECT count(*) FROM ({self._todo_sql()})", [model_name])[0][0])
+        bar = tqdm(total=total, desc="analysing", unit="item", disable=not self.progress or not total)
+        last = ""
+        while True:
+            chunk = self.store.query(self._todo_sql("AND i.item_id > ? ORDER BY i.item_id LIMIT ?"),
+                                     [model_name, last, self.chunk_size])
+            if chunk.empty:
+                break
+            embeddings = self._process(chunk, state, summary)
+            self._assign(chunk, embeddings, state, summary)
+            last = chunk["item_id"].iloc[-1]
             bar.update(len(chunk))
         bar.close()
-        return len(todo)
+
+    def _process(self, chunk: pd.DataFrame, state: "_RunState", summary: AnalyzeSummary,
+                 fit: bool = False) -> np.ndarray:
+        """Score the chunk's unscored items (reusing cached scores of identical text) and return embeddings
+        of the items that need them: every item when ``fit``, else those without a topic."""
+        model_name = self.sentiment.name
+        need_score = chunk["need_score"].to_numpy(dtype=bool)
+        cached = self.cache.lookup(chunk.loc[need_score, "text_hash"], model_name)
+        hit = need_score & chunk["text_hash"].isin(cached.index).to_numpy()
+        shared = self._shared_encoder()
+        if fit:
+            need_vector = np.ones(len(chunk), bool)
+        elif state.model is not None:
+            need_vector = chunk["need_topic"].to_numpy(dtype=bool)
+        else:
+            need_vector = np.zeros(len(chunk), bool)
+        if shared is not None:
+            need_vector = need_vector | (need_score & ~hit)
+        encoder = shared or self.encoder
+        texts = chunk["text"].tolist()
+        vectors = np.zeros((len(chunk), 0), dtype=np.float32)
+        if need_vector.any():
+            embedded = encoder.encode([t for t, keep in zip(texts, need_vector) if keep])
+            vectors = np.zeros((len(chunk), embedded.shape[1]), dtype=np.float32)
+            vectors[need_vector] = embedded
+        fresh = need_score & ~hit
+        if fresh.any():
+            new_scores = self._score(chunk[fresh], vectors[fresh], shared is not None)
+            new_scores.index = chunk.loc[fresh, "text_hash"].to_numpy()
+        else:
+            new_scores = cached.iloc[:0]
+        scores = pd.concat([cached.reindex(chunk.loc[hit, "text_hash"]), new_scores])
+        if len(scores):
+            rows = scores.reset_index(drop=True)
+            rows.insert(0, "item_id", np.concatenate([chunk.loc[hit, "item_id"], chunk.loc[fresh, "item_id"]]))
+            rows.insert(1, "model", model_name)
+            rows["scored_at"] = utc_now()
+            with self.store.transaction():
+                self.store.upsert("scores", rows, key=["item_id", "model"])
+                self.cache.add(new_scores, model_name)
+            summary.scored += len(rows)
+            summary.reused += int(hit.sum())
+        chunk["need_score"] = False
+        return vectors
+
+    def _score(self, rows: pd.DataFrame, vectors: np.ndarray, from_vectors: bool) -> pd.DataFrame:
+        """Scores of ``rows`` in order: short texts from their shared vectors when possible; long texts
+        (scored per sentence) and every text of a routed model from the text, with its stored language."""
+        by_vector = np.zeros(len(rows), bool)
+        if from_vectors:
+            by_vector = rows["text"].str.len().to_numpy() <= self.sentiment.long_text_chars
+        scores = pd.DataFrame(index=range(len(rows)), columns=SCORE_COLUMNS)
+        if by_vector.any():
+            scores.loc[by_vector] = self.sentiment.predict_embeddings(vectors[by_vector])[SCORE_COLUMNS].to_numpy()
+        if (~by_vector).any():
+            rest = rows[~by_vector]
+            predicted = self.sentiment.predict(rest["text"].tolist(), langs=rest["lang"].tolist())
+            scores.loc[~by_vector] = predicted[SCORE_COLUMNS].to_numpy()
+        return scores.astype({c: float for c in SCORE_COLUMNS[1:]})
+
+    def _assign(self, chunk: pd.DataFrame, vectors: np.ndarray, state: "_RunState",
+                summary: AnalyzeSummary) -> None:
+        need = chunk["need_topic"].to_numpy(dtype=bool)
+        if state.model is None or not need.any():
+            return
+        assigned = state.model.transform(vectors[need])
+        assigned.insert(0, "item_id", chunk.loc[need, "item_id"].to_numpy())
+        with self.store.transaction():
+            self.store.upsert("topics", assigned, key=["item_id"])
+        chunk["need_topic"] = False
+        summary.assigned += len(assigned)
+        outlier = (assigned["topic_id"] == OUTLIER).to_numpy()
+        state.outliers += int(outlier.sum())
+        room = self.fit_sample - len(state.outlier_ids)
+        if outlier.any() and room > 0:
+            rows = np.flatnonzero(need)[outlier][:room]
+            state.outlier_ids += chunk["item_id"].iloc[rows].tolist()
+            state.outlier_texts += chunk["text"].iloc[rows].tolist()
+            state.outlier_vectors.append(vectors[rows])
+
+    def _update_topics(self, state: "_RunState", summary: AnalyzeSummary) -> None:
+        """Outliers of this run (at most ``fit_sample`` of them) may form new topics."""
+        if state.model is None or len(state.outlier_ids) < 10:
+            return
+        vectors = np.concatenate(state.outlier_vectors)
+        new = state.model.update(state.outlier_texts, vectors)
+        if not new:
+            return
+        summary.new_topics += new
+        assigned = state.model.transform(vectors)
+        assigned.insert(0, "item_id", state.outlier_ids)
+        with self.store.transaction():
+            self.store.upsert("topics", assigned, key=["item_id"])
+        state.outliers -= int((assigned["topic_id"] != OUTLIER).sum())
+
+    def _store_topic_info(self, model: TopicModel) -> None:
+        info = model.info()
+        with self.store.transaction():
+            stored_first_seen = dict(self.store.execute("SELECT topic_id, first_seen FROM topic_info"))
+            first_seen = dict(self.store.execute(
+                "SELECT t.topic_id, quantile_disc(coalesce(i.created_at, i.collected_at), 0.02)::DATE "
+                "FROM topics t JOIN items i ON i.item_id = t.item_id GROUP BY t.topic_id"))
+            info["first_seen"] = [stored_first_seen.get(t) or first_seen.get(t) for t in info["topic_id"]]
+            sizes = dict(self.store.execute("SELECT topic_id, count(*) FROM topics GROUP BY topic_id"))
+            info["size"] = [int(sizes.get(t, 0)) for t in info["topic_id"]]
+            self.store.upsert("topic_info", info, key=["topic_id"])
 
     def topic_model(self) -> TopicModel | None:
         """The stored topic model, or None before the first fit."""
@@ -117,45 +280,6 @@ class Pipeline:
                   ("n_topics", "max_topics", "min_similarity", "clusterer", "vectorizer", "languages", "random_state",
                    "merge_similarity")}
         return TopicModel.from_info(info, **params)
-
-    def _assign_topics(self, summary: AnalyzeSummary) -> None:
-        todo = self.store.query(
-            "SELECT i.item_id, i.text, coalesce(i.created_at, i.collected_at) AS created_at, i.lang "
-            "FROM items i LEFT JOIN topics t ON t.item_id = i.item_id WHERE t.item_id IS NULL ORDER BY i.item_id")
-        if todo.empty:
-            return
-        embeddings = self._embed(todo["text"].tolist())
-        model = self.topic_model()
-        if model is None:
-            languages = sorted(set(todo["lang"].dropna()) | {"en"})
-            model = _with_languages(self.topic_template, languages).fit(todo["text"].tolist(), embeddings)
-            summary.new_topics = list(model.topics_)
-        assigned = model.transform(embeddings)
-        outliers = (assigned["topic_id"] == OUTLIER).to_numpy()
-        if outliers.sum() >= 10:
-            new = model.update(todo["text"][outliers].tolist(), embeddings[outliers])
-            if new:
-                summary.new_topics += new
-                assigned = model.transform(embeddings)
-        assigned.insert(0, "item_id", todo["item_id"].to_numpy())
-        summary.assigned = len(assigned)
-        summary.outliers = int((assigned["topic_id"] == OUTLIER).sum())
-        info = model.info()
-        first_seen = (todo.assign(topic_id=assigned["topic_id"].to_numpy())
-                      .groupby("topic_id")["created_at"].quantile(0.02).dt.date)
-        with self.store.transaction():
-            self.store.upsert("topics", assigned, key=["item_id"])
-            stored_first_seen = dict(self.store.execute("SELECT topic_id, first_seen FROM topic_info"))
-            info["first_seen"] = [stored_first_seen.get(t) or first_seen.get(t) for t in info["topic_id"]]
-            sizes = dict(self.store.execute(
-                "SELECT topic_id, count(*) FROM topics GROUP BY topic_id"))
-            info["size"] = [int(sizes.get(t, 0)) for t in info["topic_id"]]
-            self.store.upsert("topic_info", info, key=["topic_id"])
-
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        chunks = [self.encoder.encode(texts[i:i + self.chunk_size]) for i in
-                  tqdm(range(0, len(texts), self.chunk_size), desc="embedding", disable=not self.progress)]
-        return np.concatenate(chunks) if chunks else np.zeros((0, 1), dtype=np.float32)
 
     # -- detect -------------------------------------------------------------------------------
     def analysed_items(self) -> pd.DataFrame:
@@ -182,6 +306,15 @@ class Pipeline:
             self.store.execute("DELETE FROM issues")
             self.store.upsert("issues", issues, key=["issue_id"])
         return issues
+
+
+@dataclass
+class _RunState:
+    model: TopicModel | None
+    outliers: int = 0
+    outlier_ids: list[str] = field(default_factory=list)
+    outlier_texts: list[str] = field(default_factory=list)
+    outlier_vectors: list[np.ndarray] = field(default_factory=list)
 
 
 def _with_languages(template: TopicModel, languages: list[str]) -> TopicModel:
