@@ -73,7 +73,7 @@ import sys
 from voxlens.pipeline import Pipeline
 from voxlens.store import Store
 with Store(sys.argv[1]) as store:
-    print(Pipeline(store, chunk_size=20, progress=True).analyze(), flush=True)
+    print(Pipeline(store, chunk_size=20, fit_sample=40, progress=True).analyze(), flush=True)
 """
 
 
@@ -89,17 +89,27 @@ def test_analyze_killed_mid_run_then_rerun_scores_every_item_once(tmp_path):
         import_reviews(store, tmp_path / "reviews.csv")
     command = [sys.executable, "-c", ANALYZE, db]
 
-    run_until(command, r"sentiment:.*?(\d+)/(\d+)", lambda m: 40 <= int(m.group(1)) <= int(m.group(2)) - 60)
+    # topics are fitted on a 40-item sample first, then the other 120 items stream in chunks of 20
+    run_until(command, r"analysing:.*?(\d+)/(\d+)", lambda m: 20 <= int(m.group(1)) <= int(m.group(2)) - 40)
 
     with Store(db) as store:
         scored_before = store.count("scores")
-        assert 0 < scored_before < 160 and store.count("topics") == 0
+        assigned_before = store.count("topics")
+        topics_before = store.query("SELECT topic_id, label FROM topic_info ORDER BY topic_id")
+        assert 40 < scored_before < 160 and 40 <= assigned_before <= scored_before
+        assert not topics_before.empty  # saved before any item pointed at a topic
     finished = subprocess.run(command, capture_output=True, text=True, timeout=KILL_TIMEOUT)
     assert finished.returncode == 0, finished.stderr[-2000:]
-    assert f"sentiment scored {160 - scored_before}, topics assigned 160" in finished.stdout
+    assert f"sentiment scored {160 - scored_before}, topics assigned {160 - assigned_before}" in finished.stdout
     with Store(db) as store:
         assert store.count("items") == 160
         assert store.execute("SELECT count(*), count(DISTINCT item_id) FROM scores") == [(160, 160)]
         assert store.execute("SELECT count(*), count(DISTINCT item_id) FROM topics") == [(160, 160)]
         unscored = store.execute("SELECT count(*) FROM items i ANTI JOIN scores s USING (item_id)")
+        dangling = store.execute("SELECT count(*) FROM topics t WHERE t.topic_id >= 0 "
+                                 "AND t.topic_id NOT IN (SELECT topic_id FROM topic_info)")
+        assert dangling == [(0,)]
+        kept = store.query("SELECT topic_id, label FROM topic_info WHERE topic_id IN "
+                           f"({', '.join(map(str, topics_before['topic_id'])) or '-99'}) ORDER BY topic_id")
+        assert kept.equals(topics_before)  # the re-run kept the killed run's topic ids
         assert unscored == [(0,)]

@@ -147,6 +147,7 @@ class Pipeline:
         languages = sorted(set(sample["lang"].dropna()) | {"en"})
         state.model = _with_languages(self.topic_template, languages).fit(sample["text"].tolist(), embeddings)
         summary.new_topics = list(state.model.topics_)
+        self._store_topic_info(state.model)  # before any item points at a topic: a killed run resumes on it
         self._assign(sample, embeddings, state, summary)
 
     def _stream(self, state: "_RunState", summary: AnalyzeSummary) -> None:
@@ -253,6 +254,7 @@ class Pipeline:
         if not new:
             return
         summary.new_topics += new
+        self._store_topic_info(state.model)
         assigned = state.model.transform(vectors)
         assigned.insert(0, "item_id", state.outlier_ids)
         with self.store.transaction():
