@@ -17,7 +17,6 @@ from typing import Any, Iterator
 
 from collectors.base import Checkpoint, RowError, parse_time
 from collectors.files import RawRecord
-from collectors.http import HttpClient
 from collectors.reviews import item_row, parse_rating
 from collectors.source import Source
 
@@ -64,7 +63,7 @@ class AppStoreSource(Source):
     def records(self, cursor: str | None) -> Iterator[RawRecord | Checkpoint]:
         since = parse_time(cursor, "cursor") if cursor else None
         newest = cursor
-        client = HttpClient(self.base_url, retries=self.retries, backoff=self.backoff, timeout=self.timeout)
+        client = self.http_client(self.base_url)
         try:
             for page in range(1, min(self.pages, MAX_PAGES) + 1):
                 path = f"{self.country}/rss/customerreviews/page={page}/id={self.app_id}/sortby=mostrecent/json"

@@ -19,7 +19,6 @@ from typing import Any, Iterator
 
 from collectors.base import Checkpoint, RowError
 from collectors.files import RawRecord
-from collectors.http import HttpClient
 from collectors.reviews import item_row, parse_rating
 from collectors.source import Source
 from voxlens.errors import SourceError
@@ -80,8 +79,7 @@ class GooglePlaySource(Source):
         sort, specs, regex, formats = _scraper()
         since = float(cursor) if cursor else 0.0
         newest, token, read = since, None, 0
-        client = HttpClient(self.base_url, retries=self.retries, backoff=self.backoff, timeout=self.timeout,
-                            headers={"content-type": "application/x-www-form-urlencoded"})
+        client = self.http_client(self.base_url, headers={"content-type": "application/x-www-form-urlencoded"})
         try:
             while read < self.max_reviews:
                 body = formats.Reviews.build_body(self.app_id, sort.NEWEST.value, self.page_size, "null", "null", token)

@@ -19,7 +19,6 @@ from typing import Any, Iterator
 
 from collectors.base import Checkpoint, RowError
 from collectors.files import RawRecord
-from collectors.http import HttpClient
 from collectors.reviews import item_row
 from collectors.source import Source
 from voxlens.errors import SourceError
@@ -93,7 +92,7 @@ class RssSource(Source):
             headers["If-None-Match"] = state["etag"]
         if state.get("modified"):
             headers["If-Modified-Since"] = state["modified"]
-        client = HttpClient(self.url, retries=self.retries, backoff=self.backoff, timeout=self.timeout)
+        client = self.http_client(self.url)
         try:
             response = client.get(self.url, headers=headers)
         finally:

@@ -15,6 +15,7 @@ from collectors.base import (
     ITEMS, Checkpoint, Ingest, RowError, RunCounts, TableSpec, clean_text, resume_cursor,
 )
 from collectors.files import RawRecord
+from collectors.http import HttpClient
 from voxlens.store import Store
 
 
@@ -45,6 +46,13 @@ class Source:
     collector: ClassVar[str] = "source"
     table: ClassVar[TableSpec] = ITEMS
     redact: bool = False
+    retries: int = 5
+    backoff: float = 1.0
+    timeout: float = 30.0
+
+    def http_client(self, base_url: str, **options: Any) -> HttpClient:
+        """An :class:`HttpClient` with this source's retry policy (``options``: headers, auth)."""
+        return HttpClient(base_url, retries=self.retries, backoff=self.backoff, timeout=self.timeout, **options)
 
     @property
     def channel(self) -> str:

@@ -63,11 +63,9 @@ class ZendeskSource(Source):
         email, token = os.environ.get("ZENDESK_EMAIL"), os.environ.get("ZENDESK_API_TOKEN")
         oauth = os.environ.get("ZENDESK_OAUTH_TOKEN")
         if oauth:
-            return HttpClient(self.base_url, retries=self.retries, backoff=self.backoff, timeout=self.timeout,
-                              headers={"Authorization": f"Bearer {oauth}"})
+            return self.http_client(self.base_url, headers={"Authorization": f"Bearer {oauth}"})
         if email and token:
-            return HttpClient(self.base_url, retries=self.retries, backoff=self.backoff, timeout=self.timeout,
-                              auth=(f"{email}/token", token))
+            return self.http_client(self.base_url, auth=(f"{email}/token", token))
         raise ConfigError("Zendesk credentials are missing: set ZENDESK_EMAIL and ZENDESK_API_TOKEN "
                           "(or ZENDESK_OAUTH_TOKEN) in the environment")
 
