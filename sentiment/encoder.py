@@ -9,16 +9,21 @@ Example:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from sentiment.runtime import length_batches, quantize_int8, set_threads, unique_texts
+from sentiment.onnx_backend import OnnxEncoder, onnx_available
+from sentiment.runtime import intra_op_threads, length_batches, quantize_int8, set_threads, unique_texts
 from voxlens.errors import ModelError
 
+log = logging.getLogger(__name__)
+
 DEFAULT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
+BACKENDS = ("auto", "onnx", "torch")
 
 
 def default_encoder_path() -> str:
@@ -41,24 +46,27 @@ class Encoder:
     """Mean-pooled, L2-normalised sentence embeddings, tuned for CPU.
 
     Identical texts are embedded once; texts are tokenised once, grouped by token length and padded only
-    to the longest text of their batch; inference runs under ``torch.inference_mode``. ``quantize=True``
-    adds int8 dynamic quantisation of the linear layers: about twice as fast on CPU, but it moves the
-    default sentiment head's macro-F1 by several points (``bench/score_throughput.py`` prints the cost),
-    so it is off by default.
+    to the longest text of their batch. The ``onnx`` backend runs the model exported to ONNX with fused
+    attention in ONNX Runtime (exported once and cached, see :mod:`sentiment.onnx_backend`); ``torch`` runs
+    it in PyTorch under ``torch.inference_mode``; ``auto`` takes ONNX Runtime when it is installed.
+    ``quantize=True`` adds int8 dynamic quantisation of the weights (per output channel with ONNX
+    Runtime): about twice as fast again on CPU, at a small accuracy cost that ``bench/score_throughput.py``
+    prints.
 
     Args:
         model: a hub name or local path; None is the offline MiniLM.
         batch_size: texts per forward pass for long texts.
         max_length: tokens per text; longer texts are truncated.
         progress: show a progress bar for long inputs.
-        quantize: int8 dynamic quantisation of the linear layers (faster, less accurate).
+        quantize: int8 dynamic quantisation of the weights (faster, slightly less accurate).
         max_batch_tokens: token budget per batch (texts × longest length); short texts fill bigger batches.
-        threads: torch intra-op threads (None keeps torch's default).
+        threads: intra-op threads (None keeps the runtime's default: one per core).
+        backend: ``"auto"``, ``"onnx"`` or ``"torch"``.
     """
 
     def __init__(self, model: str | None = None, batch_size: int = 64, max_length: int = 256,
                  progress: bool | None = None, quantize: bool = False, max_batch_tokens: int | None = 8192,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, backend: str = "auto") -> None:
         self.model = model
         self.batch_size = batch_size
         self.max_length = max_length
@@ -66,6 +74,7 @@ class Encoder:
         self.quantize = quantize
         self.max_batch_tokens = max_batch_tokens
         self.threads = threads
+        self.backend = backend
 
     @property
     def name(self) -> str:
@@ -75,32 +84,63 @@ class Encoder:
         """Everything that changes the embeddings: equal configs give equal vectors."""
         return {"model": self.name, "max_length": self.max_length, "quantize": bool(self.quantize)}
 
+    def _resolved_backend(self) -> str:
+        if self.backend not in BACKENDS:
+            raise ModelError(f"backend={self.backend!r}: use one of {', '.join(BACKENDS)}")
+        if self.backend == "auto":
+            return "onnx" if onnx_available() else "torch"
+        if self.backend == "onnx" and not onnx_available():
+            raise ModelError("backend='onnx' needs the packages onnx and onnxruntime (pip install onnxruntime onnx)")
+        return self.backend
+
     def _load(self) -> None:
-        if getattr(self, "model_", None) is not None:
+        if getattr(self, "tokenizer_", None) is not None:
             return
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
         set_threads(self.threads)
         path = resolve_model_path(self.model)
+        backend = self._resolved_backend()
+        if backend == "onnx" and not Path(path).is_dir():  # a hub name: export works on a local copy
+            if self.backend == "onnx":
+                raise ModelError(f"ONNX export needs a local model directory, not {path!r} "
+                                 "(save the model with save_pretrained, or use backend='torch')")
+            backend = "torch"
         try:
-            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-            model = AutoModel.from_pretrained(path)
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            self.config_ = AutoConfig.from_pretrained(path)
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load encoder {self.name!r}: {exc}") from exc
-        model.eval()
-        self.model_ = quantize_int8(model) if self.quantize else model
-        self.torch_ = torch
+        if backend == "onnx":
+            try:
+                self.model_ = OnnxEncoder.prepare(path, quantize=self.quantize, threads=intra_op_threads())
+            except ModelError as exc:
+                if self.backend == "onnx":
+                    raise
+                log.warning("%s; running %s with torch instead", exc, self.name)
+                backend = "torch"
+        if backend == "torch":
+            self.model_ = self._torch_model(path)
+        self.backend_ = backend
+        self.tokenizer_ = tokenizer
+
+    def _torch_model(self, path: str):
+        from transformers import AutoModel
+
+        try:
+            model = AutoModel.from_pretrained(path).eval()
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load encoder {self.name!r}: {exc}") from exc
+        return quantize_int8(model) if self.quantize else model
 
     @property
     def dimension(self) -> int:
         self._load()
-        return int(self.model_.config.hidden_size)
+        return int(self.config_.hidden_size)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed texts; returns a float32 array of shape (len(texts), dimension)."""
         self._load()
-        torch = self.torch_
         unique, inverse = unique_texts([str(t) for t in texts])
         out = np.zeros((len(unique), self.dimension), dtype=np.float32)
         if not unique:
@@ -108,15 +148,25 @@ class Encoder:
         ids = self.tokenizer_(unique, truncation=True, max_length=self.max_length)["input_ids"]
         batches = list(length_batches([len(i) for i in ids], self.batch_size, self.max_batch_tokens))
         show = self.progress if self.progress is not None else len(unique) > 2000
-        with torch.inference_mode():
-            for index in tqdm(batches, desc="embedding", unit="batch", disable=not show):
-                batch = self.tokenizer_.pad({"input_ids": [ids[i] for i in index]}, return_tensors="pt")
-                hidden = self.model_(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
-                out[index] = pooled.float().numpy()
+        forward = self._forward_onnx if self.backend_ == "onnx" else self._forward_torch
+        for index in tqdm(batches, desc="embedding", unit="batch", disable=not show):
+            batch = self.tokenizer_.pad({"input_ids": [ids[i] for i in index]}, return_tensors="np")
+            hidden = forward(batch["input_ids"], batch["attention_mask"])
+            mask = batch["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
+            out[index] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return out[inverse]
+
+    def _forward_onnx(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        return self.model_(input_ids, attention_mask)
+
+    def _forward_torch(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            hidden = self.model_(input_ids=torch.from_numpy(input_ids.astype(np.int64)),
+                                 attention_mask=torch.from_numpy(attention_mask.astype(np.int64))).last_hidden_state
+        return hidden.float().numpy()
 
 
 def is_local_path(name: str) -> bool:

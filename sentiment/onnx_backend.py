@@ -1,0 +1,175 @@
+"""ONNX Runtime inference for Hugging Face encoders: exported once, fused, optionally int8, cached on disk.
+
+A model directory is exported to ONNX the first time it is used (a few seconds for MiniLM), its attention
+and layer-norm blocks are fused by ONNX Runtime's transformer optimizer, and with ``quantize=True`` its
+weights are quantised to int8 per output channel (dynamic quantisation: activations are quantised per
+batch). The files are cached under ``$VOXLENS_CACHE_DIR/onnx`` (default ``~/.cache/voxlens/onnx``),
+keyed by the model's files and the library versions, so later runs and other processes load them directly.
+
+Example:
+    >>> from sentiment.encoder import default_encoder_path
+    >>> encoder = OnnxEncoder.prepare(default_encoder_path(), quantize=True)  # doctest: +SKIP
+    >>> hidden = encoder(input_ids, attention_mask)  # doctest: +SKIP
+    >>> hidden.shape  # (batch, tokens, hidden size)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import warnings
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+from voxlens.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+FUSABLE = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "camembert", "mpnet"}
+
+
+def onnx_available() -> bool:
+    """True when ONNX Runtime and the ONNX exporter's dependencies import."""
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cache_root() -> Path:
+    """Where exported models are kept: ``$VOXLENS_CACHE_DIR/onnx`` or ``~/.cache/voxlens/onnx``."""
+    base = os.environ.get("VOXLENS_CACHE_DIR") or Path.home() / ".cache" / "voxlens"
+    return Path(base) / "onnx"
+
+
+def model_key(model_dir: str | Path, quantize: bool) -> str:
+    """A digest of the model's files (names, sizes, modification times) and the exporting libraries."""
+    directory = Path(model_dir).resolve()
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    parts = [str(directory), f"quantize={bool(quantize)}"]
+    parts += [f"{p.relative_to(directory)}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in files]
+    parts += [f"{name}={version(name)}" for name in ("torch", "transformers", "onnxruntime", "onnx")]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+def export_fp32(model_dir: str | Path, target: Path) -> list[str]:
+    """Export the encoder's ``last_hidden_state`` to ONNX; returns the model's input names."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    try:  # the plain attention graph is the one ONNX Runtime fuses into its Attention operator
+        model = AutoModel.from_pretrained(model_dir, attn_implementation="eager").eval()
+    except (ValueError, TypeError):
+        model = AutoModel.from_pretrained(model_dir).eval()
+    names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in tokenizer.model_input_names]
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            return self.inner(**dict(zip(names, inputs))).last_hidden_state
+
+    sample = tokenizer(["a short text", "a somewhat longer text to export"], padding=True, return_tensors="pt")
+    axes = {name: {0: "batch", 1: "tokens"} for name in [*names, "last_hidden_state"]}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(LastHidden(model), tuple(sample[n] for n in names), str(target), input_names=names,
+                          output_names=["last_hidden_state"], dynamic_axes=axes, opset_version=17, dynamo=False)
+    return names
+
+
+def fuse(source: Path, target: Path, config) -> bool:
+    """Fuse attention, GELU and layer-norm subgraphs (ONNX Runtime's transformer optimizer)."""
+    if config.model_type not in FUSABLE:
+        return False
+    from onnxruntime.transformers import optimizer
+
+    heads = getattr(config, "num_attention_heads", getattr(config, "n_heads", 0))
+    hidden = getattr(config, "hidden_size", getattr(config, "dim", 0))
+    try:
+        optimized = optimizer.optimize_model(str(source), model_type="bert", num_heads=heads, hidden_size=hidden,
+                                             opt_level=1)
+        optimized.save_model_to_file(str(target))
+    except Exception as exc:  # the optimizer is pattern-based: an unusual graph is kept unfused
+        log.warning("ONNX fusion skipped for %s: %s", source.name, exc)
+        return False
+    return True
+
+
+def quantize_int8(source: Path, target: Path) -> None:
+    """Per-channel dynamic int8 quantisation of the weights of every MatMul/Gemm."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    was = root.disabled
+    root.disabled = True  # the quantiser logs a pre-processing hint on the root logger
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(str(source), str(target), per_channel=True, weight_type=QuantType.QInt8,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.disabled = was
+
+
+def prepare(model_dir: str | Path, quantize: bool = False) -> tuple[Path, list[str]]:
+    """The cached ONNX file for ``model_dir`` (exported, fused and quantised on first use) and its inputs."""
+    from filelock import FileLock
+    from transformers import AutoConfig
+
+    folder = cache_root() / model_key(model_dir, quantize)
+    final, meta = folder / "model.onnx", folder / "inputs.json"
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / ".lock")):
+        if final.exists() and meta.exists():
+            return final, json.loads(meta.read_text())
+        log.info("exporting %s to ONNX (once; cached in %s)", model_dir, folder)
+        raw, fused = folder / "raw.onnx", folder / "fused.onnx"
+        try:
+            names = export_fp32(model_dir, raw)
+            source = fused if fuse(raw, fused, AutoConfig.from_pretrained(model_dir)) else raw
+            if quantize:
+                quantize_int8(source, final)
+            else:
+                source.replace(final)
+        except Exception as exc:
+            raise ModelError(f"cannot export {model_dir} to ONNX: {exc}; use backend='torch'") from exc
+        finally:
+            for scratch in (raw, fused, folder / "raw.onnx.data"):
+                scratch.unlink(missing_ok=True)
+        meta.write_text(json.dumps(names))
+    return final, names
+
+
+class OnnxEncoder:
+    """Callable ONNX Runtime session: token ids and mask in, ``last_hidden_state`` out (numpy)."""
+
+    def __init__(self, path: Path, input_names: list[str], threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_names = input_names
+
+    @classmethod
+    def prepare(cls, model_dir: str | Path, quantize: bool = False, threads: int | None = None) -> "OnnxEncoder":
+        path, names = prepare(model_dir, quantize)
+        return cls(path, names, threads)
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64),
+                "token_type_ids": np.zeros_like(input_ids, dtype=np.int64)}
+        return self.session.run(None, {name: feed[name] for name in self.input_names})[0]
