@@ -157,6 +157,7 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
 
 
 @main.command(epilog=examples("voxlens analyze --db feedback.duckdb   # re-run after each import: only new items",
+                              "voxlens analyze --db feedback.duckdb --int8   # int8 encoder: faster, small accuracy cost",
                               "voxlens analyze --db feedback.duckdb --engine spark --spark-master local[2]"))
 @db_option
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
