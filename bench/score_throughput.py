@@ -123,13 +123,18 @@ def main(argv: list[str] | None = None) -> None:
 
     naive_probs, naive_seconds = next(iter(results.values()))
     naive_labels = naive_probs.argmax(axis=1)
-    print(f"{'engine':<52} {'texts/s':>8} {'speed-up':>9} {'macro-F1':>9} {'same label':>11}")
+    f1 = {name: 100 * f1_score(truth, [LABELS[i] for i in probs.argmax(axis=1)], average="macro")
+          for name, (probs, _) in results.items()}
+    naive_f1 = next(iter(f1.values()))
+    print(f"{'engine':<52} {'texts/s':>8} {'speed-up':>9} {'macro-F1':>9} {'vs naive':>9} {'same label':>11}")
     for name, (probs, seconds) in results.items():
-        labels = probs.argmax(axis=1)
-        f1 = f1_score(truth, [LABELS[i] for i in labels], average="macro")
+        same = 100 * (probs.argmax(axis=1) == naive_labels).mean()
         print(f"{name:<52} {len(texts) / seconds:8.1f} {naive_seconds / seconds:8.2f}x "
-              f"{100 * f1:9.2f} {100 * (labels == naive_labels).mean():10.1f}%")
-
+              f"{f1[name]:9.2f} {f1[name] - naive_f1:+9.2f} {same:10.1f}%")
+    fp32, int8 = list(results)[2:4]
+    changed = 100 * (results[fp32][0].argmax(axis=1) != results[int8][0].argmax(axis=1)).mean()
+    print(f"\nint8 against fp32 on the same path: macro-F1 {f1[int8] - f1[fp32]:+.2f} points, "
+          f"{changed:.1f}% of labels changed")
 
 if __name__ == "__main__":
     main()
