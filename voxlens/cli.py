@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 unexpected error (a bug: the message says how to see th
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -103,6 +104,24 @@ class VoxlensGroup(click.Group):
               help="Wait this long for a store another voxlens process is using, instead of refusing at once.")
 def main(wait: float) -> None:
     """voxlens: turn raw customer feedback into flagged, evidenced issues."""
+    _show_library_messages()
+
+
+class _EchoHandler(logging.Handler):
+    """Log records as plain lines on the current stderr (looked up at each record)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+def _show_library_messages() -> None:
+    """Show the packages' info messages (e.g. a one-time model export) and warnings on stderr."""
+    for name in ("collectors", "metrics", "sentiment", "voxlens"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
+            logger.addHandler(_EchoHandler())
+            logger.setLevel(logging.INFO)
+            logger.propagate = False
 
 
 @main.group(name="import", epilog=examples("voxlens import reviews reviews.csv --db feedback.duckdb",
