@@ -65,7 +65,7 @@ class Encoder:
     """
 
     def __init__(self, model: str | None = None, batch_size: int = 64, max_length: int = 256,
-                 progress: bool | None = None, quantize: bool = False, max_batch_tokens: int | None = 8192,
+                 progress: bool | None = None, quantize: bool = False, max_batch_tokens: int | None = 2048,
                  threads: int | None = None, backend: str = "auto") -> None:
         self.model = model
         self.batch_size = batch_size
