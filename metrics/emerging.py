@@ -31,41 +31,19 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, scan_p_value,
+                                    share_excess_sf, shrunk_dispersion, weekday_shares)
 from voxlens.ids import stable_hash
 
 ISSUE_COLUMNS = [
     "issue_id", "kind", "topic_id", "window_start", "window_end", "severity", "statistic", "p_value",
     "q_value", "summary", "evidence",
 ]
-WEEKDAY_PRIOR = 300.0   # items of pseudo-evidence pulling a weekday's share toward the topic's overall share
-NEGATIVE_PRIOR = 20.0   # items of pseudo-evidence pulling a topic's negative share toward the overall one
-
-
-def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values)."""
-    p_values = np.asarray(p_values, dtype=float)
-    if len(p_values) == 0:
-        return p_values
-    return stats.false_discovery_control(p_values, method="bh")
-
-
-def overdispersed_binomial_sf(observed: float, trials: float, share: float, dispersion: float) -> float:
-    """P(X ≥ observed) for a binomial whose variance is ``dispersion`` times the nominal one.
-
-    Quasi-binomial via effective sample size: counts and trials are divided by the dispersion.
-    """
-    dispersion = max(1.0, dispersion)
-    share = min(max(share, 1e-9), 1 - 1e-9)
-    effective_trials = max(1, int(round(trials / dispersion)))
-    effective_observed = math.ceil(observed / dispersion - 1e-9)
-    return float(stats.binom.sf(effective_observed - 1, effective_trials, share))
 
 
 @dataclass
@@ -124,23 +102,28 @@ class IssueDetector:
                                         fill_value=0).reindex(index=counts.index, columns=days, fill_value=0)
         in_baseline = days < recent_start
         weekday = days.day_of_week.to_numpy()
-        overall_negative = float(frame.loc[frame["day"] < recent_start, "negative"].mean()) \
-            if (frame["day"] < recent_start).any() else float(frame["negative"].mean())
         new_since = end - pd.Timedelta(days=self.new_topic_days - 1)
-        tests = []
+        fits, volume_chi, negative_chi = [], [], []
         for topic in counts.index:
             count_row = counts.loc[topic].to_numpy(dtype=float)
             if count_row[~in_baseline].sum() == 0:
                 continue
-            expected, dispersion = self._expected_counts(count_row, totals, in_baseline, weekday)
-            new = self.first_days_[topic] >= new_since or count_row[in_baseline].sum() < self.min_count / 2
-            tests.append(self._scan(topic, "new_topic" if new else "volume_spike", count_row, expected,
-                                    totals, in_baseline, windows, dispersion))
             negative_row = negatives.loc[topic].to_numpy(dtype=float)
-            base_negative = ((negative_row[in_baseline].sum() + NEGATIVE_PRIOR * overall_negative)
-                             / (count_row[in_baseline].sum() + NEGATIVE_PRIOR))
-            tests.append(self._scan(topic, "negativity_spike", negative_row, base_negative * count_row,
-                                    count_row, in_baseline, windows, 1.0))
+            share = weekday_shares(count_row[in_baseline], totals[in_baseline], weekday[in_baseline])[weekday]
+            volume_chi.append(pearson_dispersion(count_row[in_baseline], totals[in_baseline], share[in_baseline]))
+            base_negative = (negative_row[in_baseline].sum() + 0.5) / (count_row[in_baseline].sum() + 1)
+            negative_chi.append(pearson_dispersion(negative_row[in_baseline], count_row[in_baseline],
+                                                   np.full(int(in_baseline.sum()), base_negative)))
+            fits.append((topic, count_row, negative_row, totals * share))
+        pooled_volume, pooled_negative = _pooled(volume_chi), _pooled(negative_chi)
+        self.dispersion_ = {"volume": pooled_volume, "negativity": pooled_negative}
+        tests = []
+        for (topic, count_row, negative_row, expected), own_volume, own_negative in zip(fits, volume_chi, negative_chi):
+            new = self.first_days_[topic] >= new_since or count_row[in_baseline].sum() < self.min_count / 2
+            tests.append(self._scan_volume(topic, "new_topic" if new else "volume_spike", count_row, expected,
+                                           in_baseline, windows, shrunk_dispersion(*own_volume, pooled_volume)))
+            tests.append(self._scan_negativity(topic, negative_row, count_row, in_baseline, windows,
+                                               shrunk_dispersion(*own_negative, pooled_negative)))
         issues = []
         if tests:
             table = pd.DataFrame(tests)
@@ -159,55 +142,34 @@ class IssueDetector:
         return pd.DataFrame(issues, columns=ISSUE_COLUMNS).sort_values(
             "severity", ascending=False, ignore_index=True)
 
-    def _expected_counts(self, counts: np.ndarray, totals: np.ndarray, in_baseline: np.ndarray,
-                         weekday: np.ndarray) -> tuple[np.ndarray, float]:
-        """Expected daily counts from weekday-specific baseline shares, and the baseline overdispersion."""
-        base_counts, base_totals = counts[in_baseline], totals[in_baseline]
-        share = (base_counts.sum() + 0.5) / (base_totals.sum() + 1)
-        by_day = np.full(7, share)
-        for day in range(7):
-            mask = weekday[in_baseline] == day
-            by_day[day] = (base_counts[mask].sum() + WEEKDAY_PRIOR * share) / (base_totals[mask].sum() + WEEKDAY_PRIOR)
-        expected = totals * by_day[weekday]
-        base_expected = expected[in_baseline]
-        used = base_expected > 0
-        if used.sum() > 2:
-            pearson = ((base_counts[used] - base_expected[used]) ** 2
-                       / (base_expected[used] * (1 - by_day[weekday][in_baseline][used]))).sum()
-            dispersion = max(1.0, pearson / (used.sum() - 1))
-        else:
-            dispersion = 1.0
-        return expected, dispersion
+    @staticmethod
+    def _scan_volume(topic: int, kind: str, observed: np.ndarray, expected: np.ndarray, in_baseline: np.ndarray,
+                     windows: list[int], dispersion: float) -> dict:
+        """The topic's count in windows ending today against its expected count (conditional on the baseline)."""
+        base_observed, base_expected = observed[in_baseline].sum(), expected[in_baseline].sum()
+        counts = np.array([observed[-w:].sum() for w in windows])
+        means = np.array([expected[-w:].sum() for w in windows])
+        p_values = [count_excess_sf(c, m, base_observed, base_expected, dispersion) for c, m in zip(counts, means)]
+        best = int(np.argmin(p_values))
+        return {"topic_id": int(topic), "kind": kind, "window": windows[best], "count": float(counts[best]),
+                "p_value": scan_p_value(p_values, means), "statistic": counts[best] / max(means[best], 1e-9),
+                "excess": float(counts[best] - means[best]), "excess_recent": float(counts[-1] - means[-1])}
 
     @staticmethod
-    def _scan(topic: int, kind: str, observed: np.ndarray, expected: np.ndarray, trials: np.ndarray,
-              in_baseline: np.ndarray, windows: list[int], dispersion: float) -> dict:
-        """The window (ending today) with the smallest p-value, Bonferroni-corrected for the windows scanned.
-
-        The test conditions on the total count in baseline + window, so the baseline's own uncertainty is
-        accounted for: under no change, the window's count is binomial with the window's share of the
-        expected count.
-        """
-        base_observed, base_expected = observed[in_baseline].sum(), expected[in_baseline].sum()
-        best = None
-        for window in windows:
-            count, mean = observed[-window:].sum(), expected[-window:].sum()
-            if trials[-window:].sum() <= 0 or mean <= 0:
-                continue
-            share = mean / (mean + base_expected)
-            p_value = (overdispersed_binomial_sf(count, count + base_observed, share, dispersion)
-                       if count > 0 else 1.0)
-            if best is None or p_value < best["p_value"]:
-                best = {"topic_id": int(topic), "kind": kind, "window": window, "count": float(count),
-                        "p_value": p_value, "statistic": count / max(mean, 1e-9), "excess": count - mean,
-                        "excess_recent": float(observed[-windows[-1]:].sum() - expected[-windows[-1]:].sum())}
-        if best is None:
-            best = {"topic_id": int(topic), "kind": kind, "window": windows[-1], "count": 0.0, "p_value": 1.0,
-                    "statistic": 0.0, "excess": 0.0, "excess_recent": 0.0}
-        best["p_value"] = min(1.0, best["p_value"] * len(windows))
-        if kind == "negativity_spike":
-            best["count"] = float(trials[-best["window"]:].sum())  # topic items in the window
-        return best
+    def _scan_negativity(topic: int, negatives: np.ndarray, counts: np.ndarray, in_baseline: np.ndarray,
+                         windows: list[int], dispersion: float) -> dict:
+        """The topic's negative share in windows ending today against its baseline share (Fisher's test)."""
+        base_hits, base_trials = negatives[in_baseline].sum(), counts[in_baseline].sum()
+        base_share = (base_hits + 0.5) / (base_trials + 1)
+        hits = np.array([negatives[-w:].sum() for w in windows])
+        trials = np.array([counts[-w:].sum() for w in windows])
+        p_values = [share_excess_sf(h, n, base_hits, base_trials, dispersion) for h, n in zip(hits, trials)]
+        best = int(np.argmin(p_values))
+        expected = trials * base_share
+        return {"topic_id": int(topic), "kind": "negativity_spike", "window": windows[best],
+                "count": float(trials[best]), "p_value": scan_p_value(p_values, expected),
+                "statistic": hits[best] / max(expected[best], 1e-9), "excess": float(hits[best] - expected[best]),
+                "excess_recent": float(hits[-1] - expected[-1])}
 
     def _issue(self, tests: pd.DataFrame, recent: pd.DataFrame, end: pd.Timestamp) -> dict:
         priority = {"new_topic": 0, "volume_spike": 1, "negativity_spike": 2}
@@ -288,6 +250,12 @@ class IssueDetector:
             words = ranked["text"].fillna("").str.lower().str.replace(r"[\W_]+", " ", regex=True).str.strip()
             ranked = pd.concat([ranked[~words.duplicated()], ranked[words.duplicated()]])
         return ranked["item_id"].head(self.evidence).tolist()
+
+
+def _pooled(chi_squares: list[tuple[float, int]]) -> float:
+    """Dispersion pooled over topics: total Pearson chi-square over total degrees of freedom."""
+    dof = sum(d for _, d in chi_squares)
+    return sum(c for c, _ in chi_squares) / dof if dof else 1.0
 
 
 def _days(timestamps: pd.Series) -> pd.Series:
