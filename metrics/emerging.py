@@ -19,7 +19,8 @@ the ``baseline_days`` before them:
   is a ``metric_drop``, and the topic whose responses explain most of the drop is named.
 
 p-values across all topics and tests are corrected with Benjamini–Hochberg (false discovery rate
-``alpha``), and an issue also needs ``min_count`` topic items and a rate ratio of at least ``min_ratio``.
+``alpha``), and an issue also needs ``min_count`` topic items and an effect of at least ``min_ratio``: the
+rate ratio for volume, the odds ratio for the negative share (a share of 60% cannot double, but its odds can).
 ``severity`` is the number of excess items in the window, weighted toward negative ones: higher is worse.
 
 Example:
@@ -59,7 +60,7 @@ class IssueDetector:
         short_windows: shorter windows also scanned, so a burst is caught within a day or two.
         alpha: false discovery rate across all topics and tests.
         min_count: fewest topic items in the window for an issue.
-        min_ratio: smallest window/baseline rate ratio worth reporting.
+        min_ratio: smallest window/baseline rate ratio (volume) or odds ratio (negative share) worth reporting.
         new_topic_days: a topic first seen this recently counts as new.
         evidence: how many quotes each issue carries.
         metric_drop_points: smallest NPS drop (points) worth reporting.
@@ -132,7 +133,7 @@ class IssueDetector:
             table = pd.DataFrame(tests)
             table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy())
             flagged = table[(table["q_value"] < self.alpha) & (table["count"] >= self.min_count)
-                            & (table["statistic"] >= self.min_ratio)]
+                            & (table["effect"] >= self.min_ratio)]
             recent = frame[frame["day"] >= recent_start]
             issues = [self._issue(group, recent, end) for _, group in flagged.groupby("topic_id")]
         if responses is not None:
@@ -154,8 +155,9 @@ class IssueDetector:
         means = np.array([expected[-w:].sum() for w in windows])
         p_values = [count_excess_sf(c, m, base_observed, base_expected, dispersion) for c, m in zip(counts, means)]
         best = int(np.argmin(p_values))
+        ratio = counts[best] / max(means[best], 1e-9)
         return {"topic_id": int(topic), "kind": kind, "window": windows[best], "count": float(counts[best]),
-                "p_value": scan_p_value(p_values, means), "statistic": counts[best] / max(means[best], 1e-9),
+                "p_value": scan_p_value(p_values, means), "statistic": ratio, "effect": ratio,
                 "excess": float(counts[best] - means[best]), "excess_recent": float(counts[-1] - means[-1])}
 
     @staticmethod
@@ -169,9 +171,12 @@ class IssueDetector:
         p_values = [share_excess_sf(h, n, base_hits, base_trials, dispersion) for h, n in zip(hits, trials)]
         best = int(np.argmin(p_values))
         expected = trials * base_share
+        odds_ratio = ((hits[best] + 0.5) / (trials[best] - hits[best] + 0.5)
+                      / ((base_hits + 0.5) / (base_trials - base_hits + 0.5)))
         return {"topic_id": int(topic), "kind": "negativity_spike", "window": windows[best],
                 "count": float(trials[best]), "p_value": scan_p_value(p_values, expected),
-                "statistic": hits[best] / max(expected[best], 1e-9), "excess": float(hits[best] - expected[best]),
+                "statistic": hits[best] / max(expected[best], 1e-9), "effect": odds_ratio,
+                "excess": float(hits[best] - expected[best]),
                 "excess_recent": float(hits[-1] - expected[-1])}
 
     def _issue(self, tests: pd.DataFrame, recent: pd.DataFrame, end: pd.Timestamp) -> dict:
