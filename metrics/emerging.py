@@ -15,8 +15,9 @@ the ``baseline_days`` before them:
   the Hunter–Worsley bound, which is tight because the windows are strongly correlated;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
-- with survey ``responses``, a significant drop in NPS (recent window against baseline, two-sample test)
-  is a ``metric_drop``, and the topic whose responses explain most of the drop is named.
+- with survey ``responses``, a significant drop in NPS, CSAT or CES (recent window against baseline,
+  two-sample test, see :mod:`metrics.metric_drops`) is a ``metric_drop``, and the topic whose responses
+  explain most of the drop is named.
 
 p-values across all topics and tests are corrected with Benjamini–Hochberg (false discovery rate
 ``alpha``), and an issue also needs ``min_count`` topic items and an effect of at least ``min_ratio``: the
@@ -42,6 +43,7 @@ import pandas as pd
 
 from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, scan_p_value,
                                     share_excess_sf, shrunk_dispersion, weekday_shares)
+from metrics.metric_drops import describe, metric_drops
 from voxlens.ids import stable_hash
 
 ISSUE_COLUMNS = [
@@ -63,7 +65,8 @@ class IssueDetector:
         min_ratio: smallest window/baseline rate ratio (volume) or odds ratio (negative share) worth reporting.
         new_topic_days: a topic first seen this recently counts as new.
         evidence: how many quotes each issue carries.
-        metric_drop_points: smallest NPS drop (points) worth reporting.
+        metric_drop_points: smallest survey-metric drop worth reporting: NPS points, CSAT percentage points,
+            CES as a percentage of its scale's range.
     """
 
     recent_days: int = 7
@@ -82,7 +85,8 @@ class IssueDetector:
 
         ``items`` needs ``created_at``, ``topic_id`` and ``negative`` (bool); optional ``item_id``,
         ``probability`` (topic fit) and ``response_id`` choose the evidence and link survey answers.
-        ``responses`` (optional) needs ``response_id``, ``submitted_at`` and ``nps``.
+        ``responses`` (optional) needs ``response_id``, ``submitted_at`` and any of ``nps``, ``csat``, ``ces``
+        (with optional ``csat_scale``/``ces_scale``).
         """
         frame = items.dropna(subset=["created_at"]).copy()
         if frame.empty:
@@ -137,9 +141,7 @@ class IssueDetector:
             recent = frame[frame["day"] >= recent_start]
             issues = [self._issue(group, recent, end) for _, group in flagged.groupby("topic_id")]
         if responses is not None:
-            drop = self._metric_drop(frame, responses, recent_start, baseline_start, end)
-            if drop is not None:
-                issues.append(drop)
+            issues += self._metric_drops(frame, responses, recent_start, baseline_start, end)
         self.tests_ = pd.DataFrame(tests)
         if not issues:
             return pd.DataFrame(columns=ISSUE_COLUMNS)
@@ -205,43 +207,23 @@ class IssueDetector:
             "summary": summary, "evidence": self._evidence(in_window if len(in_window) else in_topic),
         }
 
-    def _metric_drop(self, items: pd.DataFrame, responses: pd.DataFrame, recent_start: pd.Timestamp,
-                     baseline_start: pd.Timestamp, end: pd.Timestamp) -> dict | None:
-        """An NPS drop in the recent window, with the topic whose responses explain most of it."""
-        from metrics.compare import compare
-        from metrics.joins import topic_metrics
-
-        answers = responses.dropna(subset=["submitted_at", "nps"]).copy()
-        if answers.empty:
-            return None
-        day = _days(answers["submitted_at"])
-        recent = answers[(day >= recent_start) & (day <= end)]
-        baseline = answers[(day >= baseline_start) & (day < recent_start)]
-        if len(recent) < self.min_count or len(baseline) < self.min_count:
-            return None
-        change = compare(baseline["nps"], recent["nps"], metric="nps")
-        p_one_sided = change.p_value / 2 if change.difference < 0 else 1.0
-        if p_one_sided >= self.alpha or -change.difference < self.metric_drop_points:
-            return None
-        linked = items[items["response_id"].isin(recent["response_id"])] if "response_id" in items else items.iloc[:0]
-        topic, evidence_items = None, linked.iloc[:0]
-        if not linked.empty:
-            joined = topic_metrics(linked.assign(label=np.where(linked["negative"], "negative", "other"),
-                                                 score=0.0), recent)
-            joined = joined[joined["n_responses"] >= 3].sort_values("nps_impact")
-            if len(joined) and joined.iloc[0]["nps_impact"] < 0:
-                topic = int(joined.iloc[0]["topic_id"])
-                evidence_items = linked[linked["topic_id"] == topic]
-        explained = f"; most explained by topic {topic}" if topic is not None else ""
-        summary = (f"NPS down {-change.difference:.1f} points ({change.before.value:.1f} → "
-                   f"{change.after.value:.1f}, n={change.after.n}){explained}")
-        return {
-            "issue_id": stable_hash("metric_drop", topic, recent_start.date()),
-            "kind": "metric_drop", "topic_id": topic, "window_start": recent_start.date(),
-            "window_end": end.date(), "severity": round(-change.difference * change.after.n / 200, 3),
-            "statistic": float(change.difference), "p_value": float(p_one_sided), "q_value": float(p_one_sided),
-            "summary": summary, "evidence": self._evidence(evidence_items),
-        }
+    def _metric_drops(self, items: pd.DataFrame, responses: pd.DataFrame, recent_start: pd.Timestamp,
+                      baseline_start: pd.Timestamp, end: pd.Timestamp) -> list[dict]:
+        """NPS, CSAT and CES drops in the recent window, each with the topic that explains most of it."""
+        issues = []
+        for drop in metric_drops(responses, items, recent_start, baseline_start, end, self.alpha,
+                                 self.metric_drop_points, self.min_count):
+            topic, metric, change = drop["topic_id"], drop["metric"], drop["change"]
+            key = ("metric_drop", topic) if metric == "nps" else ("metric_drop", metric, topic)
+            issues.append({
+                "issue_id": stable_hash(*key, recent_start.date()),
+                "kind": "metric_drop", "topic_id": topic, "window_start": recent_start.date(),
+                "window_end": end.date(), "severity": round(-drop["points"] * change.after.n / 200, 3),
+                "statistic": float(change.difference), "p_value": float(drop["p_value"]),
+                "q_value": float(drop["q_value"]), "summary": describe(drop),
+                "evidence": self._evidence(drop["evidence_items"]),
+            })
+        return issues
 
     def _evidence(self, in_topic: pd.DataFrame) -> list[str]:
         """The most representative quotes: negative first, then closest to the topic centre.
