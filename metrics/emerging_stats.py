@@ -5,7 +5,8 @@
 - :func:`pearson_dispersion` and :func:`shrunk_dispersion`: day-to-day variation beyond binomial noise,
   pooled across topics and shrunk per topic;
 - :func:`count_excess_sf` and :func:`share_excess_sf`: one-sided tests of a window against its baseline
-  (a count against its expected count, conditional on the baseline; a share, Fisher's exact test);
+  (a count against its expected count, conditional on the baseline; a share, Fisher's exact test), as
+  mid-p values, which are not made conservative by the discreteness of small counts;
 - :func:`scan_p_value`: the smallest p-value over nested windows ending today, corrected for scanning them
   with the Hunter–Worsley bound (nested windows are strongly correlated, so Bonferroni is too strict);
 - :func:`benjamini_hochberg`: q-values across topics and tests.
@@ -81,14 +82,14 @@ def shrunk_dispersion(chi_square: float, dof: int, pooled: float, prior_dof: flo
 
 def count_excess_sf(observed: float, expected: float, base_observed: float, base_expected: float,
                     dispersion: float = 1.0) -> float:
-    """P(a window count this high | baseline + window total), one-sided.
+    """P(a window count this high | baseline + window total), one-sided mid-p value.
 
     Under no change the window holds ``expected / (expected + base_expected)`` of the combined count
     (the exact conditional test for two Poisson rates, so the baseline's own uncertainty counts).
     ``dispersion`` > 1 divides counts by it (quasi-likelihood effective sample size).
 
-    >>> round(count_excess_sf(20, 10, 100, 100), 5)   # P(Bin(120, 1/11) >= 20)
-    0.00585
+    >>> round(count_excess_sf(20, 10, 100, 100), 5)   # P(Bin(120, 1/11) > 20) + P(= 20) / 2
+    0.00426
     """
     if observed <= 0 or expected <= 0:
         return 1.0
@@ -104,12 +105,12 @@ def count_excess_sf(observed: float, expected: float, base_observed: float, base
 
 def share_excess_sf(hits: float, trials: float, base_hits: float, base_trials: float,
                     dispersion: float = 1.0) -> float:
-    """One-sided Fisher exact test: is the window's share ``hits / trials`` above the baseline's?
+    """One-sided Fisher exact test (mid-p): is the window's share ``hits / trials`` above the baseline's?
 
     ``dispersion`` > 1 divides all counts by it before the test.
 
     >>> round(share_excess_sf(12, 20, 30, 100), 4)   # 60% negative against 30% before
-    0.0116
+    0.0072
     """
     if hits <= 0 or trials <= 0:
         return 1.0
