@@ -112,7 +112,9 @@ def plant(stream: pd.DataFrame, corpus: pd.DataFrame, scenario: str, rng: np.ran
         planted = pd.concat(extra, ignore_index=True)
         topics = corpus.loc[planted["row"], "topic_id"]
         shares = topics[topics >= 0].value_counts(normalize=True)
-        return pd.concat([stream, planted], ignore_index=True), set(shares[shares >= 0.2].index)
+        stream = pd.concat([stream, planted], ignore_index=True)
+        stream.attrs["theme"] = str(theme)
+        return stream, set(shares[shares >= 0.2].index)
     # sentiment shift: a frequent topic's items turn negative (half of them), volume unchanged
     sizes = corpus.loc[stream["row"], "topic_id"].value_counts(normalize=True)
     candidates = [t for t in sizes.index if t >= 0 and sizes[t] >= 0.03
@@ -161,7 +163,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     print(f"corpus {len(corpus)} tweets, {len(model.topics_)} topics, outliers "
           f"{(corpus['topic_id'] < 0).mean():.1%}; set-up {time.time() - started:.0f} s")
     detector = IssueDetector(alpha=alpha)
-    results = []
+    results, by_theme = [], []
     for scenario in scenarios:
         for method in ("voxlens", "naive"):
             results.append({"scenario": scenario, "method": method, "seeds": 0, "detectable": 0, "detected": 0,
@@ -194,6 +196,19 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
                 if first is not None:
                     row["detected"] += 1
                     row["delays"].append(first)
+                if "theme" in stream.attrs:
+                    by_theme.append({"scenario": scenario, "method": method, "theme": stream.attrs["theme"],
+                                     "detectable": bool(truth), "detected": first is not None})
+    if by_theme:
+        themes = pd.DataFrame(by_theme)
+        recall = themes.pivot_table(index=["scenario", "method"], columns="theme", values="detected",
+                                    aggfunc=lambda d: f"{int(d.sum())}/{len(d)}")
+        print("bursts found within 7 days, by theme (found/seeds):")
+        print(recall.to_string())
+        print("seeds where some topic received 20% of the planted items, by theme:")
+        print(themes[themes["method"] == "voxlens"].pivot_table(
+            index="scenario", columns="theme", values="detectable",
+            aggfunc=lambda d: f"{int(d.sum())}/{len(d)}").to_string())
     table = pd.DataFrame(results)
     table["precision"] = (table["correct_flags"] / table["flags"].replace(0, np.nan)).round(3)
     table["recall"] = (table["detected"] / table["seeds"]).round(3)

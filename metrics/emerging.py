@@ -11,7 +11,7 @@ the ``baseline_days`` before them:
   (overdispersion: Pearson chi-square on the baseline, pooled over topics and shrunk per topic);
 - negativity: the topic's negative share in the window against its baseline share, Fisher's exact test
   (widened the same way by the overdispersion of daily negative counts);
-- both use mid-p values and keep their best window; scanning several nested windows is corrected with
+- both keep their best window; scanning several nested windows is corrected with
   the Hunter–Worsley bound, which is tight because the windows are strongly correlated;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;

@@ -5,8 +5,7 @@
 - :func:`pearson_dispersion` and :func:`shrunk_dispersion`: day-to-day variation beyond binomial noise,
   pooled across topics and shrunk per topic;
 - :func:`count_excess_sf` and :func:`share_excess_sf`: one-sided tests of a window against its baseline
-  (a count against its expected count, conditional on the baseline; a share, Fisher's exact test), as
-  mid-p values, which are not made conservative by the discreteness of small counts;
+  (a count against its expected count, conditional on the baseline; a share, Fisher's exact test);
 - :func:`scan_p_value`: the smallest p-value over nested windows ending today, corrected for scanning them
   with the Hunter–Worsley bound (nested windows are strongly correlated, so Bonferroni is too strict);
 - :func:`benjamini_hochberg`: q-values across topics and tests.
@@ -82,14 +81,14 @@ def shrunk_dispersion(chi_square: float, dof: int, pooled: float, prior_dof: flo
 
 def count_excess_sf(observed: float, expected: float, base_observed: float, base_expected: float,
                     dispersion: float = 1.0) -> float:
-    """P(a window count this high | baseline + window total), one-sided mid-p value.
+    """P(a window count this high | baseline + window total), one-sided.
 
     Under no change the window holds ``expected / (expected + base_expected)`` of the combined count
     (the exact conditional test for two Poisson rates, so the baseline's own uncertainty counts).
     ``dispersion`` > 1 divides counts by it (quasi-likelihood effective sample size).
 
-    >>> round(count_excess_sf(20, 10, 100, 100), 5)   # P(Bin(120, 1/11) > 20) + P(= 20) / 2
-    0.00426
+    >>> round(count_excess_sf(20, 10, 100, 100), 5)   # P(Bin(120, 1/11) >= 20)
+    0.00585
     """
     if observed <= 0 or expected <= 0:
         return 1.0
@@ -99,18 +98,17 @@ def count_excess_sf(observed: float, expected: float, base_observed: float, base
     effective_trials = max(1, int(round(trials)))
     effective_observed = min(effective_trials, math.ceil(observed / dispersion - 1e-9))
     share = min(max(share, 1e-12), 1 - 1e-12)
-    return float(stats.binom.sf(effective_observed, effective_trials, share)
-                 + 0.5 * stats.binom.pmf(effective_observed, effective_trials, share))
+    return float(stats.binom.sf(effective_observed - 1, effective_trials, share))
 
 
 def share_excess_sf(hits: float, trials: float, base_hits: float, base_trials: float,
                     dispersion: float = 1.0) -> float:
-    """One-sided Fisher exact test (mid-p): is the window's share ``hits / trials`` above the baseline's?
+    """One-sided Fisher exact test: is the window's share ``hits / trials`` above the baseline's?
 
     ``dispersion`` > 1 divides all counts by it before the test.
 
     >>> round(share_excess_sf(12, 20, 30, 100), 4)   # 60% negative against 30% before
-    0.0072
+    0.0116
     """
     if hits <= 0 or trials <= 0:
         return 1.0
@@ -119,8 +117,7 @@ def share_excess_sf(hits: float, trials: float, base_hits: float, base_trials: f
     other_hits, other_trials = int(round(base_hits / scale)), int(round(base_trials / scale))
     window_hits = min(window_hits, window_trials)
     total, drawn, successes = window_trials + other_trials, window_trials, window_hits + other_hits
-    return float(stats.hypergeom.sf(window_hits, total, successes, drawn)
-                 + 0.5 * stats.hypergeom.pmf(window_hits, total, successes, drawn))
+    return float(stats.hypergeom.sf(window_hits - 1, total, successes, drawn))
 
 
 def scan_p_value(p_values: Sequence[float], sizes: Sequence[float]) -> float:

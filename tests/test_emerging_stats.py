@@ -10,10 +10,10 @@ from metrics.emerging_stats import (count_excess_sf, pearson_dispersion, scan_p_
                                     shrunk_dispersion, weekday_shares)
 
 
-def test_count_test_is_the_conditional_binomial_mid_p_value():
+def test_count_test_is_the_conditional_binomial_test():
     # 2 items today where 1 is expected, 1 in a baseline that expected 1: given 3 items, each is in the
-    # window with probability 1/2, so P(X > 2) + P(X = 2) / 2 = 1/8 + 3/16.
-    assert count_excess_sf(2, 1.0, 1, 1.0) == pytest.approx(1 / 8 + 3 / 16)
+    # window with probability 1/2, so P(X >= 2) = 3/8 + 1/8.
+    assert count_excess_sf(2, 1.0, 1, 1.0) == pytest.approx(0.5)
     assert count_excess_sf(0, 1.0, 5, 5.0) == 1.0
 
 
@@ -23,11 +23,11 @@ def test_overdispersion_weakens_the_count_test():
     assert count_excess_sf(30, 15.0, 400, 400.0, dispersion=2.0) > 10 * plain
 
 
-def test_share_test_is_fishers_exact_mid_p_value():
-    # both window items negative, none of the 2 baseline ones: P(X = 2) = 1/6 of the hypergeometric, halved.
-    assert share_excess_sf(2, 2, 0, 2) == pytest.approx(1 / 12)
+def test_share_test_is_fishers_exact_test():
+    # both window items negative, none of the 2 baseline ones: 1 way in C(4, 2) = 6 to draw both negatives.
+    assert share_excess_sf(2, 2, 0, 2) == pytest.approx(1 / 6)
     exact = stats.fisher_exact([[12, 8], [30, 70]], alternative="greater").pvalue
-    assert share_excess_sf(12, 20, 30, 100) < exact
+    assert share_excess_sf(12, 20, 30, 100) == pytest.approx(exact)
 
 
 def test_scan_correction_lies_between_the_best_window_and_bonferroni():
