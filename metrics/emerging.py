@@ -1,6 +1,6 @@
 """Emerging-issue detection: topics whose volume or negativity rises above their own baseline.
 
-For each topic, windows ending at ``as_of`` (the last 1, 2, ... up to ``recent_days`` days) are compared with
+For each topic, windows ending at ``as_of`` (the last 1, 2, 3 and ``recent_days`` days) are compared with
 the ``baseline_days`` before them:
 
 - volume: the topic's count against the count expected from its baseline share of each day's volume.
@@ -71,7 +71,7 @@ class IssueDetector:
 
     recent_days: int = 7
     baseline_days: int = 28
-    short_windows: tuple[int, ...] = (1, 2, 3, 4, 5, 6)
+    short_windows: tuple[int, ...] = (1, 2, 3)
     alpha: float = 0.01
     min_count: int = 8
     min_ratio: float = 1.5
