@@ -76,3 +76,17 @@ def test_an_overdispersed_quiet_stream_raises_nothing_once_dispersion_is_estimat
                  for seed in range(5))
     assert detector.dispersion_["volume"] > 2
     assert alarms == 0
+
+
+def test_a_mostly_negative_topic_that_turns_all_negative_is_flagged():
+    """The share cannot rise 1.5-fold from 75%, but its odds can: the effect is judged on the odds ratio."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for day in pd.date_range("2026-05-04", periods=42, freq="D"):
+        late = day >= pd.Timestamp("2026-06-09")
+        for topic, size in ((0, 60), (1, 60), (2, 40)):
+            negative = rng.random(size) < (0.99 if topic == 2 and late else 0.75 if topic == 2 else 0.3)
+            rows.append(pd.DataFrame({"created_at": day, "topic_id": topic, "negative": negative}))
+    issues = IssueDetector().detect(pd.concat(rows, ignore_index=True))
+    assert issues["topic_id"].tolist() == [2]
+    assert issues.iloc[0]["kind"] == "negativity_spike" and issues.iloc[0]["statistic"] < 1.5
