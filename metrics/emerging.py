@@ -8,11 +8,11 @@ the ``baseline_days`` before them:
   far as the weekdays really differ: a topic that is always busier on Mondays is not flagged every Monday,
   and without such a pattern no noise is added. The test is the exact conditional test of two Poisson
   rates (the baseline's own uncertainty counts), widened by the day-to-day variation beyond binomial noise
-  (overdispersion: Pearson chi-square on the baseline, pooled over topics and shrunk per topic);
+  (overdispersion: each topic's Pearson chi-square on the baseline, shrunk toward the median topic's);
 - negativity: the topic's negative share in the window against its baseline share, Fisher's exact test
   (widened the same way by the overdispersion of daily negative counts);
-- both keep their best window; scanning several nested windows is corrected with
-  the Hunter–Worsley bound, which is tight because the windows are strongly correlated;
+- both keep their best window; scanning several nested windows is corrected with the Hunter–Worsley
+  bound, a little less strict than Bonferroni because the windows are correlated;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
 - with survey ``responses``, a significant drop in NPS, CSAT or CES (recent window against baseline,
@@ -41,8 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, scan_p_value,
-                                    share_excess_sf, shrunk_dispersion, weekday_shares)
+from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, pooled_dispersion,
+                                    scan_p_value, share_excess_sf, shrunk_dispersion, weekday_shares)
 from metrics.metric_drops import describe, metric_drops
 from voxlens.ids import stable_hash
 
@@ -123,7 +123,7 @@ class IssueDetector:
             negative_chi.append(pearson_dispersion(negative_row[in_baseline], count_row[in_baseline],
                                                    np.full(int(in_baseline.sum()), base_negative)))
             fits.append((topic, count_row, negative_row, totals * share))
-        pooled_volume, pooled_negative = _pooled(volume_chi), _pooled(negative_chi)
+        pooled_volume, pooled_negative = pooled_dispersion(volume_chi), pooled_dispersion(negative_chi)
         self.dispersion_ = {"volume": pooled_volume, "negativity": pooled_negative}
         tests = []
         for (topic, count_row, negative_row, expected), own_volume, own_negative in zip(fits, volume_chi, negative_chi):
@@ -240,12 +240,6 @@ class IssueDetector:
             words = ranked["text"].fillna("").str.lower().str.replace(r"[\W_]+", " ", regex=True).str.strip()
             ranked = pd.concat([ranked[~words.duplicated()], ranked[words.duplicated()]])
         return ranked["item_id"].head(self.evidence).tolist()
-
-
-def _pooled(chi_squares: list[tuple[float, int]]) -> float:
-    """Dispersion pooled over topics: total Pearson chi-square over total degrees of freedom."""
-    dof = sum(d for _, d in chi_squares)
-    return sum(c for c, _ in chi_squares) / dof if dof else 1.0
 
 
 def _days(timestamps: pd.Series) -> pd.Series:

@@ -2,12 +2,13 @@
 
 - :func:`weekday_shares`: a topic's share of the day's volume per weekday, shrunk toward its overall
   share by empirical Bayes (as far as the weekdays really differ, no further);
-- :func:`pearson_dispersion` and :func:`shrunk_dispersion`: day-to-day variation beyond binomial noise,
-  pooled across topics and shrunk per topic;
+- :func:`pearson_dispersion`, :func:`pooled_dispersion` and :func:`shrunk_dispersion`: day-to-day
+  variation beyond binomial noise, pooled across topics (robustly) and shrunk per topic;
 - :func:`count_excess_sf` and :func:`share_excess_sf`: one-sided tests of a window against its baseline
   (a count against its expected count, conditional on the baseline; a share, Fisher's exact test);
 - :func:`scan_p_value`: the smallest p-value over nested windows ending today, corrected for scanning them
-  with the Hunter–Worsley bound (nested windows are strongly correlated, so Bonferroni is too strict);
+  with the Hunter–Worsley bound (nested windows are correlated, so it is a little less strict than
+  Bonferroni);
 - :func:`benjamini_hochberg`: q-values across topics and tests.
 
 Example:
@@ -65,6 +66,19 @@ def pearson_dispersion(observed: np.ndarray, trials: np.ndarray, share: np.ndarr
         return 0.0, 0
     residual = (observed[used] - expected[used]) ** 2 / (expected[used] * (1 - share[used]))
     return float(residual.sum()), int(used.sum() - 1)
+
+
+def pooled_dispersion(chi_squares: Sequence[tuple[float, int]]) -> float:
+    """The dispersion common to all topics: the median of their own ``chi_square / dof`` estimates.
+
+    The median keeps one erratic topic (say, a new one with a few stray items in its baseline) from
+    inflating every other topic's dispersion.
+
+    >>> pooled_dispersion([(27.0, 27), (30.0, 27), (24.0, 27), (900.0, 27)])
+    1.0555555555555556
+    """
+    ratios = [chi / dof for chi, dof in chi_squares if dof > 0]
+    return float(np.median(ratios)) if ratios else 1.0
 
 
 def shrunk_dispersion(chi_square: float, dof: int, pooled: float, prior_dof: float = 20.0) -> float:
@@ -126,7 +140,8 @@ def scan_p_value(p_values: Sequence[float], sizes: Sequence[float]) -> float:
     ``p_values`` and ``sizes`` (expected counts) are per window, shortest first; windows are nested, so the
     standardised counts of windows ``a`` and ``b`` correlate by ``sqrt(size_a / size_b)``. The
     Hunter–Worsley bound ``sum P(Z_i ≥ z) − sum P(Z_i ≥ z, Z_i+1 ≥ z)`` at the best window's ``z`` is an
-    upper bound that is tight for correlated windows (Bonferroni would multiply by their number).
+    upper bound below Bonferroni's (which multiplies by the number of windows); the more the windows
+    overlap, the lower.
     """
     p_values, sizes = np.asarray(p_values, dtype=float), np.asarray(sizes, dtype=float)
     if len(p_values) == 0:

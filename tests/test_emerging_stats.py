@@ -6,8 +6,8 @@ import pytest
 from scipy import stats
 
 from metrics.emerging import IssueDetector
-from metrics.emerging_stats import (count_excess_sf, pearson_dispersion, scan_p_value, share_excess_sf,
-                                    shrunk_dispersion, weekday_shares)
+from metrics.emerging_stats import (count_excess_sf, pearson_dispersion, pooled_dispersion, scan_p_value,
+                                    share_excess_sf, shrunk_dispersion, weekday_shares)
 
 
 def test_count_test_is_the_conditional_binomial_test():
@@ -57,6 +57,8 @@ def test_dispersion_is_pooled_across_topics_and_shrunk_per_topic():
     assert chi_square == pytest.approx((25 + 25 + 0) / 9) and dof == 2
     assert shrunk_dispersion(chi_square, dof, pooled=1.0, prior_dof=2) == pytest.approx((chi_square + 2) / 4)
     assert shrunk_dispersion(0.0, 10, pooled=0.8) == 1.0
+    steady = [(27.0, 27)] * 9 + [(2700.0, 27)]   # one erratic topic among ten
+    assert pooled_dispersion(steady) == pytest.approx(1.0)
 
 
 def _quiet_overdispersed_stream(seed):
