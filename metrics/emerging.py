@@ -3,20 +3,25 @@
 For each topic, windows ending at ``as_of`` (the last 1, 2, 3 and ``recent_days`` days) are compared with
 the ``baseline_days`` before them:
 
-- volume: the topic's count against the count expected from its baseline share of all items, where the
-  share is estimated per weekday (shrunk toward the topic's overall share), so a topic that is always busier
-  on Mondays is not flagged every Monday and a quiet weekend does not hide a burst. Day-to-day variation
-  beyond binomial noise (overdispersion, estimated on the baseline days) widens the test; one-sided test;
-- negativity: the topic's negative share against its baseline negative share (shrunk toward the overall
-  negative share so sparse topics are not noisy); one-sided binomial test;
-- each test takes its best window, Bonferroni-corrected for the windows scanned;
+- volume: the topic's count against the count expected from its baseline share of each day's volume.
+  The share is estimated per weekday and shrunk toward the topic's overall share by empirical Bayes, as
+  far as the weekdays really differ: a topic that is always busier on Mondays is not flagged every Monday,
+  and without such a pattern no noise is added. The test is the exact conditional test of two Poisson
+  rates (the baseline's own uncertainty counts), widened by the day-to-day variation beyond binomial noise
+  (overdispersion: each topic's Pearson chi-square on the baseline, shrunk toward the median topic's);
+- negativity: the topic's negative share in the window against its baseline share, Fisher's exact test
+  (widened the same way by the overdispersion of daily negative counts);
+- both keep their best window; scanning several nested windows is corrected with the Hunter–Worsley
+  bound, a little less strict than Bonferroni because the windows are correlated;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
-- with survey ``responses``, a significant drop in NPS (recent window against baseline, two-sample test)
-  is a ``metric_drop``, and the topic whose responses explain most of the drop is named.
+- with survey ``responses``, a significant drop in NPS, CSAT or CES (recent window against baseline,
+  two-sample test, see :mod:`metrics.metric_drops`) is a ``metric_drop``, and the topic whose responses
+  explain most of the drop is named.
 
 p-values across all topics and tests are corrected with Benjamini–Hochberg (false discovery rate
-``alpha``), and an issue also needs ``min_count`` topic items and a rate ratio of at least ``min_ratio``.
+``alpha``), and an issue also needs ``min_count`` topic items and an effect of at least ``min_ratio``: the
+rate ratio for volume, the odds ratio for the negative share (a share of 60% cannot double, but its odds can).
 ``severity`` is the number of excess items in the window, weighted toward negative ones: higher is worse.
 
 Example:
@@ -31,41 +36,20 @@ Example:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, pooled_dispersion,
+                                    scan_p_value, share_excess_sf, shrunk_dispersion, weekday_shares)
+from metrics.metric_drops import describe, metric_drops
 from voxlens.ids import stable_hash
 
 ISSUE_COLUMNS = [
     "issue_id", "kind", "topic_id", "window_start", "window_end", "severity", "statistic", "p_value",
     "q_value", "summary", "evidence",
 ]
-WEEKDAY_PRIOR = 300.0   # items of pseudo-evidence pulling a weekday's share toward the topic's overall share
-NEGATIVE_PRIOR = 20.0   # items of pseudo-evidence pulling a topic's negative share toward the overall one
-
-
-def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values (q-values)."""
-    p_values = np.asarray(p_values, dtype=float)
-    if len(p_values) == 0:
-        return p_values
-    return stats.false_discovery_control(p_values, method="bh")
-
-
-def overdispersed_binomial_sf(observed: float, trials: float, share: float, dispersion: float) -> float:
-    """P(X ≥ observed) for a binomial whose variance is ``dispersion`` times the nominal one.
-
-    Quasi-binomial via effective sample size: counts and trials are divided by the dispersion.
-    """
-    dispersion = max(1.0, dispersion)
-    share = min(max(share, 1e-9), 1 - 1e-9)
-    effective_trials = max(1, int(round(trials / dispersion)))
-    effective_observed = math.ceil(observed / dispersion - 1e-9)
-    return float(stats.binom.sf(effective_observed - 1, effective_trials, share))
 
 
 @dataclass
@@ -78,10 +62,11 @@ class IssueDetector:
         short_windows: shorter windows also scanned, so a burst is caught within a day or two.
         alpha: false discovery rate across all topics and tests.
         min_count: fewest topic items in the window for an issue.
-        min_ratio: smallest window/baseline rate ratio worth reporting.
+        min_ratio: smallest window/baseline rate ratio (volume) or odds ratio (negative share) worth reporting.
         new_topic_days: a topic first seen this recently counts as new.
         evidence: how many quotes each issue carries.
-        metric_drop_points: smallest NPS drop (points) worth reporting.
+        metric_drop_points: smallest survey-metric drop worth reporting: NPS points, CSAT percentage points,
+            CES as a percentage of its scale's range.
     """
 
     recent_days: int = 7
@@ -100,7 +85,8 @@ class IssueDetector:
 
         ``items`` needs ``created_at``, ``topic_id`` and ``negative`` (bool); optional ``item_id``,
         ``probability`` (topic fit) and ``response_id`` choose the evidence and link survey answers.
-        ``responses`` (optional) needs ``response_id``, ``submitted_at`` and ``nps``.
+        ``responses`` (optional) needs ``response_id``, ``submitted_at`` and any of ``nps``, ``csat``, ``ces``
+        (with optional ``csat_scale``/``ces_scale``).
         """
         frame = items.dropna(subset=["created_at"]).copy()
         if frame.empty:
@@ -124,90 +110,76 @@ class IssueDetector:
                                         fill_value=0).reindex(index=counts.index, columns=days, fill_value=0)
         in_baseline = days < recent_start
         weekday = days.day_of_week.to_numpy()
-        overall_negative = float(frame.loc[frame["day"] < recent_start, "negative"].mean()) \
-            if (frame["day"] < recent_start).any() else float(frame["negative"].mean())
         new_since = end - pd.Timedelta(days=self.new_topic_days - 1)
-        tests = []
+        fits, volume_chi, negative_chi = [], [], []
         for topic in counts.index:
             count_row = counts.loc[topic].to_numpy(dtype=float)
             if count_row[~in_baseline].sum() == 0:
                 continue
-            expected, dispersion = self._expected_counts(count_row, totals, in_baseline, weekday)
-            new = self.first_days_[topic] >= new_since or count_row[in_baseline].sum() < self.min_count / 2
-            tests.append(self._scan(topic, "new_topic" if new else "volume_spike", count_row, expected,
-                                    totals, in_baseline, windows, dispersion))
             negative_row = negatives.loc[topic].to_numpy(dtype=float)
-            base_negative = ((negative_row[in_baseline].sum() + NEGATIVE_PRIOR * overall_negative)
-                             / (count_row[in_baseline].sum() + NEGATIVE_PRIOR))
-            tests.append(self._scan(topic, "negativity_spike", negative_row, base_negative * count_row,
-                                    count_row, in_baseline, windows, 1.0))
+            share = weekday_shares(count_row[in_baseline], totals[in_baseline], weekday[in_baseline])[weekday]
+            volume_chi.append(pearson_dispersion(count_row[in_baseline], totals[in_baseline], share[in_baseline]))
+            base_negative = (negative_row[in_baseline].sum() + 0.5) / (count_row[in_baseline].sum() + 1)
+            negative_chi.append(pearson_dispersion(negative_row[in_baseline], count_row[in_baseline],
+                                                   np.full(int(in_baseline.sum()), base_negative)))
+            fits.append((topic, count_row, negative_row, totals * share))
+        pooled_volume, pooled_negative = pooled_dispersion(volume_chi), pooled_dispersion(negative_chi)
+        self.dispersion_ = {"volume": pooled_volume, "negativity": pooled_negative}
+        tests = []
+        for (topic, count_row, negative_row, expected), own_volume, own_negative in zip(fits, volume_chi, negative_chi):
+            new = self.first_days_[topic] >= new_since or count_row[in_baseline].sum() < self.min_count / 2
+            tests.append(self._scan_volume(topic, "new_topic" if new else "volume_spike", count_row, expected,
+                                           in_baseline, windows, shrunk_dispersion(*own_volume, pooled_volume)))
+            tests.append(self._scan_negativity(topic, negative_row, count_row, in_baseline, windows,
+                                               shrunk_dispersion(*own_negative, pooled_negative)))
         issues = []
         if tests:
             table = pd.DataFrame(tests)
             table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy())
             flagged = table[(table["q_value"] < self.alpha) & (table["count"] >= self.min_count)
-                            & (table["statistic"] >= self.min_ratio)]
+                            & (table["effect"] >= self.min_ratio)]
             recent = frame[frame["day"] >= recent_start]
             issues = [self._issue(group, recent, end) for _, group in flagged.groupby("topic_id")]
         if responses is not None:
-            drop = self._metric_drop(frame, responses, recent_start, baseline_start, end)
-            if drop is not None:
-                issues.append(drop)
+            issues += self._metric_drops(frame, responses, recent_start, baseline_start, end)
         self.tests_ = pd.DataFrame(tests)
         if not issues:
             return pd.DataFrame(columns=ISSUE_COLUMNS)
         return pd.DataFrame(issues, columns=ISSUE_COLUMNS).sort_values(
             "severity", ascending=False, ignore_index=True)
 
-    def _expected_counts(self, counts: np.ndarray, totals: np.ndarray, in_baseline: np.ndarray,
-                         weekday: np.ndarray) -> tuple[np.ndarray, float]:
-        """Expected daily counts from weekday-specific baseline shares, and the baseline overdispersion."""
-        base_counts, base_totals = counts[in_baseline], totals[in_baseline]
-        share = (base_counts.sum() + 0.5) / (base_totals.sum() + 1)
-        by_day = np.full(7, share)
-        for day in range(7):
-            mask = weekday[in_baseline] == day
-            by_day[day] = (base_counts[mask].sum() + WEEKDAY_PRIOR * share) / (base_totals[mask].sum() + WEEKDAY_PRIOR)
-        expected = totals * by_day[weekday]
-        base_expected = expected[in_baseline]
-        used = base_expected > 0
-        if used.sum() > 2:
-            pearson = ((base_counts[used] - base_expected[used]) ** 2
-                       / (base_expected[used] * (1 - by_day[weekday][in_baseline][used]))).sum()
-            dispersion = max(1.0, pearson / (used.sum() - 1))
-        else:
-            dispersion = 1.0
-        return expected, dispersion
+    @staticmethod
+    def _scan_volume(topic: int, kind: str, observed: np.ndarray, expected: np.ndarray, in_baseline: np.ndarray,
+                     windows: list[int], dispersion: float) -> dict:
+        """The topic's count in windows ending today against its expected count (conditional on the baseline)."""
+        base_observed, base_expected = observed[in_baseline].sum(), expected[in_baseline].sum()
+        counts = np.array([observed[-w:].sum() for w in windows])
+        means = np.array([expected[-w:].sum() for w in windows])
+        p_values = [count_excess_sf(c, m, base_observed, base_expected, dispersion) for c, m in zip(counts, means)]
+        best = int(np.argmin(p_values))
+        ratio = counts[best] / max(means[best], 1e-9)
+        return {"topic_id": int(topic), "kind": kind, "window": windows[best], "count": float(counts[best]),
+                "p_value": scan_p_value(p_values, means), "statistic": ratio, "effect": ratio,
+                "excess": float(counts[best] - means[best]), "excess_recent": float(counts[-1] - means[-1])}
 
     @staticmethod
-    def _scan(topic: int, kind: str, observed: np.ndarray, expected: np.ndarray, trials: np.ndarray,
-              in_baseline: np.ndarray, windows: list[int], dispersion: float) -> dict:
-        """The window (ending today) with the smallest p-value, Bonferroni-corrected for the windows scanned.
-
-        The test conditions on the total count in baseline + window, so the baseline's own uncertainty is
-        accounted for: under no change, the window's count is binomial with the window's share of the
-        expected count.
-        """
-        base_observed, base_expected = observed[in_baseline].sum(), expected[in_baseline].sum()
-        best = None
-        for window in windows:
-            count, mean = observed[-window:].sum(), expected[-window:].sum()
-            if trials[-window:].sum() <= 0 or mean <= 0:
-                continue
-            share = mean / (mean + base_expected)
-            p_value = (overdispersed_binomial_sf(count, count + base_observed, share, dispersion)
-                       if count > 0 else 1.0)
-            if best is None or p_value < best["p_value"]:
-                best = {"topic_id": int(topic), "kind": kind, "window": window, "count": float(count),
-                        "p_value": p_value, "statistic": count / max(mean, 1e-9), "excess": count - mean,
-                        "excess_recent": float(observed[-windows[-1]:].sum() - expected[-windows[-1]:].sum())}
-        if best is None:
-            best = {"topic_id": int(topic), "kind": kind, "window": windows[-1], "count": 0.0, "p_value": 1.0,
-                    "statistic": 0.0, "excess": 0.0, "excess_recent": 0.0}
-        best["p_value"] = min(1.0, best["p_value"] * len(windows))
-        if kind == "negativity_spike":
-            best["count"] = float(trials[-best["window"]:].sum())  # topic items in the window
-        return best
+    def _scan_negativity(topic: int, negatives: np.ndarray, counts: np.ndarray, in_baseline: np.ndarray,
+                         windows: list[int], dispersion: float) -> dict:
+        """The topic's negative share in windows ending today against its baseline share (Fisher's test)."""
+        base_hits, base_trials = negatives[in_baseline].sum(), counts[in_baseline].sum()
+        base_share = (base_hits + 0.5) / (base_trials + 1)
+        hits = np.array([negatives[-w:].sum() for w in windows])
+        trials = np.array([counts[-w:].sum() for w in windows])
+        p_values = [share_excess_sf(h, n, base_hits, base_trials, dispersion) for h, n in zip(hits, trials)]
+        best = int(np.argmin(p_values))
+        expected = trials * base_share
+        odds_ratio = ((hits[best] + 0.5) / (trials[best] - hits[best] + 0.5)
+                      / ((base_hits + 0.5) / (base_trials - base_hits + 0.5)))
+        return {"topic_id": int(topic), "kind": "negativity_spike", "window": windows[best],
+                "count": float(trials[best]), "p_value": scan_p_value(p_values, expected),
+                "statistic": hits[best] / max(expected[best], 1e-9), "effect": odds_ratio,
+                "excess": float(hits[best] - expected[best]),
+                "excess_recent": float(hits[-1] - expected[-1])}
 
     def _issue(self, tests: pd.DataFrame, recent: pd.DataFrame, end: pd.Timestamp) -> dict:
         priority = {"new_topic": 0, "volume_spike": 1, "negativity_spike": 2}
@@ -235,43 +207,23 @@ class IssueDetector:
             "summary": summary, "evidence": self._evidence(in_window if len(in_window) else in_topic),
         }
 
-    def _metric_drop(self, items: pd.DataFrame, responses: pd.DataFrame, recent_start: pd.Timestamp,
-                     baseline_start: pd.Timestamp, end: pd.Timestamp) -> dict | None:
-        """An NPS drop in the recent window, with the topic whose responses explain most of it."""
-        from metrics.compare import compare
-        from metrics.joins import topic_metrics
-
-        answers = responses.dropna(subset=["submitted_at", "nps"]).copy()
-        if answers.empty:
-            return None
-        day = _days(answers["submitted_at"])
-        recent = answers[(day >= recent_start) & (day <= end)]
-        baseline = answers[(day >= baseline_start) & (day < recent_start)]
-        if len(recent) < self.min_count or len(baseline) < self.min_count:
-            return None
-        change = compare(baseline["nps"], recent["nps"], metric="nps")
-        p_one_sided = change.p_value / 2 if change.difference < 0 else 1.0
-        if p_one_sided >= self.alpha or -change.difference < self.metric_drop_points:
-            return None
-        linked = items[items["response_id"].isin(recent["response_id"])] if "response_id" in items else items.iloc[:0]
-        topic, evidence_items = None, linked.iloc[:0]
-        if not linked.empty:
-            joined = topic_metrics(linked.assign(label=np.where(linked["negative"], "negative", "other"),
-                                                 score=0.0), recent)
-            joined = joined[joined["n_responses"] >= 3].sort_values("nps_impact")
-            if len(joined) and joined.iloc[0]["nps_impact"] < 0:
-                topic = int(joined.iloc[0]["topic_id"])
-                evidence_items = linked[linked["topic_id"] == topic]
-        explained = f"; most explained by topic {topic}" if topic is not None else ""
-        summary = (f"NPS down {-change.difference:.1f} points ({change.before.value:.1f} → "
-                   f"{change.after.value:.1f}, n={change.after.n}){explained}")
-        return {
-            "issue_id": stable_hash("metric_drop", topic, recent_start.date()),
-            "kind": "metric_drop", "topic_id": topic, "window_start": recent_start.date(),
-            "window_end": end.date(), "severity": round(-change.difference * change.after.n / 200, 3),
-            "statistic": float(change.difference), "p_value": float(p_one_sided), "q_value": float(p_one_sided),
-            "summary": summary, "evidence": self._evidence(evidence_items),
-        }
+    def _metric_drops(self, items: pd.DataFrame, responses: pd.DataFrame, recent_start: pd.Timestamp,
+                      baseline_start: pd.Timestamp, end: pd.Timestamp) -> list[dict]:
+        """NPS, CSAT and CES drops in the recent window, each with the topic that explains most of it."""
+        issues = []
+        for drop in metric_drops(responses, items, recent_start, baseline_start, end, self.alpha,
+                                 self.metric_drop_points, self.min_count):
+            topic, metric, change = drop["topic_id"], drop["metric"], drop["change"]
+            key = ("metric_drop", topic) if metric == "nps" else ("metric_drop", metric, topic)
+            issues.append({
+                "issue_id": stable_hash(*key, recent_start.date()),
+                "kind": "metric_drop", "topic_id": topic, "window_start": recent_start.date(),
+                "window_end": end.date(), "severity": round(-drop["points"] * change.after.n / 200, 3),
+                "statistic": float(change.difference), "p_value": float(drop["p_value"]),
+                "q_value": float(drop["q_value"]), "summary": describe(drop),
+                "evidence": self._evidence(drop["evidence_items"]),
+            })
+        return issues
 
     def _evidence(self, in_topic: pd.DataFrame) -> list[str]:
         """The most representative quotes: negative first, then closest to the topic centre.

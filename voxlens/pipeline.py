@@ -300,7 +300,8 @@ class Pipeline:
         items = self.analysed_items()
         items["negative"] = items["label"] == "negative"
         items["topic_id"] = items["topic_id"].fillna(OUTLIER).astype(int)
-        responses = self.store.query("SELECT response_id, submitted_at, nps FROM responses")
+        responses = self.store.query("SELECT response_id, submitted_at, nps, csat, csat_scale, ces, ces_scale "
+                                     "FROM responses")
         issues = self.detector.detect(items, as_of=pd.Timestamp(as_of) if as_of else None,
                                       responses=responses if len(responses) else None)
         issues["detected_at"] = utc_now()
