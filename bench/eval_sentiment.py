@@ -141,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "voxlens" / "train-embeddings",
                         help="embedding cache shared with models.train_sentiment (results do not depend on it)")
-    parser.add_argument("--head", type=Path, default=None, help="score this head directory as the current model")
+    parser.add_argument("--head", type=Path, action="append", default=None,
+                        help="score this head directory instead of the current default (repeatable)")
     parser.add_argument("--speed-texts", type=int, default=512)
     args = parser.parse_args(argv)
 
@@ -149,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     sets = {f"{source} (held-out test)": test[test["source"] == source] for source in TRAINING_SOURCES}
     sets["drugs.com reviews (out of domain)"] = drug_reviews()
     models = {"VADER": None, "v1 tweets-only": head_model(BASELINE_HEAD, args.cache, long_text_chars=10**9)}
-    for name, head_dir in (("v2", PREVIOUS_HEAD), ("current" if args.head is None else str(args.head), args.head)):
+    heads = [("v2", PREVIOUS_HEAD)] + ([("current", None)] if not args.head else [(str(h), h) for h in args.head])
+    for name, head_dir in heads:
         models[name] = head_model(head_dir, args.cache, long_text_chars=400)
         models[f"{name}, int8 encoder"] = head_model(head_dir, args.cache, long_text_chars=400, quantize=True)
     rows = []

@@ -28,14 +28,26 @@ from sentiment.segments import aggregate
 
 
 def review_probabilities(segment_probs: np.ndarray, segment_review: np.ndarray, segment_chars: np.ndarray,
-                         reviews: int, opinion_weighted: bool = True) -> np.ndarray:
+                         reviews: int, opinion_weighted: bool = True, recency: float = 0.0) -> np.ndarray:
     """Each review's probabilities from its segments', with the prediction-time :func:`aggregate`."""
     out = np.zeros((reviews, 3))
     bounds = np.searchsorted(segment_review, np.arange(reviews + 1))
     for review, (start, end) in enumerate(zip(bounds[:-1], bounds[1:])):
         rows = segment_probs[start:end]
-        out[review] = rows[0] if len(rows) == 1 else aggregate(rows, segment_chars[start:end], opinion_weighted)
+        out[review] = rows[0] if len(rows) == 1 else aggregate(rows, segment_chars[start:end], opinion_weighted,
+                                                              recency)
     return out
+
+
+def segment_positions(segment_review: np.ndarray) -> np.ndarray:
+    """Each segment's relative position in its review (0 first, 1 last; 0 for a single segment)."""
+    segment_review = np.asarray(segment_review)
+    if not len(segment_review):
+        return np.zeros(0, dtype=np.float32)
+    starts = np.searchsorted(segment_review, segment_review, side="left")
+    ends = np.searchsorted(segment_review, segment_review, side="right")
+    index = np.arange(len(segment_review))
+    return ((index - starts) / np.maximum(ends - starts - 1, 1)).astype(np.float32)
 
 
 def concat_embeddings(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -61,12 +73,16 @@ class HeadFitter:
         epochs, batch_size, lr: optimisation; each step sees ``batch_size`` short texts and the matching
             share of reviews.
         dropout: on the hidden layer, during training only.
+        opinion_weighted: reviews aggregate as prediction does (sentence weight = length × (1 − p_neutral));
+            False: by length only.
+        recency: later sentences weigh more, as :func:`sentiment.segments.position_weights`.
         seed: torch and numpy seed.
     """
 
     def __init__(self, hidden: int = 0, class_weight: str | None = None, review_weight: float = 1.0,
                  weight_decay: float = 1e-4, epochs: int = 20, batch_size: int = 512, lr: float = 2e-3,
-                 dropout: float = 0.1, seed: int = 13) -> None:
+                 dropout: float = 0.1, opinion_weighted: bool = True, recency: float = 0.0,
+                 seed: int = 13) -> None:
         self.hidden = hidden
         self.class_weight = class_weight
         self.review_weight = review_weight
@@ -75,6 +91,8 @@ class HeadFitter:
         self.batch_size = batch_size
         self.lr = lr
         self.dropout = dropout
+        self.opinion_weighted = opinion_weighted
+        self.recency = recency
         self.seed = seed
 
     def _network(self, dimension: int):
@@ -91,11 +109,12 @@ class HeadFitter:
 
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
-        x_short = torch.from_numpy(np.asarray(data["short"], dtype=np.float32))
-        y_short = torch.from_numpy(np.asarray(data["short_y"], dtype=np.int64))
-        segments = torch.from_numpy(np.asarray(data["segments"], dtype=np.float32))
-        chars = torch.from_numpy(np.asarray(data["segment_chars"], dtype=np.float32))
-        y_review = torch.from_numpy(np.asarray(data["review_y"], dtype=np.int64))
+        x_short = torch.tensor(np.asarray(data["short"], dtype=np.float32))
+        y_short = torch.tensor(np.asarray(data["short_y"], dtype=np.int64))
+        segments = torch.tensor(np.asarray(data["segments"], dtype=np.float32))
+        chars = torch.tensor(np.asarray(data["segment_chars"], dtype=np.float32)
+                             * (1 + self.recency * segment_positions(data["segment_review"])))
+        y_review = torch.tensor(np.asarray(data["review_y"], dtype=np.int64))
         bounds = np.searchsorted(data["segment_review"], np.arange(len(y_review) + 1))
         counts = np.bincount(data["short_y"], minlength=3).astype(np.float64)
         weights = None
@@ -127,7 +146,7 @@ class HeadFitter:
         index = np.concatenate([np.arange(bounds[r], bounds[r + 1]) for r in review_index])
         owner = torch.from_numpy(np.repeat(np.arange(len(review_index)), bounds[review_index + 1] - bounds[review_index]))
         probs = torch.softmax(self.network_(segments[index]), dim=1)
-        weight = chars[index] * (1 - probs[:, 1]) + 1e-6
+        weight = chars[index] * ((1 - probs[:, 1]) if self.opinion_weighted else 1.0) + 1e-6
         total = torch.zeros(len(review_index)).index_add(0, owner, weight)
         mixed = torch.zeros(len(review_index), 3).index_add(0, owner, probs * weight[:, None]) / total[:, None]
         picked = mixed[torch.arange(len(review_index)), y_review[review_index]]
@@ -144,7 +163,8 @@ class HeadFitter:
             None if hidden is None else hidden.bias.detach().numpy())
 
 
-def fit_temperature(head: SentimentHead, data: dict[str, np.ndarray]) -> float:
+def fit_temperature(head: SentimentHead, data: dict[str, np.ndarray], opinion_weighted: bool = True,
+                    recency: float = 0.0) -> float:
     """The temperature minimising validation log-loss over short texts and aggregated reviews together."""
     from scipy.optimize import minimize_scalar
 
@@ -155,7 +175,8 @@ def fit_temperature(head: SentimentHead, data: dict[str, np.ndarray]) -> float:
         probs = [_softmax(short_logits / t)]
         if len(data["review_y"]):
             probs.append(review_probabilities(_softmax(segment_logits / t), data["segment_review"],
-                                              data["segment_chars"], len(data["review_y"])))
+                                              data["segment_chars"], len(data["review_y"]), opinion_weighted,
+                                              recency))
         y = np.concatenate([data["short_y"], data["review_y"]])
         p = np.concatenate(probs)[np.arange(len(y)), y]
         return -float(np.log(np.clip(p, 1e-12, None)).mean())
@@ -172,8 +193,10 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 def predict_split(head: SentimentHead, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(short-text probabilities, review probabilities) of one embedded split."""
+    """(short-text probabilities, review probabilities) of one embedded split, aggregated with the
+    ``recency`` in the head's card, as prediction does."""
+    recency = float(head.card.get("aggregation", {}).get("recency", 0.0))
     reviews = review_probabilities(head.predict_proba(data["segments"]), data["segment_review"],
-                                   data["segment_chars"], len(data["review_y"])) \
+                                   data["segment_chars"], len(data["review_y"]), recency=recency) \
         if len(data["review_y"]) else np.zeros((0, 3))
     return head.predict_proba(data["short"]), reviews

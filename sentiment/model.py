@@ -125,6 +125,12 @@ class HeadScorer:
         self.head_ = SentimentHead.load(self.head_dir or default_head_dir())
         self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress)
 
+    @property
+    def recency(self) -> float:
+        """How much later sentences of a long text weigh in its aggregate (from the head's card)."""
+        self._load()
+        return float(self.head_.card.get("aggregation", {}).get("recency", 0.0))
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         self._load()
         return self.head_.predict_proba(self.encoder_.encode(list(texts))).astype(np.float64)
@@ -232,10 +238,11 @@ class SentimentModel:
         sentences = [scoring_segments(t, self.long_text_chars) for t in texts]
         flat = [s for group in sentences for s in group]
         flat_probs = scorer.predict_proba(flat) if flat else np.zeros((0, 3))
+        recency = float(getattr(scorer, "recency", 0.0))
         out, start = np.zeros((len(texts), 3)), 0
         for i, group in enumerate(sentences):
             rows = flat_probs[start:start + len(group)]
-            out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group])
+            out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group], recency=recency)
             start += len(group)
         return out, np.array([len(g) for g in sentences], dtype=int)
 

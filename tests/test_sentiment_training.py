@@ -29,11 +29,22 @@ def test_imdb_reviews_are_read_from_the_wheel_with_their_paragraphs(tmp_path):
         ("x" * 2000, "negative"),
     ])
 
-    reviews = load_imdb(share=1.0, wheel_dir=tmp_path)
+    reviews = load_imdb(share=1.0, short_share=1.0, wheel_dir=tmp_path)
 
     assert reviews["text"].tolist() == ["Loved it.\n\nThe cast was superb & the ending moved me.",
                                         "Dull plot.\nI walked out after an hour."]
     assert reviews["label"].tolist() == ["positive", "negative"]
+
+
+def test_short_imdb_reviews_get_their_own_larger_share(tmp_path):
+    rows = [(f"Review number {i}: " + ("long words " * 60 if i % 2 else "short."), "positive") for i in range(400)]
+    fake_wheel(tmp_path, rows)
+
+    reviews = load_imdb(share=0.1, short_chars=400, short_share=0.5, wheel_dir=tmp_path)
+
+    lengths = reviews["text"].str.len()
+    assert 8 <= (lengths > 400).sum() <= 35 and 70 <= (lengths <= 400).sum() <= 130
+    assert (lengths.iloc[-10:] <= 400).all()
 
 
 def test_a_missing_wheel_says_how_to_get_it(tmp_path):
