@@ -124,3 +124,13 @@ def test_the_shipped_head_records_its_sources_licences_and_both_encoders():
     head = SentimentHead.load(default_head_dir())
     probs = head.predict_proba(np.random.default_rng(2).normal(size=(5, 384)).astype(np.float32))
     assert probs.shape == (5, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_head_fitting_examples_run_as_written():
+    import doctest
+
+    import models.head_fit
+
+    result = doctest.testmod(models.head_fit, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+
+    assert result.attempted > 0 and result.failed == 0
