@@ -134,3 +134,16 @@ def test_the_head_fitting_examples_run_as_written():
     result = doctest.testmod(models.head_fit, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
 
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_head_card_can_make_later_sentences_weigh_more(tmp_path):
+    from sentiment.model import HeadScorer
+
+    SentimentHead(np.zeros((3, 2)), np.zeros(3), list(LABELS), card={"aggregation": {"recency": 2.0}}).save(tmp_path)
+    first_negative_then_positive = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
+
+    recency = HeadScorer(head_dir=tmp_path).recency
+
+    assert recency == 2.0
+    np.testing.assert_allclose(aggregate(first_negative_then_positive, [1, 1], recency=recency), [0.25, 0.0, 0.75])
+    np.testing.assert_allclose(aggregate(first_negative_then_positive, [1, 1]), [0.5, 0.0, 0.5])
