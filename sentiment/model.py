@@ -26,7 +26,7 @@ import pandas as pd
 
 from sentiment.checkpoint import CheckpointScorer
 from sentiment.encoder import Encoder
-from sentiment.segments import aggregate, split_sentences
+from sentiment.segments import aggregate, scoring_segments, split_sentences
 from voxlens.errors import ModelError
 
 LABELS = ("negative", "neutral", "positive")
@@ -43,36 +43,59 @@ def default_head_dir() -> Path:
 
 
 class SentimentHead:
-    """A linear softmax head over sentence embeddings, stored as ``head.npz`` + ``card.json``."""
+    """A softmax head over sentence embeddings, stored as ``head.npz`` + ``card.json``.
+
+    Linear by default; with ``hidden_weight``/``hidden_bias`` it is a one-hidden-layer ReLU network
+    (logits = relu(x·Wᵀ + b)·coefᵀ + intercept). Logits are divided by ``temperature`` (calibration).
+
+    Example:
+        >>> head = SentimentHead(np.eye(3, 4), np.zeros(3), ["negative", "neutral", "positive"])
+        >>> head.predict_proba(np.array([[4.0, 0, 0, 0]])).astype(float).round(2).tolist()
+        [[0.96, 0.02, 0.02]]
+    """
 
     def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: Sequence[str],
-                 temperature: float = 1.0, card: dict | None = None) -> None:
+                 temperature: float = 1.0, card: dict | None = None, hidden_weight: np.ndarray | None = None,
+                 hidden_bias: np.ndarray | None = None) -> None:
         self.coef = np.asarray(coef, dtype=np.float32)
         self.intercept = np.asarray(intercept, dtype=np.float32)
         self.classes = list(classes)
         self.temperature = float(temperature)
         self.card = card or {}
+        self.hidden_weight = None if hidden_weight is None else np.asarray(hidden_weight, dtype=np.float32)
+        self.hidden_bias = None if hidden_bias is None else np.asarray(hidden_bias, dtype=np.float32)
 
     @classmethod
     def load(cls, directory: str | Path) -> "SentimentHead":
         directory = Path(directory)
         try:
-            arrays = np.load(directory / "head.npz")
+            arrays = dict(np.load(directory / "head.npz"))
             card = json.loads((directory / "card.json").read_text())
         except FileNotFoundError as exc:
             raise ModelError(f"no sentiment head in {directory}: run models/train_sentiment.py") from exc
-        return cls(arrays["coef"], arrays["intercept"], card["classes"], card.get("temperature", 1.0), card)
+        return cls(arrays["coef"], arrays["intercept"], card["classes"], card.get("temperature", 1.0), card,
+                   arrays.get("hidden_weight"), arrays.get("hidden_bias"))
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / "head.npz", coef=self.coef, intercept=self.intercept)
+        arrays = {"coef": self.coef, "intercept": self.intercept}
+        if self.hidden_weight is not None:
+            arrays.update(hidden_weight=self.hidden_weight, hidden_bias=self.hidden_bias)
+        np.savez(directory / "head.npz", **arrays)
         card = {**self.card, "classes": self.classes, "temperature": self.temperature}
         (directory / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
 
+    def logits(self, embeddings: np.ndarray) -> np.ndarray:
+        """Uncalibrated class scores in the order of :attr:`classes`."""
+        x = np.asarray(embeddings, dtype=np.float32)
+        if self.hidden_weight is not None:
+            x = np.maximum(x @ self.hidden_weight.T + self.hidden_bias, 0.0)
+        return x @ self.coef.T + self.intercept
+
     def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
         """Class probabilities in the order of :data:`LABELS`."""
-        logits = (embeddings @ self.coef.T + self.intercept) / self.temperature
+        logits = self.logits(embeddings) / self.temperature
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
@@ -102,6 +125,12 @@ class HeadScorer:
         self.head_ = SentimentHead.load(self.head_dir or default_head_dir())
         self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress,
                                 quantize=self.quantize)
+
+    @property
+    def recency(self) -> float:
+        """How much later sentences of a long text weigh in its aggregate (from the head's card)."""
+        self._load()
+        return float(self.head_.card.get("aggregation", {}).get("recency", 0.0))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         self._load()
@@ -211,13 +240,14 @@ class SentimentModel:
     # -- scoring --------------------------------------------------------------------------------
     def _proba(self, scorer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Text probabilities (long texts aggregated over sentences) and each text's sentence count."""
-        sentences = [split_sentences(t) if len(t) > self.long_text_chars else [t] for t in texts]
+        sentences = [scoring_segments(t, self.long_text_chars) for t in texts]
         flat = [s for group in sentences for s in group]
         flat_probs = scorer.predict_proba(flat) if flat else np.zeros((0, 3))
+        recency = float(getattr(scorer, "recency", 0.0))
         out, start = np.zeros((len(texts), 3)), 0
         for i, group in enumerate(sentences):
             rows = flat_probs[start:start + len(group)]
-            out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group])
+            out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group], recency=recency)
             start += len(group)
         return out, np.array([len(g) for g in sentences], dtype=int)
 

@@ -12,6 +12,8 @@ Example:
     [0.6, 0.12, 0.28]
     >>> aggregate([[0.1, 0.8, 0.1], [0.7, 0.1, 0.2]]).round(2).tolist()
     [0.59, 0.23, 0.18]
+    >>> scoring_segments("Short and sweet. Loved it.", long_text_chars=400)
+    ['Short and sweet. Loved it.']
 """
 
 from __future__ import annotations
@@ -48,15 +50,35 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
     return sentences or [str(text).strip()]
 
 
+def scoring_segments(text: str, long_text_chars: int = 400) -> list[str]:
+    """What the model scores for one text: the whole text, or its sentences when it is longer than
+    ``long_text_chars`` (training uses the same cut, so it learns what prediction sees)."""
+    return split_sentences(text) if len(text) > long_text_chars else [text]
+
+
+def position_weights(count: int, recency: float = 0.0) -> np.ndarray:
+    """1 + ``recency`` × relative position (0 for the first sentence, 1 for the last): reviews tend to end
+    on their verdict.
+
+    >>> position_weights(3, recency=2.0).tolist()
+    [1.0, 2.0, 3.0]
+    """
+    if count < 2 or not recency:
+        return np.ones(count)
+    return 1.0 + recency * np.arange(count) / (count - 1)
+
+
 def aggregate(probabilities: Sequence[Sequence[float]], weights: Sequence[float] | None = None,
-              opinion_weighted: bool = True) -> np.ndarray:
+              opinion_weighted: bool = True, recency: float = 0.0) -> np.ndarray:
     """Weighted mean of sentence probability rows (negative, neutral, positive).
 
     ``weights`` (default equal, e.g. sentence lengths) are multiplied by each row's 1 − p_neutral when
-    ``opinion_weighted``; a text whose sentences are all neutral stays neutral.
+    ``opinion_weighted``, and by :func:`position_weights` when ``recency`` > 0; a text whose sentences are
+    all neutral stays neutral.
     """
     probs = np.asarray(probabilities, dtype=np.float64)
     w = np.ones(len(probs)) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = w * position_weights(len(probs), recency)
     if opinion_weighted and (w * (1 - probs[:, 1])).sum() > 1e-12:
         w = w * (1 - probs[:, 1])
     return (probs * w[:, None]).sum(axis=0) / max(w.sum(), 1e-12)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sentiment.segments import split_sentences
+from sentiment.segments import position_weights, split_sentences
 
 LONG_REVIEW = (
     "I ordered a new phone case through the app last month. The first delivery went fine.\n\n"
@@ -50,7 +50,8 @@ def test_a_long_review_is_judged_on_all_its_sentences(sentiment_model):
     assert whole["sentences"] == 9 and whole["label"] == "negative"
     assert sentences["sentence_index"].tolist() == list(range(9))
     assert sentences["label"].iloc[-1] == "negative"
-    weights = sentences["sentence"].str.len() * (1 - sentences["p_neutral"])
+    recency = sentiment_model._scorer(None).recency  # later sentences may weigh more (the head's card)
+    weights = sentences["sentence"].str.len() * (1 - sentences["p_neutral"]) * position_weights(9, recency)
     expected = (sentences["p_negative"] * weights).sum() / weights.sum()
     assert whole["p_negative"] == pytest.approx(expected, rel=1e-5)
 
