@@ -122,10 +122,24 @@ def quantize_int8(source: Path, target: Path) -> None:
         root.disabled = was
 
 
-def prepare(model_dir: str | Path, quantize: bool = False) -> tuple[Path, list[str]]:
-    """The cached ONNX file for ``model_dir`` (exported, fused and quantised on first use) and its inputs."""
-    from filelock import FileLock
+def export_fused(model_dir: str | Path, folder: Path, target: Path) -> list[str]:
+    """Export ``model_dir`` to ``target`` with its attention fused when the optimizer knows the model."""
     from transformers import AutoConfig
+
+    raw, fused = folder / "raw.onnx", folder / "fused.onnx"
+    try:
+        names = export_fp32(model_dir, raw)
+        (fused if fuse(raw, fused, AutoConfig.from_pretrained(model_dir)) else raw).replace(target)
+    finally:
+        for scratch in (raw, fused, folder / "raw.onnx.data"):
+            scratch.unlink(missing_ok=True)
+    return names
+
+
+def prepare(model_dir: str | Path, quantize: bool = False) -> tuple[Path, list[str]]:
+    """The cached ONNX file for ``model_dir`` and its inputs, made on first use: exported and fused, and for
+    ``quantize`` the int8 copy of that cached fp32 file (so the model is exported once for both)."""
+    from filelock import FileLock
 
     folder = cache_root() / model_key(model_dir, quantize)
     final, meta = folder / "model.onnx", folder / "inputs.json"
@@ -133,20 +147,17 @@ def prepare(model_dir: str | Path, quantize: bool = False) -> tuple[Path, list[s
     with FileLock(str(folder / ".lock")):
         if final.exists() and meta.exists():
             return final, json.loads(meta.read_text())
-        log.info("exporting %s to ONNX (once; cached in %s)", model_dir, folder)
-        raw, fused = folder / "raw.onnx", folder / "fused.onnx"
+        if quantize:
+            source, names = prepare(model_dir)
+        log.info("%s %s to ONNX (once; cached in %s)", "quantising" if quantize else "exporting", model_dir, folder)
         try:
-            names = export_fp32(model_dir, raw)
-            source = fused if fuse(raw, fused, AutoConfig.from_pretrained(model_dir)) else raw
             if quantize:
                 quantize_int8(source, final)
             else:
-                source.replace(final)
+                names = export_fused(model_dir, folder, final)
         except Exception as exc:
+            final.unlink(missing_ok=True)
             raise ModelError(f"cannot export {model_dir} to ONNX: {exc}; use backend='torch'") from exc
-        finally:
-            for scratch in (raw, fused, folder / "raw.onnx.data"):
-                scratch.unlink(missing_ok=True)
         meta.write_text(json.dumps(names))
     return final, names
 

@@ -61,6 +61,15 @@ def test_export_happens_once_and_is_reused(tiny_encoder_dir: Path, own_cache: Pa
     assert len(list(own_cache.glob("onnx/*/model.onnx"))) == 1
 
 
+def test_int8_is_made_from_the_cached_fp32_export(tiny_encoder_dir: Path, monkeypatch):
+    exports = []
+    original = onnx_backend.export_fp32
+    monkeypatch.setattr(onnx_backend, "export_fp32", lambda *a: exports.append(a) or original(*a))
+    Encoder(str(tiny_encoder_dir)).encode(TEXTS)
+    Encoder(str(tiny_encoder_dir), quantize=True).encode(TEXTS)
+    assert len(exports) == 1
+
+
 def test_changed_weights_are_exported_again(tiny_encoder_dir: Path):
     before = onnx_backend.model_key(tiny_encoder_dir, quantize=False)
     (tiny_encoder_dir / "config.json").write_text((tiny_encoder_dir / "config.json").read_text() + "\n")
