@@ -2,7 +2,9 @@
 ``voxlens forget`` erases a person from every table."""
 
 import json
+from hashlib import md5
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -10,6 +12,7 @@ from collectors import import_reviews, import_survey
 from voxlens.cli import main
 from voxlens.ids import hash_author
 from voxlens.privacy import forget, redact_text
+from voxlens.score_cache import ScoreCache
 from voxlens.store import TABLES, Store
 
 
@@ -102,6 +105,9 @@ def two_people(store, tmp_path):
     import_survey(store, survey)
     store.execute("INSERT INTO scores SELECT item_id, 'm', 'negative', -0.5, 0.6, 0.2, 0.2, now() FROM items")
     store.execute("INSERT INTO topics SELECT item_id, 0, 1.0 FROM items")
+    ScoreCache(store).add(pd.DataFrame({"label": "negative", "score": -0.5, "p_negative": 0.6, "p_neutral": 0.2,
+                                        "p_positive": 0.2}, index=[r[0] for r in store.execute(
+                                            "SELECT md5(text) FROM items")]), "m")
     store.execute("INSERT INTO topic_info VALUES (0, 'delivery', ['late'], NULL, 5, NULL)")
     ids = [r[0] for r in store.execute("SELECT item_id FROM items ORDER BY external_id")]
     store.execute("INSERT INTO issues VALUES ('i1', 'volume_spike', 0, DATE '2026-09-01', DATE '2026-09-07', "
@@ -114,15 +120,30 @@ def test_forget_erases_a_person_from_every_table_and_leaves_others(two_people):
     anna = hash_author("anna", store.author_salt)
     deleted = forget(store, "anna")
 
-    assert deleted == {"scores": 3, "topics": 3, "items": 3, "responses": 1, "issue_evidence": 1, "quarantine": 1}
-    dump = everything(store)
-    for trace in (anna, "Anna's parcel", "Anna again", "Refund took weeks", "Broken row from anna"):
+    assert deleted == {"scores": 3, "topics": 3, "items": 3, "score_cache": 3, "responses": 1, "issue_evidence": 1,
+                       "quarantine": 1}
+    dump = everything(store) + store.query("SELECT * FROM score_cache").to_csv()
+    for trace in (anna, "Anna's parcel", "Anna again", "Refund took weeks", "Broken row from anna",
+                  md5(b"Refund took weeks").hexdigest()):
         assert trace not in dump
+    assert store.execute("SELECT count(*) FROM score_cache") == [(2,)]
     assert sorted(r[0] for r in store.execute("SELECT text FROM items")) == ["Bob likes the app", "Quick"]
     assert store.execute("SELECT count(*) FROM responses") == [(1,)]
     assert store.execute("SELECT len(evidence) FROM issues") == [(2,)]
     assert store.execute("SELECT size FROM topic_info") == [(2,)]
     assert forget(store, "anna") == {k: 0 for k in deleted}
+
+
+def test_forget_keeps_a_cached_score_another_person_still_uses(store, tmp_path):
+    reviews = tmp_path / "reviews.csv"
+    reviews.write_text("id,text,author\n1,Late again,anna\n2,Late again,bob\n")
+    import_reviews(store, reviews)
+    ScoreCache(store).add(pd.DataFrame({"label": "negative", "score": -0.7, "p_negative": 0.8, "p_neutral": 0.1,
+                                        "p_positive": 0.1}, index=[md5(b"Late again").hexdigest()]), "m")
+
+    assert forget(store, "anna")["score_cache"] == 0
+    assert store.execute("SELECT count(*) FROM score_cache") == [(1,)]
+    assert forget(store, "bob")["score_cache"] == 1
 
 
 def test_forget_on_the_command_line(two_people, tmp_path):
@@ -131,7 +152,8 @@ def test_forget_on_the_command_line(two_people, tmp_path):
     result = CliRunner().invoke(main, ["forget", "--author", "anna", "--author", "nobody", "--db", db])
 
     assert result.exit_code == 0, result.output
-    assert "forgot 'anna': rows deleted: scores 3, topics 3, items 3, responses 1, issue_evidence 1, quarantine 1" \
+    assert ("forgot 'anna': rows deleted: scores 3, topics 3, items 3, score_cache 3, responses 1, issue_evidence 1, "
+            "quarantine 1") \
         in result.output
     assert "forgot 'nobody': rows deleted: scores 0" in result.output
     with Store(db) as store:

@@ -103,7 +103,8 @@ def forget(store: Any, author: str) -> dict[str, int]:
     ``author`` is the name or customer id as it appeared in the source. It is hashed with the store's
     salt to find the person's items (``author``) and survey responses (``customer_id``); their scores,
     topic assignments, linked items and evidence references go too, and so do quarantined rows whose raw
-    content holds the name as a whole word.
+    content holds the name as a whole word. Cached predictions keyed by the hash of the person's texts are
+    dropped unless another remaining item has the same text.
 
     Example:
         >>> from voxlens.store import Store
@@ -119,8 +120,11 @@ def forget(store: Any, author: str) -> dict[str, int]:
         responses = [r[0] for r in store.execute("SELECT response_id FROM responses WHERE customer_id = ?", [hashed])]
         items = [r[0] for r in store.execute(
             "SELECT item_id FROM items WHERE author = ? OR list_contains(?, response_id)", [hashed, responses])]
+        hashes = [r[0] for r in store.execute(
+            "SELECT DISTINCT md5(text) FROM items WHERE list_contains(?, item_id)", [items])]
         for table in ("scores", "topics", "items"):
             deleted[table] = _count(store.execute(f"DELETE FROM {table} WHERE list_contains(?, item_id)", [items]))
+        deleted["score_cache"] = _forget_cached_scores(store, hashes)
         deleted["responses"] = _count(store.execute(
             "DELETE FROM responses WHERE list_contains(?, response_id)", [responses]))
         gone = set(items)
@@ -136,6 +140,16 @@ def forget(store: Any, author: str) -> dict[str, int]:
                       "WHERE t.topic_id = topic_info.topic_id)")
     store.execute("CHECKPOINT")  # fold the deletion into the database file now, not only the log
     return deleted
+
+
+def _forget_cached_scores(store: Any, hashes: list[str]) -> int:
+    """Drop cached predictions for these text hashes that no remaining item still has."""
+    if not hashes or not store.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'score_cache'")[0][0]:
+        return 0
+    return _count(store.execute(
+        "DELETE FROM score_cache WHERE list_contains(?, text_hash) "
+        "AND text_hash NOT IN (SELECT md5(text) FROM items)", [hashes]))
 
 
 def _count(rows: list[tuple[Any, ...]]) -> int:
