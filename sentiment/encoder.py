@@ -81,8 +81,22 @@ class Encoder:
         return self.model or DEFAULT_ENCODER
 
     def config(self) -> dict:
-        """Everything that changes the embeddings: equal configs give equal vectors."""
-        return {"model": self.name, "max_length": self.max_length, "quantize": bool(self.quantize)}
+        """Everything that changes the embeddings: equal configs give equal vectors.
+
+        int8 vectors differ between runtimes (ONNX Runtime quantises per channel, PyTorch per tensor), so a
+        quantised encoder also records which runtime it runs on; fp32 runtimes agree to about 1e-5.
+        """
+        config = {"model": self.name, "max_length": self.max_length, "quantize": bool(self.quantize)}
+        if self.quantize:
+            config["int8_runtime"] = getattr(self, "backend_", None) or self._expected_backend()
+        return config
+
+    def _expected_backend(self) -> str:
+        """The runtime :meth:`_load` will choose, barring an export failure (hub names run on torch)."""
+        backend = self._resolved_backend()
+        if backend == "onnx" and not Path(resolve_model_path(self.model)).is_dir():
+            return "torch"
+        return backend
 
     def _resolved_backend(self) -> str:
         if self.backend not in BACKENDS:
@@ -100,12 +114,11 @@ class Encoder:
 
         set_threads(self.threads)
         path = resolve_model_path(self.model)
-        backend = self._resolved_backend()
-        if backend == "onnx" and not Path(path).is_dir():  # a hub name: export works on a local copy
+        backend = self._expected_backend()
+        if backend == "torch" and self._resolved_backend() == "onnx":  # a hub name: export needs a local copy
             if self.backend == "onnx":
                 raise ModelError(f"ONNX export needs a local model directory, not {path!r} "
                                  "(save the model with save_pretrained, or use backend='torch')")
-            backend = "torch"
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             self.config_ = AutoConfig.from_pretrained(path)

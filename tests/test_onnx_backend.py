@@ -98,3 +98,24 @@ def test_a_failed_export_falls_back_to_torch_under_auto(tiny_encoder_dir: Path, 
 
 def test_quantised_scores_are_stored_under_their_own_model_name():
     assert HeadScorer(quantize=True).name == HeadScorer().name + "+int8"
+
+
+def test_int8_configs_name_their_runtime_because_their_vectors_differ(tiny_encoder_dir: Path):
+    onnx_int8 = Encoder(str(tiny_encoder_dir), quantize=True, backend="onnx")
+    torch_int8 = Encoder(str(tiny_encoder_dir), quantize=True, backend="torch")
+
+    assert onnx_int8.config()["int8_runtime"] == "onnx" and torch_int8.config()["int8_runtime"] == "torch"
+    assert Encoder(str(tiny_encoder_dir), backend="onnx").config() == Encoder(str(tiny_encoder_dir),
+                                                                             backend="torch").config()
+    assert not np.allclose(onnx_int8.encode(TEXTS), torch_int8.encode(TEXTS), atol=1e-4)
+
+
+def test_a_failed_int8_export_is_recorded_as_torch_in_the_config(tiny_encoder_dir: Path, monkeypatch):
+    def broken(*_):
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(onnx_backend, "export_fp32", broken)
+    encoder = Encoder(str(tiny_encoder_dir), quantize=True)
+    assert encoder.config()["int8_runtime"] == "onnx"
+    encoder.encode(TEXTS)
+    assert encoder.config()["int8_runtime"] == "torch"
