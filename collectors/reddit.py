@@ -7,7 +7,9 @@ Requests go through voxlens's retrying session; praw's rate limiter reads Reddit
 
 The cursor is the newest ``created_utc`` stored: the next run reads the listing (newest first) until it
 reaches it. A run that fails part-way keeps what it stored and the next run reads down to the old cursor
-again, so nothing is lost and nothing is duplicated.
+again, so nothing is lost and nothing is duplicated. Comments keep arriving after a submission was read:
+with ``revisit_days`` the comments of submissions up to that many days older than the cursor are read
+again, and those already stored count as duplicates.
 
 Example:
     >>> source = RedditSource("parcelo", query="payment", comments=True, limit=200)
@@ -40,6 +42,8 @@ class RedditSource(Source):
         subreddit: the subreddit name, without ``r/``.
         query: a Reddit search query; None reads the ``new`` listing.
         comments: also store each new submission's comments.
+        revisit_days: with ``comments``, also re-read the comments of submissions created up to this many
+            days before the previous run's newest one (late comments); 0 reads new submissions only.
         limit: most submissions read per run.
         site: the praw.ini site to read settings from.
         praw_settings: explicit praw settings (``client_id``, ``reddit_url``...), over praw.ini and env.
@@ -50,11 +54,13 @@ class RedditSource(Source):
     collector = "reddit"
 
     def __init__(self, subreddit: str, *, query: str | None = None, comments: bool = False,
-                 limit: int = 100, site: str = "DEFAULT", praw_settings: dict[str, Any] | None = None,
-                 redact: bool = False, retries: int = 5, backoff: float = 1.0) -> None:
+                 revisit_days: float = 0.0, limit: int = 100, site: str = "DEFAULT",
+                 praw_settings: dict[str, Any] | None = None, redact: bool = False, retries: int = 5,
+                 backoff: float = 1.0) -> None:
         self.subreddit = subreddit.removeprefix("r/")
         self.query = query
         self.comments = comments
+        self.revisit_days = revisit_days
         self.limit = limit
         self.site = site
         self.praw_settings = dict(praw_settings or {})
@@ -93,6 +99,9 @@ class RedditSource(Source):
         import prawcore
 
         since = float(cursor) if cursor else 0.0
+        if self.revisit_days < 0:
+            raise ConfigError(f"revisit_days must be 0 or more, not {self.revisit_days}")
+        revisit_from = since - self.revisit_days * 86_400 if since and self.comments else since
         newest = since
         reddit = self.client()
         subreddit = reddit.subreddit(self.subreddit)
@@ -101,18 +110,19 @@ class RedditSource(Source):
         read, reached = 0, False
         try:
             for submission in listing:
-                if submission.created_utc <= since:
+                if submission.created_utc <= revisit_from:
                     reached = True
                     break
+                if submission.created_utc <= since:  # stored by an earlier run: only its late comments
+                    reached = True
+                    yield from _comment_records(submission)
+                    continue
                 read += 1
                 newest = max(newest, submission.created_utc)
                 data = _submission_data(submission)
                 yield RawRecord(f"reddit:{submission.permalink}", data, data)
                 if self.comments:
-                    submission.comments.replace_more(limit=0)
-                    for comment in submission.comments.list():
-                        data = _comment_data(comment, submission)
-                        yield RawRecord(f"reddit:{comment.permalink}", data, data)
+                    yield from _comment_records(submission)
         except prawcore.exceptions.PrawcoreException as exc:
             raise SourceError(f"Reddit {self.channel}: {exc}") from None
         if since and not reached and read >= self.limit:
@@ -135,6 +145,13 @@ class RedditSource(Source):
             created_at=data["created_at"], author=data.get("author"), title=title,
             url=data.get("permalink"), meta=json.dumps(meta),
         )]
+
+
+def _comment_records(submission: Any) -> Iterator[RawRecord]:
+    submission.comments.replace_more(limit=0)
+    for comment in submission.comments.list():
+        data = _comment_data(comment, submission)
+        yield RawRecord(f"reddit:{comment.permalink}", data, data)
 
 
 def _utc(seconds: float) -> datetime:

@@ -104,3 +104,24 @@ def test_a_limit_too_small_for_the_gap_is_reported(store, fake):
     outcome = source(fake, limit=2).run(store)
     assert outcome.ok and outcome.counts.new == 2
     assert "note: the limit of 2 submissions was read before reaching the previous run's newest" in outcome.summary()
+
+
+def test_late_comments_on_recent_submissions_are_collected_with_revisit_days(store, fake):
+    first = source(fake, comments=True, revisit_days=2).collect(store)
+    assert (first.new, first.quarantined) == (6, 1)  # 5 posts, c1; the deleted c2 is quarantined
+    fake.comments["p4"].append(comment("c3", "Still failing for me today", T0 + 5 * DAY, "t3_p4"))
+    fake.comments["p1"] = [comment("c4", "Old thread, late reply", T0 + 5 * DAY, "t3_p1")]
+
+    again = source(fake, comments=True, revisit_days=2).collect(store)
+
+    assert again.new == 1 and again.balanced  # c3 (p4, p3, p2 revisited); p1 is older than the window
+    assert set(store.query("SELECT external_id FROM items WHERE external_id LIKE 't1_%'")["external_id"]) == {
+        "t1_c1", "t1_c3"}
+    assert (again.duplicates, again.quarantined) == (1, 1)  # c1 again; c2 still deleted
+    without = source(fake, comments=True).collect(store)
+    assert (without.read, without.new) == (0, 0)
+
+
+def test_a_negative_revisit_window_is_refused(store, fake):
+    outcome = source(fake, comments=True, revisit_days=-1).run(store)
+    assert not outcome.ok and "revisit_days must be 0 or more" in outcome.error

@@ -57,16 +57,19 @@ def collect(ctx: click.Context, config_path: str | None) -> None:
 @click.option("--subreddit", required=True, help="Subreddit name, without r/.")
 @click.option("--query", default=None, help="Search query; default: the newest submissions.")
 @click.option("--comments", is_flag=True, help="Also collect each new submission's comments.")
+@click.option("--revisit-days", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="With --comments, re-read comments of submissions up to this many days older than the last run's newest.")
 @click.option("--limit", default=100, show_default=True, help="Most submissions read per run.")
 @click.option("--site", default="DEFAULT", show_default=True, help="praw.ini site with credentials.")
 @db_option
 @redact_option
-def collect_reddit(subreddit: str, query: str | None, comments: bool, limit: int, site: str, db: str,
-                   redact: bool) -> None:
+def collect_reddit(subreddit: str, query: str | None, comments: bool, revisit_days: float, limit: int, site: str,
+                   db: str, redact: bool) -> None:
     """Reddit submissions through praw (credentials from praw.ini or praw_client_id/praw_client_secret)."""
     from collectors.reddit import RedditSource
 
-    _run_one(db, RedditSource(subreddit, query=query, comments=comments, limit=limit, site=site, redact=redact))
+    _run_one(db, RedditSource(subreddit, query=query, comments=comments, revisit_days=revisit_days, limit=limit,
+                              site=site, redact=redact))
 
 
 @collect.command("appstore", epilog="Example: voxlens collect appstore --app-id 1234567890 --country pl")
