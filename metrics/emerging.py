@@ -42,11 +42,9 @@ import numpy as np
 import pandas as pd
 
 from metrics.emerging_groups import topic_groups
-from metrics.emerging_neighbourhoods import scan_neighbourhoods
 from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, pooled_dispersion,
                                     scan_p_value, share_excess_sf, shrunk_dispersion, weekday_shares)
 from metrics.metric_drops import describe, metric_drops
-from voxlens.errors import InputError
 from voxlens.ids import stable_hash
 
 ISSUE_COLUMNS = [
@@ -73,8 +71,6 @@ class IssueDetector:
         group_topics: with ``topics`` given to :meth:`detect`, groups of up to this many neighbouring topics
             are also tested for volume (0 or 1: no groups).
         group_distance: largest cosine distance (average linkage) at which topics form a group.
-        neighbourhood_similarity: with ``embeddings`` given to :meth:`detect`, the cosine similarity that
-            makes two items neighbours in the neighbourhood scan (see :mod:`metrics.emerging_neighbourhoods`).
     """
 
     recent_days: int = 7
@@ -88,11 +84,9 @@ class IssueDetector:
     metric_drop_points: float = 5.0
     group_topics: int = 4
     group_distance: float = 0.5
-    neighbourhood_similarity: float = 0.5
 
     def detect(self, items: pd.DataFrame, as_of: pd.Timestamp | None = None,
-               responses: pd.DataFrame | None = None, topics: pd.DataFrame | None = None,
-               embeddings: np.ndarray | None = None) -> pd.DataFrame:
+               responses: pd.DataFrame | None = None, topics: pd.DataFrame | None = None) -> pd.DataFrame:
         """Issues found in ``items``, most severe first.
 
         ``items`` needs ``created_at``, ``topic_id`` and ``negative`` (bool); optional ``item_id``,
@@ -100,13 +94,9 @@ class IssueDetector:
         ``responses`` (optional) needs ``response_id``, ``submitted_at`` and any of ``nps``, ``csat``, ``ces``
         (with optional ``csat_scale``/``ces_scale``). ``topics`` (optional, as ``TopicModel.info()``) needs
         ``topic_id`` and ``centroid`` (``label`` names groups): small groups of neighbouring topics are then
-        tested as well (see :mod:`metrics.emerging_groups`). ``embeddings`` (optional, one row per item of
-        ``items``) adds a scan of neighbourhoods of recent items, for a theme spread over several topics.
-        ``topic_ids`` lists the topics an issue covers.
+        tested as well (see :mod:`metrics.emerging_groups`). ``topic_ids`` lists the topics an issue covers.
         """
-        if embeddings is not None and len(embeddings) != len(items):
-            raise InputError(f"embeddings have {len(embeddings)} rows for {len(items)} items: pass one per item")
-        frame = items.assign(_row=np.arange(len(items))).dropna(subset=["created_at"])
+        frame = items.dropna(subset=["created_at"]).copy()
         if frame.empty:
             return pd.DataFrame(columns=ISSUE_COLUMNS)
         frame["day"] = _days(frame["created_at"])
@@ -153,8 +143,6 @@ class IssueDetector:
                                                shrunk_dispersion(*own_negative, pooled_negative)))
         new_topics = {t for t in counts.index if self.first_days_[t] >= new_since}
         tests += self._scan_groups(topics, counts, shares, totals, in_baseline, windows, pooled_volume, new_topics)
-        if embeddings is not None:
-            tests += self._scan_neighbourhoods(frame, embeddings, end, recent_start)
         issues = []
         if tests:
             table = pd.DataFrame(tests)
@@ -178,31 +166,6 @@ class IssueDetector:
             return pd.DataFrame(columns=ISSUE_COLUMNS)
         return pd.DataFrame(issues, columns=ISSUE_COLUMNS).sort_values(
             "severity", ascending=False, ignore_index=True)
-
-    def _scan_neighbourhoods(self, frame: pd.DataFrame, embeddings: np.ndarray, end: pd.Timestamp,
-                             recent_start: pd.Timestamp) -> list[dict]:
-        """Neighbourhoods of recent items (short windows) against the baseline, named by their topics."""
-        short = max(self.short_windows)
-        window_start = end - pd.Timedelta(days=short - 1)
-        scanned = frame[(frame["day"] < recent_start) | (frame["day"] >= window_start)]
-        regions = scan_neighbourhoods(np.asarray(embeddings)[scanned["_row"].to_numpy()], scanned["day"],
-                                      self.baseline_days + (recent_start - window_start).days,
-                                      tuple(self.short_windows), self.neighbourhood_similarity, self.min_count,
-                                      self.min_ratio, end=end)
-        tests = []
-        for region in regions:
-            topics = scanned["topic_id"].iloc[region["rows"]]
-            share = topics[topics >= 0].value_counts(normalize=True)
-            members = tuple(sorted(int(t) for t in share[share >= 0.15].index[:max(1, self.group_topics)]))
-            if not members:
-                continue
-            ratio = region["count"] / max(region["expected"], 1e-9)
-            tests.append({"topic_id": int(share.index[0]), "kind": "volume_spike", "window": region["window"],
-                          "count": region["count"], "p_value": region["p_value"], "statistic": ratio,
-                          "effect": ratio, "excess": region["count"] - region["expected"],
-                          "excess_recent": region["count"] - region["expected"], "members": members,
-                          "rows": scanned["_row"].to_numpy()[region["rows"]]})
-        return tests
 
     def _scan_groups(self, topics: pd.DataFrame | None, counts: pd.DataFrame, shares: dict, totals: np.ndarray,
                      in_baseline: np.ndarray, windows: list[int], pooled: float, new_topics: set) -> list[dict]:
@@ -290,15 +253,11 @@ class IssueDetector:
         """One issue for a flagged group of topics, led by the member with the largest excess."""
         members = [int(t) for t in test["members"]]
         window_start = end - pd.Timedelta(days=int(test["window"]) - 1)
-        if isinstance(test.get("rows"), np.ndarray):   # a neighbourhood: its own items
-            in_window = recent[recent["_row"].isin(test["rows"])]
-        else:
-            in_window = recent[recent["topic_id"].isin(members) & (recent["day"] >= window_start)]
+        in_window = recent[recent["topic_id"].isin(members) & (recent["day"] >= window_start)]
         negative_share = float(in_window["negative"].mean()) if len(in_window) else 0.0
         excess = max(test["excess"], test["excess_recent"], 0.0)
         names = "; ".join(str(labels.get(t, f"topic {t}")) for t in members)
-        what = "similar items up" if isinstance(test.get("rows"), np.ndarray) else "volume up"
-        summary = (f"{what} across topics {', '.join(map(str, members))} ({names}): {len(in_window)} items in "
+        summary = (f"volume up across topics {', '.join(map(str, members))} ({names}): {len(in_window)} items in "
                    f"the last {int(test['window'])} day(s), {test['statistic']:.1f}× the baseline rate; "
                    f"{100 * negative_share:.0f}% negative")
         return {
