@@ -13,6 +13,8 @@ the ``baseline_days`` before them:
   (widened the same way by the overdispersion of daily negative counts);
 - both keep their best window; scanning several nested windows is corrected with the Hunter–Worsley
   bound, a little less strict than Bonferroni because the windows are correlated;
+- given the topics' centroids, small groups of neighbouring topics (see :mod:`metrics.emerging_groups`)
+  are tested for volume like one more topic; a flagged group is one issue naming its topics;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
 - with survey ``responses``, a significant drop in NPS, CSAT or CES (recent window against baseline,

@@ -78,3 +78,26 @@ def test_groups_join_only_close_topics_and_a_missing_centroid_says_what_to_pass(
     assert all(len(group) <= 2 for group in topic_groups(_topics(), max_topics=2))
     with pytest.raises(InputError, match="centroid"):
         topic_groups(pd.DataFrame({"topic_id": [0, 1]}))
+
+
+def test_the_pipeline_passes_stored_topics_so_a_stored_group_issue_names_both_topics():
+    from voxlens.pipeline import Pipeline
+    from voxlens.store import Store
+
+    items = _stream(extra_per_topic=7)
+    with Store(":memory:") as store:
+        pipeline = Pipeline(store)
+        store.upsert("items", pd.DataFrame({
+            "item_id": items["item_id"], "source": "reviews", "external_id": items["item_id"],
+            "created_at": items["created_at"], "collected_at": items["created_at"], "text": "a review",
+            "content_hash": items["item_id"]}), key=["item_id"])
+        store.upsert("scores", pd.DataFrame({
+            "item_id": items["item_id"], "model": pipeline.sentiment.name,
+            "label": np.where(items["negative"], "negative", "positive"), "score": 0.0, "p_negative": 0.0,
+            "p_neutral": 0.0, "p_positive": 0.0, "scored_at": items["created_at"]}), key=["item_id", "model"])
+        store.upsert("topics", items[["item_id", "topic_id"]].assign(probability=0.9), key=["item_id"])
+        store.upsert("topic_info", _topics().assign(keywords=[["word"]] * 12, size=100), key=["topic_id"])
+        pipeline.detect()
+        stored = store.query("SELECT topic_id, summary FROM issues")
+    assert len(stored) == 1 and stored["topic_id"].iloc[0] in (3, 4)
+    assert "battery · drains" in stored["summary"].iloc[0] and "charger · cable" in stored["summary"].iloc[0]
