@@ -172,7 +172,8 @@ def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> d
     return pools
 
 
-def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = 0.01) -> pd.DataFrame:
+def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = 0.01,
+        short_windows: tuple[int, ...] = (1, 2, 3)) -> pd.DataFrame:
     from sentiment.topics import TopicModel
 
     started = time.time()
@@ -183,7 +184,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     corpus.attrs["pools"] = theme_pools(corpus, vectors)
     print(f"corpus {len(corpus)} tweets, {len(model.topics_)} topics, outliers "
           f"{(corpus['topic_id'] < 0).mean():.1%}; set-up {time.time() - started:.0f} s")
-    detector = IssueDetector(alpha=alpha)
+    detector = IssueDetector(alpha=alpha, short_windows=short_windows)
     topics = model.info()
     groups = topic_groups(topics, detector.group_topics, detector.group_distance)
     print(f"{len(groups)} topic groups tested besides the {len(topics)} topics")
@@ -273,8 +274,10 @@ def main() -> None:
     parser.add_argument("--scenarios", default="burst 5%,burst 10%,sentiment shift,quiet")
     parser.add_argument("--topics", type=int, default=30, help="topics to fit (0: chosen by HDBSCAN)")
     parser.add_argument("--alpha", type=float, default=0.01, help="the detector's false discovery rate")
+    parser.add_argument("--windows", default="1,2,3", help="the detector's short windows in days (7 is always scanned)")
     args = parser.parse_args()
-    table = run(args.seeds, [s.strip() for s in args.scenarios.split(",")], args.topics or None, args.alpha)
+    table = run(args.seeds, [s.strip() for s in args.scenarios.split(",")], args.topics or None, args.alpha,
+                tuple(int(w) for w in args.windows.split(",")))
     print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
 
 
