@@ -13,6 +13,8 @@ the ``baseline_days`` before them:
   (widened the same way by the overdispersion of daily negative counts);
 - both keep their best window; scanning several nested windows is corrected with the Hunter–Worsley
   bound, a little less strict than Bonferroni because the windows are correlated;
+- given the topics' centroids, small groups of neighbouring topics (see :mod:`metrics.emerging_groups`)
+  are tested for volume like one more topic; a flagged group is one issue naming its topics;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
 - with survey ``responses``, a significant drop in NPS, CSAT or CES (recent window against baseline,
@@ -41,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from metrics.emerging_groups import topic_groups
 from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, pooled_dispersion,
                                     scan_p_value, share_excess_sf, shrunk_dispersion, weekday_shares)
 from metrics.metric_drops import describe, metric_drops
@@ -48,7 +51,7 @@ from voxlens.ids import stable_hash
 
 ISSUE_COLUMNS = [
     "issue_id", "kind", "topic_id", "window_start", "window_end", "severity", "statistic", "p_value",
-    "q_value", "summary", "evidence",
+    "q_value", "summary", "evidence", "topic_ids",
 ]
 
 
@@ -67,6 +70,9 @@ class IssueDetector:
         evidence: how many quotes each issue carries.
         metric_drop_points: smallest survey-metric drop worth reporting: NPS points, CSAT percentage points,
             CES as a percentage of its scale's range.
+        group_topics: with ``topics`` given to :meth:`detect`, groups of up to this many neighbouring topics
+            are also tested for volume (0 or 1: no groups).
+        group_distance: largest cosine distance (average linkage) at which topics form a group.
     """
 
     recent_days: int = 7
@@ -78,15 +84,19 @@ class IssueDetector:
     new_topic_days: int = 21
     evidence: int = 5
     metric_drop_points: float = 5.0
+    group_topics: int = 4
+    group_distance: float = 0.5
 
     def detect(self, items: pd.DataFrame, as_of: pd.Timestamp | None = None,
-               responses: pd.DataFrame | None = None) -> pd.DataFrame:
+               responses: pd.DataFrame | None = None, topics: pd.DataFrame | None = None) -> pd.DataFrame:
         """Issues found in ``items``, most severe first.
 
         ``items`` needs ``created_at``, ``topic_id`` and ``negative`` (bool); optional ``item_id``,
         ``probability`` (topic fit) and ``response_id`` choose the evidence and link survey answers.
         ``responses`` (optional) needs ``response_id``, ``submitted_at`` and any of ``nps``, ``csat``, ``ces``
-        (with optional ``csat_scale``/``ces_scale``).
+        (with optional ``csat_scale``/``ces_scale``). ``topics`` (optional, as ``TopicModel.info()``) needs
+        ``topic_id`` and ``centroid`` (``label`` names groups): small groups of neighbouring topics are then
+        tested as well (see :mod:`metrics.emerging_groups`). ``topic_ids`` lists the topics an issue covers.
         """
         frame = items.dropna(subset=["created_at"]).copy()
         if frame.empty:
@@ -111,13 +121,14 @@ class IssueDetector:
         in_baseline = days < recent_start
         weekday = days.day_of_week.to_numpy()
         new_since = end - pd.Timedelta(days=self.new_topic_days - 1)
-        fits, volume_chi, negative_chi = [], [], []
+        fits, volume_chi, negative_chi, shares = [], [], [], {}
         for topic in counts.index:
             count_row = counts.loc[topic].to_numpy(dtype=float)
+            share = weekday_shares(count_row[in_baseline], totals[in_baseline], weekday[in_baseline])[weekday]
+            shares[topic] = share
             if count_row[~in_baseline].sum() == 0:
                 continue
             negative_row = negatives.loc[topic].to_numpy(dtype=float)
-            share = weekday_shares(count_row[in_baseline], totals[in_baseline], weekday[in_baseline])[weekday]
             volume_chi.append(pearson_dispersion(count_row[in_baseline], totals[in_baseline], share[in_baseline]))
             base_negative = (negative_row[in_baseline].sum() + 0.5) / (count_row[in_baseline].sum() + 1)
             negative_chi.append(pearson_dispersion(negative_row[in_baseline], count_row[in_baseline],
@@ -132,6 +143,8 @@ class IssueDetector:
                                            in_baseline, windows, shrunk_dispersion(*own_volume, pooled_volume)))
             tests.append(self._scan_negativity(topic, negative_row, count_row, in_baseline, windows,
                                                shrunk_dispersion(*own_negative, pooled_negative)))
+        new_topics = {t for t in counts.index if self.first_days_[t] >= new_since}
+        tests += self._scan_groups(topics, counts, shares, totals, in_baseline, windows, pooled_volume, new_topics)
         issues = []
         if tests:
             table = pd.DataFrame(tests)
@@ -139,7 +152,15 @@ class IssueDetector:
             flagged = table[(table["q_value"] < self.alpha) & (table["count"] >= self.min_count)
                             & (table["effect"] >= self.min_ratio)]
             recent = frame[frame["day"] >= recent_start]
-            issues = [self._issue(group, recent, end) for _, group in flagged.groupby("topic_id")]
+            single = flagged[flagged["members"].isna()] if "members" in flagged else flagged
+            issues = [self._issue(group, recent, end) for _, group in single.groupby("topic_id")]
+            if "members" in flagged:
+                labels = dict(zip(topics["topic_id"], topics["label"])) if "label" in topics else {}
+                covered = set(single["topic_id"].astype(int))
+                for _, test in flagged[flagged["members"].notna()].sort_values("p_value").iterrows():
+                    if covered.isdisjoint(test["members"]):   # one issue per theme: members and nested groups
+                        covered.update(test["members"])
+                        issues.append(self._group_issue(test, recent, end, labels))
         if responses is not None:
             issues += self._metric_drops(frame, responses, recent_start, baseline_start, end)
         self.tests_ = pd.DataFrame(tests)
@@ -147,6 +168,28 @@ class IssueDetector:
             return pd.DataFrame(columns=ISSUE_COLUMNS)
         return pd.DataFrame(issues, columns=ISSUE_COLUMNS).sort_values(
             "severity", ascending=False, ignore_index=True)
+
+    def _scan_groups(self, topics: pd.DataFrame | None, counts: pd.DataFrame, shares: dict, totals: np.ndarray,
+                     in_baseline: np.ndarray, windows: list[int], pooled: float, new_topics: set) -> list[dict]:
+        """Volume tests of small groups of neighbouring topics (their summed counts), lead = largest excess."""
+        if topics is None or self.group_topics < 2:
+            return []
+        tests = []
+        for group in topic_groups(topics, self.group_topics, self.group_distance):
+            if not set(group) <= set(counts.index) or new_topics & set(group):
+                continue
+            rows = counts.loc[list(group)].to_numpy(dtype=float)
+            expected_rows = np.stack([totals * shares[t] for t in group])
+            observed, expected = rows.sum(axis=0), expected_rows.sum(axis=0)
+            if observed[~in_baseline].sum() == 0:
+                continue
+            share = np.sum([shares[t] for t in group], axis=0)
+            own = pearson_dispersion(observed[in_baseline], totals[in_baseline], share[in_baseline])
+            test = self._scan_volume(group[0], "volume_spike", observed, expected, in_baseline, windows,
+                                     shrunk_dispersion(*own, pooled))
+            excess = rows[:, -test["window"]:].sum(axis=1) - expected_rows[:, -test["window"]:].sum(axis=1)
+            tests.append({**test, "topic_id": int(group[int(np.argmax(excess))]), "members": tuple(group)})
+        return tests
 
     @staticmethod
     def _scan_volume(topic: int, kind: str, observed: np.ndarray, expected: np.ndarray, in_baseline: np.ndarray,
@@ -205,6 +248,27 @@ class IssueDetector:
             "severity": round(severity, 3), "statistic": float(lead["statistic"]),
             "p_value": float(lead["p_value"]), "q_value": float(lead["q_value"]),
             "summary": summary, "evidence": self._evidence(in_window if len(in_window) else in_topic),
+            "topic_ids": [topic],
+        }
+
+    def _group_issue(self, test: pd.Series, recent: pd.DataFrame, end: pd.Timestamp, labels: dict) -> dict:
+        """One issue for a flagged group of topics, led by the member with the largest excess."""
+        members = [int(t) for t in test["members"]]
+        window_start = end - pd.Timedelta(days=int(test["window"]) - 1)
+        in_window = recent[recent["topic_id"].isin(members) & (recent["day"] >= window_start)]
+        negative_share = float(in_window["negative"].mean()) if len(in_window) else 0.0
+        excess = max(test["excess"], test["excess_recent"], 0.0)
+        names = "; ".join(str(labels.get(t, f"topic {t}")) for t in members)
+        summary = (f"volume up across topics {', '.join(map(str, members))} ({names}): {len(in_window)} items in "
+                   f"the last {int(test['window'])} day(s), {test['statistic']:.1f}× the baseline rate; "
+                   f"{100 * negative_share:.0f}% negative")
+        return {
+            "issue_id": stable_hash("volume_spike", *members, window_start.date()),
+            "kind": "volume_spike", "topic_id": int(test["topic_id"]), "window_start": window_start.date(),
+            "window_end": end.date(), "severity": round(excess * (0.5 + negative_share), 3),
+            "statistic": float(test["statistic"]), "p_value": float(test["p_value"]),
+            "q_value": float(test["q_value"]), "summary": summary, "evidence": self._evidence(in_window),
+            "topic_ids": members,
         }
 
     def _metric_drops(self, items: pd.DataFrame, responses: pd.DataFrame, recent_start: pd.Timestamp,
@@ -222,6 +286,7 @@ class IssueDetector:
                 "statistic": float(change.difference), "p_value": float(drop["p_value"]),
                 "q_value": float(drop["q_value"]), "summary": describe(drop),
                 "evidence": self._evidence(drop["evidence_items"]),
+                "topic_ids": [] if topic is None else [int(topic)],
             })
         return issues
 

@@ -302,12 +302,15 @@ class Pipeline:
         items["topic_id"] = items["topic_id"].fillna(OUTLIER).astype(int)
         responses = self.store.query("SELECT response_id, submitted_at, nps, csat, csat_scale, ces, ces_scale "
                                      "FROM responses")
+        topics = self.store.query("SELECT topic_id, label, centroid FROM topic_info ORDER BY topic_id")
         issues = self.detector.detect(items, as_of=pd.Timestamp(as_of) if as_of else None,
-                                      responses=responses if len(responses) else None)
+                                      responses=responses if len(responses) else None,
+                                      topics=topics if len(topics) else None)
         issues["detected_at"] = utc_now()
         with self.store.transaction():
             self.store.execute("DELETE FROM issues")
-            self.store.upsert("issues", issues, key=["issue_id"])
+            # a group's topics are named in its summary; the stored issue keeps its lead topic
+            self.store.upsert("issues", issues.drop(columns=["topic_ids"], errors="ignore"), key=["issue_id"])
         return issues
 
 
