@@ -66,3 +66,52 @@ def test_expected_calibration_error_measures_the_confidence_gap():
     assert expected_calibration_error(honest, np.array([0, 0, 0, 1])) == pytest.approx(0.0)
     assert expected_calibration_error(overconfident, np.array([0, 1, 1, 1])) == pytest.approx(0.75)
     assert expected_calibration_error(overconfident, y) == pytest.approx(0.0)
+
+
+def fake_sentiment_tarball(path, name, rows):
+    import io
+    import json
+    import tarfile
+
+    data = json.dumps(rows).encode()
+    with tarfile.open(path, "w:gz") as archive:
+        member = tarfile.TarInfo(f"package/test/fixtures/{name}.json")
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+
+
+def test_review_sentences_are_read_from_the_npm_tarball(tmp_path):
+    from bench.eval_sentiment import review_sentences
+
+    tarball = tmp_path / "sentiment-5.0.2.tgz"
+    fake_sentiment_tarball(tarball, "yelp", [
+        {"text": "Wow... Loved this place.", "class": 1},
+        {"text": " Crust is not good. ", "class": 0},
+        {"text": "Wow... Loved this place.", "class": 1},
+        {},
+    ])
+
+    frame = review_sentences("yelp", tarball)
+
+    assert frame.to_dict("records") == [{"text": "Wow... Loved this place.", "label": "positive"},
+                                        {"text": "Crust is not good.", "label": "negative"}]
+
+
+def test_without_npm_the_review_sentences_say_how_to_get_them(tmp_path, monkeypatch):
+    import bench.eval_sentiment as evaluation
+
+    monkeypatch.setattr(evaluation.shutil, "which", lambda name: None)
+
+    with pytest.raises(SystemExit, match="npm pack sentiment@5.0.2"):
+        evaluation.npm_package(cache=tmp_path)
+
+
+def test_confusion_report_shows_each_true_class_and_its_recall():
+    from bench.eval_sentiment import confusion_report
+
+    report = confusion_report("reviews", np.array([0, 0, 2, 2, 2]), np.array([0, 1, 2, 2, 0]))
+
+    assert "true neutral" not in report
+    assert "true negative                   1                  1                   0   0.500" in report
+    assert "true positive                   1                  0                   2   0.667" in report
+    assert "precision: negative 0.500, neutral 0.000, positive 1.000" in report
