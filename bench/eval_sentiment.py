@@ -256,13 +256,15 @@ def main(argv: list[str] | None = None) -> None:
         for model_name, model in models.items():
             probs = vader_proba(texts) if model is None else model.predict_proba(texts, ["en"] * len(texts))
             predicted = probs.argmax(axis=1)
-            if args.confusion and "out of domain" in set_name and model_name in ("VADER", heads[-1][0], f"{heads[-1][0]}, class bias"):
+            shown = ("VADER", heads[-1][0], f"{heads[-1][0]}, class bias")
+            if args.confusion and "out of domain" in set_name and model_name in shown:
                 confusions.append(confusion_report(f"{set_name}, {model_name}", y, predicted))
             rows.append({
                 "set": set_name, "n": len(texts), "model": model_name,
                 "macro-F1": macro_f1(y, predicted),
                 "accuracy": accuracy_score(y, predicted),
-                "ECE": np.nan if model is None or isinstance(model, ClassBiased) else expected_calibration_error(probs, y),
+                "ECE": (np.nan if model is None or isinstance(model, ClassBiased)
+                        else expected_calibration_error(probs, y)),
             })
     print(markdown_table(pd.DataFrame(rows)))
     for report in confusions:

@@ -130,7 +130,9 @@ def train(encoder: TunedEncoder, network, splits, steps: int, short_batch: int, 
     parameters = [p for layer in encoder.trainable_ for p in layer.parameters()]
     optimiser = torch.optim.AdamW([{"params": parameters, "lr": lr},
                                    {"params": network.parameters(), "lr": lr * 5}], weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: min(1.0, (s + 1) / 50) * max(0.0, 1 - s / steps))
+    # 50 warm-up steps, then a linear decay to zero at the last step.
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / 50) * max(0.0, 1 - s / steps))
     encoder.model_.train()
     network.train()
     short_order, review_order = rng.permutation(len(short_texts)), rng.permutation(len(review_segments))
