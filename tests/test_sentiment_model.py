@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sentiment.segments import position_weights, split_sentences
@@ -66,3 +67,90 @@ def test_expected_calibration_error_measures_the_confidence_gap():
     assert expected_calibration_error(honest, np.array([0, 0, 0, 1])) == pytest.approx(0.0)
     assert expected_calibration_error(overconfident, np.array([0, 1, 1, 1])) == pytest.approx(0.75)
     assert expected_calibration_error(overconfident, y) == pytest.approx(0.0)
+
+
+def fake_sentiment_tarball(path, name, rows):
+    import io
+    import json
+    import tarfile
+
+    data = json.dumps(rows).encode()
+    with tarfile.open(path, "w:gz") as archive:
+        member = tarfile.TarInfo(f"package/test/fixtures/{name}.json")
+        member.size = len(data)
+        archive.addfile(member, io.BytesIO(data))
+
+
+def test_review_sentences_are_read_from_the_npm_tarball(tmp_path):
+    from bench.eval_sentiment import review_sentences
+
+    tarball = tmp_path / "sentiment-5.0.2.tgz"
+    fake_sentiment_tarball(tarball, "yelp", [
+        {"text": "Wow... Loved this place.", "class": 1},
+        {"text": " Crust is not good. ", "class": 0},
+        {"text": "Wow... Loved this place.", "class": 1},
+        {},
+    ])
+
+    frame = review_sentences("yelp", tarball)
+
+    assert frame.to_dict("records") == [{"text": "Wow... Loved this place.", "label": "positive"},
+                                        {"text": "Crust is not good.", "label": "negative"}]
+
+
+def test_without_npm_the_review_sentences_say_how_to_get_them(tmp_path, monkeypatch):
+    import bench.eval_sentiment as evaluation
+
+    monkeypatch.setattr(evaluation.shutil, "which", lambda name: None)
+
+    with pytest.raises(SystemExit, match="npm pack sentiment@5.0.2"):
+        evaluation.npm_package(cache=tmp_path)
+
+
+def test_confusion_report_shows_each_true_class_and_its_recall():
+    from bench.eval_sentiment import confusion_report
+
+    report = confusion_report("reviews", np.array([0, 0, 2, 2, 2]), np.array([0, 1, 2, 2, 0]))
+
+    assert "true neutral" not in report
+    assert "true negative                   1                  1                   0   0.500" in report
+    assert "true positive                   1                  0                   2   0.667" in report
+    assert "precision: negative 0.500, neutral 0.000, positive 1.000" in report
+
+
+class FixedModel:
+    """Returns the same probabilities for every call, whatever the texts."""
+
+    def __init__(self, probs):
+        self.probs = np.asarray(probs, dtype=float)
+
+    def predict_proba(self, texts, langs=None):
+        return self.probs[:len(texts)]
+
+
+def test_class_bias_is_fitted_on_validation_and_shifts_decisions():
+    from bench.eval_sentiment import ClassBiased, fit_class_bias
+
+    # Neutral texts get a slightly higher p_positive than p_neutral: only a neutral offset sorts them out.
+    probs = [[0.8, 0.1, 0.1], [0.1, 0.42, 0.48], [0.1, 0.42, 0.48], [0.05, 0.15, 0.8]]
+    validation = pd.DataFrame({"text": list("abcd"), "label": ["negative", "neutral", "neutral", "positive"],
+                               "source": "reviews"})
+
+    bias = fit_class_bias(FixedModel(probs), validation)
+    shifted = ClassBiased(FixedModel(probs), bias).predict_proba(list("abcd"))
+
+    assert bias[1] > bias[2]
+    assert shifted.argmax(axis=1).tolist() == [0, 1, 1, 2]
+    assert shifted.sum(axis=1) == pytest.approx(np.ones(4))
+
+
+def test_the_fine_tuning_start_is_the_shipped_head():
+    from models.finetune_top_layers import head_network, to_head
+    from sentiment.model import SentimentHead, default_head_dir
+
+    shipped = SentimentHead.load(default_head_dir())
+    rebuilt = to_head(head_network(shipped).eval(), shipped)
+    rebuilt.temperature = shipped.temperature
+    x = np.random.default_rng(0).normal(size=(5, 384)).astype(np.float32)
+
+    assert rebuilt.predict_proba(x) == pytest.approx(shipped.predict_proba(x), abs=1e-6)
