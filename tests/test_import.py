@@ -2,6 +2,7 @@
 
 import json
 
+import pandas as pd
 import pytest
 
 from collectors import import_reviews, import_survey
@@ -171,3 +172,27 @@ def test_every_import_is_recorded_as_a_run(store, tmp_path):
     runs = store.query("SELECT collector, channel, status, rows_read, rows_new, rows_quarantined FROM runs")
     assert runs.to_dict("records") == [{"collector": "import-reviews", "channel": "reviews", "status": "ok",
                                         "rows_read": 8, "rows_new": 2, "rows_quarantined": 6}]
+
+
+def test_quarantine_command_lists_each_bad_row_once_with_the_runs_that_saw_it(tmp_path):
+    from click.testing import CliRunner
+
+    from voxlens.cli import main
+
+    db = str(tmp_path / "q.duckdb")
+    path = write(tmp_path, "posts.jsonl", '{"id": "a", "text": "Fine"}\n=1+1\n[1, 2]\n')
+    runner = CliRunner()
+    for _ in range(2):
+        assert runner.invoke(main, ["import", "reviews", str(path), "--db", db]).exit_code == 0
+
+    listed = runner.invoke(main, ["quarantine", "--db", db, "--csv", str(tmp_path / "q.csv")])
+
+    assert listed.exit_code == 0, listed.output
+    assert "2 quarantined rows written to" in listed.output and "invalid JSON" in listed.output
+    exported = pd.read_csv(tmp_path / "q.csv").sort_values("location")
+    assert exported["location"].tolist() == ["posts.jsonl:line 2", "posts.jsonl:line 3"]
+    assert exported["runs"].tolist() == [2, 2]
+    assert exported["raw"].tolist() == ["'=1+1", "[1, 2]"]  # a spreadsheet shows the formula, never runs it
+    assert "1 more (--limit" in runner.invoke(main, ["quarantine", "--db", db, "--limit", "1"]).output
+    assert "nothing is quarantined for source 'reddit'" in runner.invoke(
+        main, ["quarantine", "--db", db, "--source", "reddit"]).output

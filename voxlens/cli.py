@@ -296,11 +296,12 @@ def load_commands() -> None:
 
     main.add_command(forget_command)
 
-    from voxlens.cli_collect import collect, schedule, status
+    from voxlens.cli_collect import collect, quarantine, schedule, status
 
     main.add_command(collect)
     main.add_command(schedule)
     main.add_command(status)
+    main.add_command(quarantine)
 
 
 _commands_loaded = False

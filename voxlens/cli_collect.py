@@ -175,6 +175,31 @@ def schedule(config_path: str, run_now: str | None) -> None:
         click.echo("scheduler stopped")
 
 
+@click.command("quarantine", epilog="Example: voxlens quarantine --source reviews --csv quarantined.csv")
+@db_option
+@click.option("--source", default=None, help="Only this source, as the list names it (import-reviews, reddit, ...).")
+@click.option("--csv", "csv_path", default=None, type=click.Path(dir_okay=False),
+              help="Write every row, with its full raw content, to this CSV file.")
+@click.option("--limit", default=20, show_default=True, help="Rows to print.")
+def quarantine(db: str, source: str | None, csv_path: str | None, limit: int) -> None:
+    """Rows set aside on import or collection, each with its reason (repeats across runs shown once)."""
+    from voxlens.privacy import spreadsheet_safe
+    from voxlens.status import quarantined_rows
+
+    with _open(db, read_only=True) as store:
+        table = quarantined_rows(store, source)
+    if table.empty:
+        click.echo("nothing is quarantined" + (f" for source {source!r}" if source else ""))
+        return
+    if csv_path:
+        table.map(spreadsheet_safe).to_csv(csv_path, index=False)
+        click.echo(f"{len(table)} quarantined rows written to {csv_path}")
+    shown = table.head(limit).assign(raw=table["raw"].head(limit).str.slice(0, 60))
+    click.echo(shown.astype(object).where(shown.notna(), "").to_string(index=False))
+    if len(table) > limit:
+        click.echo(f"... {len(table) - limit} more (--limit, or --csv for all)")
+
+
 @click.command("status", epilog="Example: voxlens status --db feedback.duckdb")
 @db_option
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),

@@ -1,10 +1,14 @@
-"""What ``voxlens status`` shows: per source and channel, the last run, last success and last error.
+"""What ``voxlens status`` shows: per source and channel, the last run, last success and last error;
+and what ``voxlens quarantine`` shows: the rows that were set aside, each with its reason.
 
 Example:
     >>> from voxlens.store import Store
     >>> with Store(":memory:") as store:
     ...     source_status(store).columns.tolist()
     ['collector', 'channel', 'last_run', 'last_status', 'last_success', 'runs', 'items_new', 'items_updated', 'quarantined', 'last_error']
+    >>> with Store(":memory:") as store:
+    ...     quarantined_rows(store).columns.tolist()
+    ['source', 'location', 'reason', 'raw', 'runs', 'first_seen', 'last_seen']
 """
 
 from __future__ import annotations
@@ -28,3 +32,21 @@ def source_status(store: Store) -> pd.DataFrame:
                arg_max(error, started_at) FILTER (WHERE error IS NOT NULL) AS last_error
         FROM runs GROUP BY collector, channel ORDER BY last_run DESC
     """)
+
+
+def quarantined_rows(store: Store, source: str | None = None) -> pd.DataFrame:
+    """Distinct quarantined rows, most recently seen first.
+
+    Every run records the bad rows it read, so a file imported again repeats them; here each row appears
+    once with ``runs`` (how many runs set it aside) and when it was first and last seen. ``source``
+    keeps one source (``reviews``, ``survey``, ``reddit``...).
+    """
+    return store.query("""
+        SELECT source, location, reason, raw,
+               count(DISTINCT run_id) AS runs,
+               min(quarantined_at) AS first_seen,
+               max(quarantined_at) AS last_seen
+        FROM quarantine WHERE ? IS NULL OR source = ?
+        GROUP BY source, location, reason, raw
+        ORDER BY last_seen DESC, source, location
+    """, [source, source])
