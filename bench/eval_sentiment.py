@@ -135,13 +135,12 @@ def confusion_report(title: str, y: np.ndarray, predicted: np.ndarray) -> str:
     """Confusion matrix (rows: true class, columns: predicted) and each true class's recall and errors."""
     from sklearn.metrics import confusion_matrix
 
-    matrix = pd.DataFrame(confusion_matrix(y, predicted, labels=range(3)),
-                          index=[f"true {c}" for c in LABELS], columns=[f"predicted {c}" for c in LABELS])
-    matrix = matrix[matrix.sum(axis=1) > 0]
-    recall = np.diag(matrix.loc[:, [f"predicted {c.split()[1]}" for c in matrix.index]].to_numpy())
-    matrix["recall"] = recall / matrix.iloc[:, :3].sum(axis=1).to_numpy()
-    precision = np.diag(confusion_matrix(y, predicted, labels=range(3))) / np.maximum(
-        np.bincount(predicted, minlength=3), 1)
+    counts = confusion_matrix(y, predicted, labels=range(3))
+    matrix = pd.DataFrame(counts, index=[f"true {c}" for c in LABELS], columns=[f"predicted {c}" for c in LABELS])
+    present = counts.sum(axis=1) > 0
+    matrix = matrix[present]
+    matrix["recall"] = np.diag(counts)[present] / counts.sum(axis=1)[present]
+    precision = np.diag(counts) / np.maximum(counts.sum(axis=0), 1)
     return (f"{title}\n{matrix.to_string(float_format=lambda v: f'{v:.3f}')}\nprecision: "
             + ", ".join(f"{c} {p:.3f}" for c, p in zip(LABELS, precision)))
 
