@@ -102,20 +102,11 @@ def to_head(network, template):
                          dict(template.card), hidden.weight.detach().numpy(), hidden.bias.detach().numpy())
 
 
-def review_loss(probs, owner, chars, labels):
-    """Cross-entropy of the opinion-weighted mean of segment probabilities (as ``models.head_fit``)."""
-    import torch
-
-    weight = chars * (1 - probs[:, 1]) + 1e-6
-    total = torch.zeros(len(labels)).index_add(0, owner, weight)
-    mixed = torch.zeros(len(labels), 3).index_add(0, owner, probs * weight[:, None]) / total[:, None]
-    return -torch.log(mixed[torch.arange(len(labels)), labels].clamp(min=1e-7)).mean()
-
-
 def train(encoder: TunedEncoder, network, splits, steps: int, short_batch: int, review_batch: int, lr: float,
           seed: int) -> None:
     import torch
 
+    from models.head_fit import review_loss
     from models.train_sentiment import LABELS, REVIEW_SOURCES
     from sentiment.segments import scoring_segments
 
@@ -170,17 +161,15 @@ def scores(model_proba, sets: dict) -> dict[str, float]:
 
 def text_proba(encoder: TunedEncoder, head):
     """Texts → probabilities the way ``SentimentModel`` scores them (long texts per sentence, aggregated)."""
-    from sentiment.segments import aggregate, scoring_segments
+    from models.head_fit import review_probabilities
+    from sentiment.segments import scoring_segments
 
     def proba(texts: list[str]) -> np.ndarray:
         groups = [scoring_segments(t, 400) for t in texts]
-        flat = head.predict_proba(encoder.encode([s for g in groups for s in g]))
-        out, start = np.zeros((len(texts), 3)), 0
-        for i, group in enumerate(groups):
-            rows = flat[start:start + len(group)]
-            out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group])
-            start += len(group)
-        return out
+        flat = [s for g in groups for s in g]
+        owner = np.repeat(np.arange(len(texts)), [len(g) for g in groups])
+        return review_probabilities(head.predict_proba(encoder.encode(flat)), owner,
+                                    np.array([len(s) for s in flat], dtype=float), len(texts))
 
     return proba
 

@@ -39,6 +39,18 @@ def review_probabilities(segment_probs: np.ndarray, segment_review: np.ndarray, 
     return out
 
 
+def review_loss(probs, owner, chars, labels, opinion_weighted: bool = True):
+    """Cross-entropy of each review's mean segment probabilities, weighted as :func:`aggregate` weighs them
+    (torch tensors: segment ``probs``, the review each segment belongs to, segment lengths, review labels)."""
+    import torch
+
+    reviews = len(labels)
+    weight = chars * ((1 - probs[:, 1]) if opinion_weighted else 1.0) + 1e-6
+    total = torch.zeros(reviews).index_add(0, owner, weight)
+    mixed = torch.zeros(reviews, 3).index_add(0, owner, probs * weight[:, None]) / total[:, None]
+    return -torch.log(mixed[torch.arange(reviews), labels].clamp(min=1e-7)).mean()
+
+
 def segment_positions(segment_review: np.ndarray) -> np.ndarray:
     """Each segment's relative position in its review (0 first, 1 last; 0 for a single segment)."""
     segment_review = np.asarray(segment_review)
@@ -146,11 +158,7 @@ class HeadFitter:
         index = np.concatenate([np.arange(bounds[r], bounds[r + 1]) for r in review_index])
         owner = torch.from_numpy(np.repeat(np.arange(len(review_index)), bounds[review_index + 1] - bounds[review_index]))
         probs = torch.softmax(self.network_(segments[index]), dim=1)
-        weight = chars[index] * ((1 - probs[:, 1]) if self.opinion_weighted else 1.0) + 1e-6
-        total = torch.zeros(len(review_index)).index_add(0, owner, weight)
-        mixed = torch.zeros(len(review_index), 3).index_add(0, owner, probs * weight[:, None]) / total[:, None]
-        picked = mixed[torch.arange(len(review_index)), y_review[review_index]]
-        return -torch.log(picked.clamp(min=1e-7)).mean()
+        return review_loss(probs, owner, chars[index], y_review[review_index], self.opinion_weighted)
 
     def to_head(self, temperature: float = 1.0, card: dict | None = None) -> SentimentHead:
         """The trained weights as a :class:`SentimentHead` (classes in :data:`LABELS` order)."""
