@@ -200,7 +200,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
             day = stream["created_at"].min() + pd.Timedelta(days=int(rng.integers(40, DAYS - HORIZON + 1)))
             stream, truth = plant(stream, corpus, scenario, rng, day)
             shares = stream.attrs.get("planted_shares", {t: 1.0 for t in truth})
-            group_truth = bool(truth) or any(sum(shares.get(t, 0.0) for t in g) >= 0.2 for g in groups)
+            group_truth = bool(truth) or any(_covers(frozenset(g), shares) for g in groups)
             items = stream.assign(topic_id=corpus.loc[stream["row"], "topic_id"].to_numpy(),
                                   negative=corpus.loc[stream["row"], "negative"].to_numpy())
             rows = results[-2 * len(METHODS):]

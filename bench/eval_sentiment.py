@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also print the default's confusion matrix and per-class errors on out-of-domain sets")
     args = parser.parse_args(argv)
 
-    test = load_splits(sources=TRAINING_SOURCES)["test"]
+    splits = load_splits(sources=TRAINING_SOURCES)
+    test = splits["test"]
     sets = {f"{source} (held-out test)": test[test["source"] == source] for source in TRAINING_SOURCES}
     sets["drugs.com reviews (out of domain)"] = drug_reviews()
     for name, title in UCI_SETS.items():
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         models[name] = head_model(head_dir, args.cache, long_text_chars=400)
         models[f"{name}, int8 encoder"] = head_model(head_dir, args.cache, long_text_chars=400, quantize=True)
     if args.fit_bias:
-        validation = load_splits(sources=TRAINING_SOURCES)["validation"]
+        validation = splits["validation"]
         models[f"{name}, class bias"] = ClassBiased(models[name], fit_class_bias(models[name], validation))
     rows, confusions = [], []
     for set_name, frame in sets.items():
