@@ -6,13 +6,16 @@ on MiniLM embeddings of the corpus, and negative when its human label is. A scen
 
 - ``burst 5%`` / ``burst 10%``: extra items a day (that share of the day's volume) about one theme: real
   tweets containing the theme's keywords (weather, phones, travel, school, baggage, allergy), the 100 closest
-  to the theme's centroid;
+  to the theme's centroid, taken in a random order and repeated only once all 100 are used (as the
+  background repeats a tweet now and then, so the detector's embeddings see no more duplicates in a burst);
 - ``sentiment shift``: within one frequent topic, half of its items become negative ones of the same topic
   (volume unchanged);
 - ``quiet``: nothing.
 
-The detector runs once a day from the plant day for 7 days, given the topics' centroids and labels (so it
-also tests small groups of neighbouring topics); ``voxlens topics only`` is the same detector without them.
+The detector runs once a day from the plant day for 7 days as the pipeline runs it: given the topics'
+centroids and labels (so it also tests small groups of neighbouring topics) and the items' embeddings (so it
+also scans for recent items more alike than their topics show). ``voxlens without scan`` is the same
+detector without the embeddings, ``voxlens topics only`` without the centroids as well.
 Two scoring rules:
 
 - ``topic`` (per topic): a flag is correct when its topic (an issue's ``topic_id``) received at least 20%
@@ -55,7 +58,7 @@ THEMES = {
     "allergy": r"\b(?:allergy|allergies|claritin|pollen|sneezing)\b",
 }
 DAYS, DAILY, HORIZON = 60, 200, 7
-METHODS = ("voxlens", "voxlens topics only", "naive")
+METHODS = ("voxlens", "voxlens without scan", "voxlens topics only", "naive")
 
 
 def load_stream_corpus(limit: int = 3600, per_theme: int = 250, seed: int = 0) -> pd.DataFrame:
@@ -118,12 +121,14 @@ def plant(stream: pd.DataFrame, corpus: pd.DataFrame, scenario: str, rng: np.ran
     if scenario.startswith("burst"):
         share = float(scenario.split()[1].rstrip("%")) / 100
         theme = rng.choice(list(THEMES))
-        pool = corpus.attrs["pools"][theme]
-        extra = []
+        pool = rng.permutation(corpus.attrs["pools"][theme])
+        extra, used = [], 0
         for current in pd.date_range(day, stream["created_at"].max(), freq="D"):
             volume = int((stream["created_at"] == current).sum())
             count = max(1, int(round(share * volume)))
-            extra.append(pd.DataFrame({"row": rng.choice(pool, size=count), "created_at": current}))
+            rows = pool[np.arange(used, used + count) % len(pool)]     # no text repeats before the pool is used up
+            used += count
+            extra.append(pd.DataFrame({"row": rows, "created_at": current}))
         planted = pd.concat(extra, ignore_index=True)
         topics = corpus.loc[planted["row"], "topic_id"]
         shares = topics[topics >= 0].value_counts(normalize=True)
@@ -173,7 +178,8 @@ def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> d
 
 
 def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = 0.01,
-        short_windows: tuple[int, ...] = (1, 2, 3), daily: int = DAILY) -> pd.DataFrame:
+        short_windows: tuple[int, ...] = (1, 2, 3), daily: int = DAILY,
+        methods: tuple[str, ...] = METHODS) -> pd.DataFrame:
     from sentiment.topics import TopicModel
 
     started = time.time()
@@ -189,8 +195,9 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     groups = topic_groups(topics, detector.group_topics, detector.group_distance)
     print(f"{len(groups)} topic groups tested besides the {len(topics)} topics")
     results, by_theme = [], []
+    seconds, calls = dict.fromkeys(methods, 0.0), dict.fromkeys(methods, 0)
     for scenario in scenarios:
-        for method in METHODS:
+        for method in methods:
             for rule in ("topic", "group"):
                 results.append({"scenario": scenario, "method": method, "rule": rule, "seeds": 0, "detectable": 0,
                                 "detected": 0, "flags": 0, "correct_flags": 0, "quiet_alarm": 0, "delays": []})
@@ -203,14 +210,19 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
             group_truth = bool(truth) or any(_covers(frozenset(g), shares) for g in groups)
             items = stream.assign(topic_id=corpus.loc[stream["row"], "topic_id"].to_numpy(),
                                   negative=corpus.loc[stream["row"], "negative"].to_numpy())
-            rows = results[-2 * len(METHODS):]
-            for method, topic_row, group_row in zip(METHODS, rows[0::2], rows[1::2]):
+            embedded = vectors[stream["row"].to_numpy()]
+            rows = results[-2 * len(methods):]
+            for method, topic_row, group_row in zip(methods, rows[0::2], rows[1::2]):
                 flags: set[frozenset[int]] = set()
                 first_topic = first_group = None
                 for offset in range(HORIZON):
                     as_of = day + pd.Timedelta(days=offset)
                     if method != "naive":
-                        issues = detector.detect(items, as_of=as_of, topics=topics if method == "voxlens" else None)
+                        tick = time.perf_counter()
+                        issues = detector.detect(items, as_of=as_of, topics=None if method.endswith("only") else topics,
+                                                 embeddings=embedded if method == "voxlens" else None)
+                        seconds[method] += time.perf_counter() - tick
+                        calls[method] += 1
                         issues = issues.dropna(subset=["topic_id"])
                         today = {(int(t), frozenset(ids)) for t, ids in zip(issues["topic_id"], issues["topic_ids"])}
                     else:
@@ -250,7 +262,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
                                  aggfunc=lambda d: f"{int(d.sum())}/{len(d)}").to_string())
         for column, what in (("detectable", "some topic"), ("detectable_group", "some topic or group")):
             print(f"seeds where {what} received 20% of the planted items, by theme:")
-            print(themes[themes["method"] == "voxlens"].pivot_table(
+            print(themes[themes["method"] == methods[0]].pivot_table(
                 index="scenario", columns="theme", values=column,
                 aggfunc=lambda d: f"{int(d.sum())}/{len(d)}").to_string())
     table = pd.DataFrame(results)
@@ -262,8 +274,10 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     quiet = table["scenario"] == "quiet"
     table.loc[quiet, ["precision", "recall", "detectable", "median_delay_days"]] = np.nan
     table.loc[~quiet, "quiet_without_alarm"] = np.nan
+    print("seconds per detect call: " + ", ".join(
+        f"{m} {seconds[m] / calls[m]:.3f}" for m in methods if calls[m]))
     print(f"total {time.time() - started:.0f} s")
-    table = table[(table["rule"] == "topic") | (table["method"] == "voxlens")]
+    table = table[(table["rule"] == "topic") | table["method"].isin(["voxlens", "voxlens without scan"])]
     return table[["scenario", "method", "rule", "seeds", "precision", "recall", "detectable", "median_delay_days",
                   "quiet_without_alarm", "flags"]]
 
@@ -275,10 +289,12 @@ def main() -> None:
     parser.add_argument("--topics", type=int, default=30, help="topics to fit (0: chosen by HDBSCAN)")
     parser.add_argument("--alpha", type=float, default=0.01, help="the detector's false discovery rate")
     parser.add_argument("--windows", default="1,2,3", help="the detector's short windows in days (7 is always scanned)")
+    parser.add_argument("--methods", default=",".join(METHODS), help="which of: " + ", ".join(METHODS))
     parser.add_argument("--daily", type=int, default=DAILY, help="mean items per weekday in the stream")
     args = parser.parse_args()
     table = run(args.seeds, [s.strip() for s in args.scenarios.split(",")], args.topics or None, args.alpha,
-                tuple(int(w) for w in args.windows.split(",")), args.daily)
+                tuple(int(w) for w in args.windows.split(",")), args.daily,
+                tuple(m.strip() for m in args.methods.split(",")))
     print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
 
 

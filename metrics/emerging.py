@@ -15,6 +15,9 @@ the ``baseline_days`` before them:
   bound, a little less strict than Bonferroni because the windows are correlated;
 - given the topics' centroids, small groups of neighbouring topics (see :mod:`metrics.emerging_groups`)
   are tested for volume like one more topic; a flagged group is one issue naming its topics;
+- given the items' embeddings, a spatial scan looks for recent items more alike than their topics show (a
+  theme scattered over topics that are not neighbours, see :mod:`metrics.emerging_scan`); a significant
+  neighbourhood is one issue naming the topics most of its items have, quoting its own items;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
 - with survey ``responses``, a significant drop in NPS, CSAT or CES (recent window against baseline,
@@ -39,14 +42,17 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from metrics.emerging_groups import topic_groups
+from metrics.emerging_scan import scan_similar
 from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, pooled_dispersion,
                                     scan_p_value, share_excess_sf, shrunk_dispersion, weekday_shares)
 from metrics.metric_drops import describe, metric_drops
+from voxlens.errors import InputError
 from voxlens.ids import stable_hash
 
 ISSUE_COLUMNS = [
@@ -73,6 +79,9 @@ class IssueDetector:
         group_topics: with ``topics`` given to :meth:`detect`, groups of up to this many neighbouring topics
             are also tested for volume (0 or 1: no groups).
         group_distance: largest cosine distance (average linkage) at which topics form a group.
+        scan_replicates: with ``embeddings`` given to :meth:`detect`, the Monte Carlo replicates that
+            calibrate the similar-items scan (see :mod:`metrics.emerging_scan`); 0 turns the scan off.
+        scan_centres: how many items of the last ``max(short_windows)`` days the scan uses as centres.
     """
 
     recent_days: int = 7
@@ -86,9 +95,12 @@ class IssueDetector:
     metric_drop_points: float = 5.0
     group_topics: int = 4
     group_distance: float = 0.5
+    scan_replicates: int = 99
+    scan_centres: int = 100
 
     def detect(self, items: pd.DataFrame, as_of: pd.Timestamp | None = None,
-               responses: pd.DataFrame | None = None, topics: pd.DataFrame | None = None) -> pd.DataFrame:
+               responses: pd.DataFrame | None = None, topics: pd.DataFrame | None = None,
+               embeddings: np.ndarray | pd.Series | None = None) -> pd.DataFrame:
         """Issues found in ``items``, most severe first.
 
         ``items`` needs ``created_at``, ``topic_id`` and ``negative`` (bool); optional ``item_id``,
@@ -96,9 +108,14 @@ class IssueDetector:
         ``responses`` (optional) needs ``response_id``, ``submitted_at`` and any of ``nps``, ``csat``, ``ces``
         (with optional ``csat_scale``/``ces_scale``). ``topics`` (optional, as ``TopicModel.info()``) needs
         ``topic_id`` and ``centroid`` (``label`` names groups): small groups of neighbouring topics are then
-        tested as well (see :mod:`metrics.emerging_groups`). ``topic_ids`` lists the topics an issue covers.
+        tested as well (see :mod:`metrics.emerging_groups`). ``embeddings`` (optional: a 2-D array with one
+        row per item of ``items``, or a sequence of per-item vectors, None or NaN where an item has none) adds
+        a scan for recent items more alike than their topics show (see :mod:`metrics.emerging_scan`); items
+        without a vector are left out of it. ``topic_ids`` lists the topics an issue covers.
         """
-        frame = items.dropna(subset=["created_at"]).copy()
+        if embeddings is not None and len(embeddings) != len(items):
+            raise InputError(f"embeddings have {len(embeddings)} rows for {len(items)} items: pass one per item")
+        frame = items.assign(_row=np.arange(len(items))).dropna(subset=["created_at"])
         if frame.empty:
             return pd.DataFrame(columns=ISSUE_COLUMNS)
         frame["day"] = _days(frame["created_at"])
@@ -145,6 +162,8 @@ class IssueDetector:
                                                shrunk_dispersion(*own_negative, pooled_negative)))
         new_topics = {t for t in counts.index if self.first_days_[t] >= new_since}
         tests += self._scan_groups(topics, counts, shares, totals, in_baseline, windows, pooled_volume, new_topics)
+        if embeddings is not None and self.scan_replicates > 0:
+            tests += self._scan_similar(frame, embeddings, windows, pooled_volume)
         issues = []
         if tests:
             table = pd.DataFrame(tests)
@@ -155,7 +174,8 @@ class IssueDetector:
             single = flagged[flagged["members"].isna()] if "members" in flagged else flagged
             issues = [self._issue(group, recent, end) for _, group in single.groupby("topic_id")]
             if "members" in flagged:
-                labels = dict(zip(topics["topic_id"], topics["label"])) if "label" in topics else {}
+                labels = (dict(zip(topics["topic_id"], topics["label"]))
+                          if topics is not None and "label" in topics else {})
                 covered = set(single["topic_id"].astype(int))
                 for _, test in flagged[flagged["members"].notna()].sort_values("p_value").iterrows():
                     if covered.isdisjoint(test["members"]):   # one issue per theme: members and nested groups
@@ -168,6 +188,28 @@ class IssueDetector:
             return pd.DataFrame(columns=ISSUE_COLUMNS)
         return pd.DataFrame(issues, columns=ISSUE_COLUMNS).sort_values(
             "severity", ascending=False, ignore_index=True)
+
+    def _scan_similar(self, frame: pd.DataFrame, embeddings: Any, windows: list[int],
+                      dispersion: float) -> list[dict]:
+        """Neighbourhoods of recent items in embedding space, named by the topics most of their items have."""
+        vectors, present = _vectors_at(embeddings, frame["_row"].to_numpy())
+        frame = frame[present]
+        tests = []
+        for cluster in scan_similar(vectors, frame["day"], windows, replicates=self.scan_replicates,
+                                    max_centres=self.scan_centres, centre_days=max(self.short_windows, default=1),
+                                    dispersion=dispersion, alpha=self.alpha):
+            topics = frame["topic_id"].iloc[cluster["rows"]]
+            share = topics[topics >= 0].value_counts(normalize=True)
+            members = tuple(sorted(int(t) for t in share[share >= 0.15].index[:max(1, self.group_topics)]))
+            if not members:
+                continue
+            ratio = cluster["count"] / max(cluster["expected"], 1e-9)
+            excess = cluster["count"] - cluster["expected"]
+            tests.append({"topic_id": int(share.index[0]), "kind": "volume_spike", "window": cluster["window"],
+                          "count": cluster["count"], "p_value": cluster["p_value"], "statistic": ratio,
+                          "effect": ratio, "excess": excess, "excess_recent": excess, "members": members,
+                          "rows": frame["_row"].to_numpy()[cluster["rows"]]})
+        return tests
 
     def _scan_groups(self, topics: pd.DataFrame | None, counts: pd.DataFrame, shares: dict, totals: np.ndarray,
                      in_baseline: np.ndarray, windows: list[int], pooled: float, new_topics: set) -> list[dict]:
@@ -255,11 +297,16 @@ class IssueDetector:
         """One issue for a flagged group of topics, led by the member with the largest excess."""
         members = [int(t) for t in test["members"]]
         window_start = end - pd.Timedelta(days=int(test["window"]) - 1)
-        in_window = recent[recent["topic_id"].isin(members) & (recent["day"] >= window_start)]
+        similar = isinstance(test.get("rows"), np.ndarray)    # a scanned neighbourhood: its own items
+        if similar:
+            in_window = recent[recent["_row"].isin(test["rows"])]
+        else:
+            in_window = recent[recent["topic_id"].isin(members) & (recent["day"] >= window_start)]
         negative_share = float(in_window["negative"].mean()) if len(in_window) else 0.0
         excess = max(test["excess"], test["excess_recent"], 0.0)
         names = "; ".join(str(labels.get(t, f"topic {t}")) for t in members)
-        summary = (f"volume up across topics {', '.join(map(str, members))} ({names}): {len(in_window)} items in "
+        what = "similar items up" if similar else "volume up"
+        summary = (f"{what} across topics {', '.join(map(str, members))} ({names}): {len(in_window)} items in "
                    f"the last {int(test['window'])} day(s), {test['statistic']:.1f}× the baseline rate; "
                    f"{100 * negative_share:.0f}% negative")
         return {
@@ -305,6 +352,21 @@ class IssueDetector:
             words = ranked["text"].fillna("").str.lower().str.replace(r"[\W_]+", " ", regex=True).str.strip()
             ranked = pd.concat([ranked[~words.duplicated()], ranked[words.duplicated()]])
         return ranked["item_id"].head(self.evidence).tolist()
+
+
+def _vectors_at(embeddings: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors at positions ``rows`` (stacked) and which of those rows have one."""
+    if isinstance(embeddings, np.ndarray) and embeddings.ndim == 2:
+        picked = embeddings[rows].astype(np.float32)
+        present = np.isfinite(picked).all(axis=1)
+        return picked[present], present
+    values = list(pd.Series(list(embeddings)).iloc[rows])
+    present = np.array([v is not None and np.ndim(v) == 1 and len(v) > 0 and bool(np.isfinite(v).all())
+                        for v in values], dtype=bool)
+    kept = [np.asarray(v, dtype=np.float32) for v, keep in zip(values, present) if keep]
+    if len({v.shape for v in kept}) > 1:
+        raise InputError("embeddings differ in length: embed every item with the same encoder")
+    return (np.stack(kept) if kept else np.zeros((0, 0), np.float32)), present
 
 
 def _days(timestamps: pd.Series) -> pd.Series:

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from voxlens.sample.build import build, write
+from voxlens.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -34,3 +35,6 @@ def test_demo_ends_with_a_report_showing_the_planted_issue_first(tmp_path):
     assert "Sample data" in html
     issues = json.loads((tmp_path / "report" / "report.json").read_text())["issues"]
     assert issues[0]["start"] == "2026-09-17"
+    assert issues[0]["topic_ids"] and issues[0]["topic"]["id"] in issues[0]["topic_ids"]
+    with Store(tmp_path / "demo.duckdb", read_only=True) as store:     # every assigned item keeps its vector
+        assert store.execute("SELECT count(*) = count(vector), min(len(vector)) FROM topics") == [(True, 384)]

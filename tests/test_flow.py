@@ -137,3 +137,37 @@ def test_the_console_script_runs_with_help_examples():
     result = subprocess.run([sys.executable, "-m", "voxlens", "import", "reviews", "--help"],
                             capture_output=True, text=True, check=True)
     assert "Examples:\n    voxlens import reviews" in result.stdout
+
+
+def test_detect_gives_the_scan_the_stored_vectors_of_its_35_days_only(analysed, tmp_path):
+    import shutil
+
+    from voxlens.pipeline import Pipeline
+    from voxlens.store import Store
+
+    db, _ = analysed
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(db, copy)
+    with Store(copy) as store:
+        stale = {r[0] for r in store.execute("SELECT item_id FROM topics ORDER BY item_id LIMIT 3")}
+        store.execute("UPDATE topics SET vector = [1.0, 2.0] WHERE list_contains(?, item_id)",
+                      [sorted(stale)])                                         # left by an earlier encoder
+        pipeline = Pipeline(store, progress=False)
+        seen = {}
+        detect = pipeline.detector.detect
+
+        def spy(items, **kwargs):
+            seen.update(items=items, embeddings=kwargs["embeddings"])
+            return detect(items, **kwargs)
+
+        pipeline.detector.detect = spy
+        issues = pipeline.detect()
+
+    items, vectors = seen["items"], seen["embeddings"]
+    created = pd.to_datetime(items["created_at"])
+    in_span = created >= created.max().normalize() - pd.Timedelta(days=35)
+    has_vector = vectors.notna()
+    assert len(vectors) == len(items) and not has_vector[~in_span].any()
+    assert set(items.loc[in_span & ~has_vector, "item_id"]) == stale & set(items.loc[in_span, "item_id"])
+    assert {len(v) for v in vectors[has_vector]} == {384}
+    assert len(issues) and "topic_ids" in issues

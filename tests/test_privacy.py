@@ -104,14 +104,14 @@ def two_people(store, tmp_path):
     import_reviews(store, reviews)
     import_survey(store, survey)
     store.execute("INSERT INTO scores SELECT item_id, 'm', 'negative', -0.5, 0.6, 0.2, 0.2, now() FROM items")
-    store.execute("INSERT INTO topics SELECT item_id, 0, 1.0 FROM items")
+    store.execute("INSERT INTO topics SELECT item_id, 0, 1.0, [0.1, 0.2] FROM items")
     ScoreCache(store).add(pd.DataFrame({"label": "negative", "score": -0.5, "p_negative": 0.6, "p_neutral": 0.2,
                                         "p_positive": 0.2}, index=[r[0] for r in store.execute(
                                             "SELECT md5(text) FROM items")]), "m")
     store.execute("INSERT INTO topic_info VALUES (0, 'delivery', ['late'], NULL, 5, NULL)")
     ids = [r[0] for r in store.execute("SELECT item_id FROM items ORDER BY external_id")]
     store.execute("INSERT INTO issues VALUES ('i1', 'volume_spike', 0, DATE '2026-09-01', DATE '2026-09-07', "
-                  "3.0, 2.0, 0.01, 0.02, 'more delivery complaints', ?, now())", [ids])
+                  "3.0, 2.0, 0.01, 0.02, 'more delivery complaints', ?, now(), [0])", [ids])
     return store
 
 
@@ -131,6 +131,7 @@ def test_forget_erases_a_person_from_every_table_and_leaves_others(two_people):
     assert store.execute("SELECT count(*) FROM responses") == [(1,)]
     assert store.execute("SELECT len(evidence) FROM issues") == [(2,)]
     assert store.execute("SELECT size FROM topic_info") == [(2,)]
+    assert store.execute("SELECT count(vector) FROM topics") == [(2,)]     # the embeddings went with the items
     assert forget(store, "anna") == {k: 0 for k in deleted}
 
 

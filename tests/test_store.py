@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 from voxlens.errors import StoreError
-from voxlens.store import SCHEMA_VERSION, TABLES, Store
+from voxlens.store import MIGRATIONS, SCHEMA_VERSION, TABLES, Store
 
 
 def test_new_store_has_every_table_and_the_current_schema_version(tmp_path):
@@ -45,6 +45,23 @@ def test_an_unversioned_file_is_migrated_in_place(tmp_path):
     with Store(path) as store:
         assert store.schema_version() == SCHEMA_VERSION
         assert store.execute("SELECT count(*) FROM unrelated") == [(0,)]
+
+
+def test_a_version_1_store_gains_topic_vectors_and_issue_topics_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(MIGRATIONS[0])
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    con.execute("INSERT INTO topics VALUES ('a', 3, 0.9)")
+    con.close()
+    with pytest.raises(StoreError, match="schema version 1"):
+        Store(path, read_only=True)
+    with Store(path) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.execute("SELECT item_id, topic_id, vector FROM topics") == [("a", 3, None)]
+        store.execute("INSERT INTO topics VALUES ('b', 1, 0.5, [0.25, 0.5])")
+        assert store.execute("SELECT vector FROM topics WHERE item_id = 'b'") == [([0.25, 0.5],)]
+        assert "topic_ids" in store.query("SELECT * FROM issues").columns
 
 
 def test_read_only_open_of_a_missing_schema_says_how_to_fix(tmp_path):

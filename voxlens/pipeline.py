@@ -232,6 +232,7 @@ class Pipeline:
             return
         assigned = state.model.transform(vectors[need])
         assigned.insert(0, "item_id", chunk.loc[need, "item_id"].to_numpy())
+        assigned["vector"] = list(vectors[need])
         with self.store.transaction():
             self.store.upsert("topics", assigned, key=["item_id"])
         chunk["need_topic"] = False
@@ -257,6 +258,7 @@ class Pipeline:
         self._store_topic_info(state.model)
         assigned = state.model.transform(vectors)
         assigned.insert(0, "item_id", state.outlier_ids)
+        assigned["vector"] = list(vectors)
         with self.store.transaction():
             self.store.upsert("topics", assigned, key=["item_id"])
         state.outliers -= int((assigned["topic_id"] != OUTLIER).sum())
@@ -303,15 +305,33 @@ class Pipeline:
         responses = self.store.query("SELECT response_id, submitted_at, nps, csat, csat_scale, ces, ces_scale "
                                      "FROM responses")
         topics = self.store.query("SELECT topic_id, label, centroid FROM topic_info ORDER BY topic_id")
-        issues = self.detector.detect(items, as_of=pd.Timestamp(as_of) if as_of else None,
-                                      responses=responses if len(responses) else None,
-                                      topics=topics if len(topics) else None)
+        end = pd.Timestamp(as_of) if as_of else None
+        issues = self.detector.detect(items, as_of=end, responses=responses if len(responses) else None,
+                                      topics=topics if len(topics) else None,
+                                      embeddings=self._recent_vectors(items, end, _centroid_length(topics)))
         issues["detected_at"] = utc_now()
         with self.store.transaction():
             self.store.execute("DELETE FROM issues")
-            # a group's topics are named in its summary; the stored issue keeps its lead topic
-            self.store.upsert("issues", issues.drop(columns=["topic_ids"], errors="ignore"), key=["issue_id"])
+            self.store.upsert("issues", issues, key=["issue_id"])
         return issues
+
+    def _recent_vectors(self, items: pd.DataFrame, end: pd.Timestamp | None,
+                        centroid_length: int | None = None) -> pd.Series | None:
+        """The stored vectors of the items the detector's windows and baseline span (None for the rest)."""
+        if items.empty or self.detector.scan_replicates <= 0:
+            return None
+        created = pd.to_datetime(items["created_at"])
+        last = (end if end is not None else created.max()).normalize()
+        since = last - pd.Timedelta(days=self.detector.recent_days + self.detector.baseline_days)
+        vectors = self.store.query(
+            "SELECT t.item_id, t.vector FROM topics t JOIN items i ON i.item_id = t.item_id "
+            "WHERE t.vector IS NOT NULL AND coalesce(i.created_at, i.collected_at) >= ?", [since.to_pydatetime()])
+        if vectors.empty:
+            return None
+        lengths = vectors["vector"].map(len)
+        current = lengths.mode().iloc[0] if centroid_length is None else centroid_length
+        vectors = vectors[lengths == current]    # vectors of an earlier encoder (another length) are left out
+        return items["item_id"].map(dict(zip(vectors["item_id"], vectors["vector"])))
 
 
 @dataclass
@@ -321,6 +341,12 @@ class _RunState:
     outlier_ids: list[str] = field(default_factory=list)
     outlier_texts: list[str] = field(default_factory=list)
     outlier_vectors: list[np.ndarray] = field(default_factory=list)
+
+
+def _centroid_length(topics: pd.DataFrame) -> int | None:
+    """The length of the stored topic centroids: the current encoder's vector length."""
+    lengths = {len(c) for c in topics["centroid"] if hasattr(c, "__len__") and len(c)}
+    return lengths.pop() if len(lengths) == 1 else None
 
 
 def _with_languages(template: TopicModel, languages: list[str]) -> TopicModel:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from voxlens.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each entry migrates the store from version i to i + 1; index 0 creates the first schema.
 MIGRATIONS: list[str] = [
@@ -134,6 +134,11 @@ MIGRATIONS: list[str] = [
         reason VARCHAR NOT NULL,
         quarantined_at TIMESTAMP NOT NULL
     );
+    """,
+    # 2: the embedding each topic was assigned from (for the similar-items scan), and every topic an issue covers
+    """
+    ALTER TABLE topics ADD COLUMN vector FLOAT[];
+    ALTER TABLE issues ADD COLUMN topic_ids INTEGER[];
     """,
 ]
 

@@ -49,9 +49,17 @@ def issue_records(store: Store) -> list[dict[str, Any]]:
             "p_value": _number(row.p_value),
             "q_value": _number(row.q_value),
             "summary": row.summary,
+            "topic_ids": _topic_ids(row.topic_ids, row.topic_id),
             "evidence": [quotes[i] for i in ids if i in quotes],
         })
     return records
+
+
+def _topic_ids(stored: Any, lead: Any) -> list[int]:
+    """Every topic an issue covers (a group or a similar-items issue names several); the lead topic otherwise."""
+    if hasattr(stored, "__len__") and len(stored):      # a list or array; None or NA when not stored
+        return [int(t) for t in stored]
+    return [] if pd.isna(lead) else [int(lead)]
 
 
 def _number(value: Any) -> float | None:
