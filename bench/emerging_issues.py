@@ -179,7 +179,8 @@ def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> d
 
 def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = 0.01,
         short_windows: tuple[int, ...] = (1, 2, 3), daily: int = DAILY,
-        methods: tuple[str, ...] = METHODS) -> pd.DataFrame:
+        methods: tuple[str, ...] = METHODS, first_seed: int = 0, **scan: float | None) -> pd.DataFrame:
+    """The benchmark table; ``scan`` may set the detector's ``scan_alpha``."""
     from sentiment.topics import TopicModel
 
     started = time.time()
@@ -190,7 +191,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     corpus.attrs["pools"] = theme_pools(corpus, vectors)
     print(f"corpus {len(corpus)} tweets, {len(model.topics_)} topics, outliers "
           f"{(corpus['topic_id'] < 0).mean():.1%}; set-up {time.time() - started:.0f} s")
-    detector = IssueDetector(alpha=alpha, short_windows=short_windows)
+    detector = IssueDetector(alpha=alpha, short_windows=short_windows, **scan)
     topics = model.info()
     groups = topic_groups(topics, detector.group_topics, detector.group_distance)
     print(f"{len(groups)} topic groups tested besides the {len(topics)} topics")
@@ -201,7 +202,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
             for rule in ("topic", "group"):
                 results.append({"scenario": scenario, "method": method, "rule": rule, "seeds": 0, "detectable": 0,
                                 "detected": 0, "flags": 0, "correct_flags": 0, "quiet_alarm": 0, "delays": []})
-        for seed in range(seeds):
+        for seed in range(first_seed, first_seed + seeds):
             rng = np.random.default_rng(1000 * seed + len(scenario))
             stream = background_stream(corpus, rng, daily)
             day = stream["created_at"].min() + pd.Timedelta(days=int(rng.integers(40, DAYS - HORIZON + 1)))
@@ -285,16 +286,22 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--first-seed", type=int, default=0, help="run seeds from this one (a fresh set to confirm on)")
     parser.add_argument("--scenarios", default="burst 5%,burst 10%,sentiment shift,quiet")
     parser.add_argument("--topics", type=int, default=30, help="topics to fit (0: chosen by HDBSCAN)")
     parser.add_argument("--alpha", type=float, default=0.01, help="the detector's false discovery rate")
     parser.add_argument("--windows", default="1,2,3", help="the detector's short windows in days (7 is always scanned)")
     parser.add_argument("--methods", default=",".join(METHODS), help="which of: " + ", ".join(METHODS))
+    parser.add_argument("--scan-alpha", type=float, default=IssueDetector.scan_alpha,
+                        help="the similar-items scan's own false-alarm budget per run")
+    parser.add_argument("--scan-in-fdr", action="store_true",
+                        help="put the scan's p-values into the topics' false-discovery-rate family instead")
     parser.add_argument("--daily", type=int, default=DAILY, help="mean items per weekday in the stream")
     args = parser.parse_args()
     table = run(args.seeds, [s.strip() for s in args.scenarios.split(",")], args.topics or None, args.alpha,
                 tuple(int(w) for w in args.windows.split(",")), args.daily,
-                tuple(m.strip() for m in args.methods.split(",")))
+                tuple(m.strip() for m in args.methods.split(",")), args.first_seed,
+                scan_alpha=None if args.scan_in_fdr else args.scan_alpha)
     print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
 
 

@@ -25,7 +25,7 @@ the ``baseline_days`` before them:
   explain most of the drop is named.
 
 p-values across all topics and tests are corrected with Benjamini–Hochberg (false discovery rate
-``alpha``), and an issue also needs ``min_count`` topic items and an effect of at least ``min_ratio``: the
+``alpha``; the scan, already corrected for all it tries, has its own budget ``scan_alpha``), and an issue also needs ``min_count`` topic items and an effect of at least ``min_ratio``: the
 rate ratio for volume, the odds ratio for the negative share (a share of 60% cannot double, but its odds can).
 ``severity`` is the number of excess items in the window, weighted toward negative ones: higher is worse.
 
@@ -82,6 +82,10 @@ class IssueDetector:
         scan_replicates: with ``embeddings`` given to :meth:`detect`, the Monte Carlo replicates that
             calibrate the similar-items scan (see :mod:`metrics.emerging_scan`); 0 turns the scan off.
         scan_centres: how many items of the last ``max(short_windows)`` days the scan uses as centres.
+        scan_alpha: the scan's own false-alarm budget per run: a neighbourhood is flagged when its p-value
+            (already corrected for every centre, size and window the scan tried) is below it, and the
+            topic and group tests keep the false discovery rate ``alpha`` among themselves. None puts the
+            scan's p-values into that Benjamini–Hochberg family instead.
     """
 
     recent_days: int = 7
@@ -97,6 +101,7 @@ class IssueDetector:
     group_distance: float = 0.5
     scan_replicates: int = 99
     scan_centres: int = 100
+    scan_alpha: float | None = 0.005
 
     def detect(self, items: pd.DataFrame, as_of: pd.Timestamp | None = None,
                responses: pd.DataFrame | None = None, topics: pd.DataFrame | None = None,
@@ -167,8 +172,15 @@ class IssueDetector:
         issues = []
         if tests:
             table = pd.DataFrame(tests)
-            table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy())
-            flagged = table[(table["q_value"] < self.alpha) & (table["count"] >= self.min_count)
+            scanned = table["rows"].notna() if "rows" in table else pd.Series(False, index=table.index)
+            alpha = pd.Series(self.alpha, index=table.index)
+            if self.scan_alpha is None:
+                table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy())
+            else:   # the scan as its own family: its p-values are already corrected for every centre it tried
+                table.loc[~scanned, "q_value"] = benjamini_hochberg(table.loc[~scanned, "p_value"].to_numpy())
+                table.loc[scanned, "q_value"] = table.loc[scanned, "p_value"]
+                alpha[scanned] = self.scan_alpha
+            flagged = table[(table["q_value"] < alpha) & (table["count"] >= self.min_count)
                             & (table["effect"] >= self.min_ratio)]
             recent = frame[frame["day"] >= recent_start]
             single = flagged[flagged["members"].isna()] if "members" in flagged else flagged
@@ -197,7 +209,7 @@ class IssueDetector:
         tests = []
         for cluster in scan_similar(vectors, frame["day"], windows, replicates=self.scan_replicates,
                                     max_centres=self.scan_centres, centre_days=max(self.short_windows, default=1),
-                                    dispersion=dispersion, alpha=self.alpha):
+                                    dispersion=dispersion, alpha=max(self.alpha, self.scan_alpha or 0.0)):
             topics = frame["topic_id"].iloc[cluster["rows"]]
             share = topics[topics >= 0].value_counts(normalize=True)
             members = tuple(sorted(int(t) for t in share[share >= 0.15].index[:max(1, self.group_topics)]))

@@ -85,3 +85,12 @@ def test_embeddings_must_match_the_items():
 def test_scan_replicates_zero_turns_the_scan_off():
     items, vectors = stream(seed=1, planted_per_day=8)
     assert IssueDetector(scan_replicates=0).detect(items, embeddings=vectors).empty
+
+
+def test_with_its_own_false_alarm_budget_the_scan_is_judged_on_its_corrected_p_value():
+    items, vectors = stream(seed=1, planted_per_day=8)
+    shared = IssueDetector(scan_alpha=None).detect(items, embeddings=vectors).iloc[0]
+    own = IssueDetector(scan_alpha=0.002).detect(items, embeddings=vectors).iloc[0]
+    assert shared["p_value"] == own["p_value"]
+    assert shared["q_value"] > shared["p_value"]          # one test among the topics' in the FDR family
+    assert own["q_value"] == own["p_value"] < 0.002        # its own family: already corrected for its centres
