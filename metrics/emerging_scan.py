@@ -44,14 +44,14 @@ from scipy import stats
 def scan_similar(vectors: np.ndarray, days: pd.Series, windows: Sequence[int] = (1, 2, 3),
                  sizes: Sequence[float] = (0.005, 0.01, 0.02, 0.04), replicates: int = 99,
                  max_centres: int = 100, centre_days: int | None = None, max_clusters: int = 3,
-                 dispersion: float = 1.0,
-                 alpha: float = 0.05, random_state: int = 0) -> list[dict]:
+                 dispersion: float = 1.0, alpha: float = 0.05, random_state: int = 0) -> list[dict]:
     """Neighbourhoods of recent items that are over-represented in a window ending on the last day.
 
     ``vectors`` (one row per item) and ``days`` (calendar days, aligned) cover the baseline and the scanned
-    days. Returns at most ``max_clusters`` dicts with ``rows`` (positions of the neighbourhood's items in the
-    window), ``window`` (days), ``count``, ``expected``, ``llr`` and ``p_value``; only those with
-    ``p_value < alpha`` are returned.
+    days. Returns at most ``max_clusters`` dicts, those with ``p_value < alpha``: ``rows`` (positions of
+    the neighbourhood's items in the window, its centre included), ``window`` (days), ``size`` (items
+    around the centre), ``count`` (those in the window, the centre not counted), ``expected``, ``llr`` and
+    ``p_value``.
     """
     vectors = np.asarray(vectors, dtype=np.float32)
     if len(vectors) < 10:
