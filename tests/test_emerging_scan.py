@@ -94,3 +94,20 @@ def test_with_its_own_false_alarm_budget_the_scan_is_judged_on_its_corrected_p_v
     assert shared["p_value"] == own["p_value"]
     assert shared["q_value"] > shared["p_value"]          # one test among the topics' in the FDR family
     assert own["q_value"] == own["p_value"] < 0.002        # its own family: already corrected for its centres
+
+
+def test_the_benchmark_measures_how_much_of_a_scan_issue_is_planted():
+    """``bench.emerging_issues`` reports this share for scan flags its topic rules cannot credit."""
+    from bench.emerging_issues import _scan_planted_shares
+
+    items, vectors = stream(seed=1, planted_per_day=8)
+    detector = IssueDetector()
+    issues = detector.detect(items, embeddings=vectors)
+    background = len(DAYS) * 60                      # the planted items come after the background ones
+    shares = _scan_planted_shares(detector.tests_, issues, background)
+
+    assert list(shares) == [frozenset(issues.iloc[0]["topic_ids"])]
+    assert 0.5 < shares[frozenset(issues.iloc[0]["topic_ids"])] < 1.0   # mostly the theme, some background
+    assert set(_scan_planted_shares(detector.tests_, issues, 0).values()) == {1.0}
+    assert set(_scan_planted_shares(detector.tests_, issues, len(items)).values()) == {0.0}
+    assert _scan_planted_shares(pd.DataFrame(), issues, 0) == {}     # a run without the scan
