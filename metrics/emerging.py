@@ -25,8 +25,9 @@ the ``baseline_days`` before them:
   explain most of the drop is named.
 
 p-values across all topics and tests are corrected with Benjamini–Hochberg (false discovery rate
-``alpha``; the scan, already corrected for all it tries, has its own budget ``scan_alpha``), and an issue also needs ``min_count`` topic items and an effect of at least ``min_ratio``: the
-rate ratio for volume, the odds ratio for the negative share (a share of 60% cannot double, but its odds can).
+``alpha``; the scan, already corrected for all it tries, has its own budget ``scan_alpha``), and an
+issue also needs ``min_count`` topic items and an effect of at least ``min_ratio``: the rate ratio for
+volume, the odds ratio for the negative share (a share of 60% cannot double, but its odds can).
 ``severity`` is the number of excess items in the window, weighted toward negative ones: higher is worse.
 
 Example:
