@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metrics.emerging import IssueDetector
+from metrics.emerging import SIMILAR_ITEMS, IssueDetector
 from metrics.emerging_groups import topic_groups
 
 THEMES = {
@@ -165,7 +165,7 @@ def _scan_planted_shares(tests: pd.DataFrame, issues: pd.DataFrame, background: 
     rows = {tuple(members): found for members, found in zip(scanned["members"], scanned["rows"])}
     return {frozenset(ids): float(np.mean(rows[tuple(ids)] >= background))
             for ids, summary in zip(issues["topic_ids"], issues["summary"])
-            if summary.startswith("similar items") and tuple(ids) in rows}
+            if summary.startswith(SIMILAR_ITEMS) and tuple(ids) in rows}
 
 
 def naive_flags(items: pd.DataFrame, as_of: pd.Timestamp, min_count: int = 8) -> set[int]:
@@ -249,7 +249,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
                         if scenario == "quiet":
                             sources = quiet_sources.setdefault(method, {"scan": set(), "topic or group": set()})
                             for summary in issues["summary"]:
-                                sources["scan" if summary.startswith("similar items") else "topic or group"].add(seed)
+                                sources["scan" if summary.startswith(SIMILAR_ITEMS) else "topic or group"].add(seed)
                         today = {(int(t), frozenset(ids)) for t, ids in zip(issues["topic_id"], issues["topic_ids"])}
                     else:
                         today = {(t, frozenset([t])) for t in naive_flags(items, as_of)}

@@ -56,6 +56,8 @@ from metrics.metric_drops import describe, metric_drops
 from voxlens.errors import InputError
 from voxlens.ids import stable_hash
 
+SIMILAR_ITEMS = "similar items up"     # how a similar-items scan issue's summary begins
+
 ISSUE_COLUMNS = [
     "issue_id", "kind", "topic_id", "window_start", "window_end", "severity", "statistic", "p_value",
     "q_value", "summary", "evidence", "topic_ids",
@@ -318,7 +320,7 @@ class IssueDetector:
         negative_share = float(in_window["negative"].mean()) if len(in_window) else 0.0
         excess = max(test["excess"], test["excess_recent"], 0.0)
         names = "; ".join(str(labels.get(t, f"topic {t}")) for t in members)
-        what = "similar items up" if similar else "volume up"
+        what = SIMILAR_ITEMS if similar else "volume up"
         summary = (f"{what} across topics {', '.join(map(str, members))} ({names}): {len(in_window)} items in "
                    f"the last {int(test['window'])} day(s), {test['statistic']:.1f}× the baseline rate; "
                    f"{100 * negative_share:.0f}% negative")
