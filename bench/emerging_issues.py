@@ -14,8 +14,9 @@ on MiniLM embeddings of the corpus, and negative when its human label is. A scen
 
 The detector runs once a day from the plant day for 7 days as the pipeline runs it: given the topics'
 centroids and labels (so it also tests small groups of neighbouring topics) and the items' embeddings (so it
-also scans for recent items more alike than their topics show). ``voxlens without scan`` is the same
-detector without the embeddings, ``voxlens topics only`` without the centroids as well.
+also scans for recent items more alike than their topics show).
+``voxlens with words`` also scans the items of each word (``scan_word_share`` = 0.005), ``voxlens without
+scan`` is the detector without the embeddings, ``voxlens topics only`` without the centroids as well.
 Two scoring rules:
 
 - ``topic`` (per topic): a flag is correct when its topic (an issue's ``topic_id``) received at least 20%
@@ -61,7 +62,9 @@ THEMES = {
     "allergy": r"\b(?:allergy|allergies|claritin|pollen|sneezing)\b",
 }
 DAYS, DAILY, HORIZON = 60, 200, 7
-METHODS = ("voxlens", "voxlens without scan", "voxlens topics only", "naive")
+SCANNING = ("voxlens", "voxlens with words")     # the methods given the items' embeddings
+METHODS = ("voxlens", "voxlens with words", "voxlens without scan", "voxlens topics only", "naive")
+WORD_SHARE = 0.005     # ``voxlens with words``: the detector's ``scan_word_share``
 
 
 def load_stream_corpus(limit: int = 3600, per_theme: int = 250, seed: int = 0) -> pd.DataFrame:
@@ -206,6 +209,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     print(f"corpus {len(corpus)} tweets, {len(model.topics_)} topics, outliers "
           f"{(corpus['topic_id'] < 0).mean():.1%}; set-up {time.time() - started:.0f} s")
     detector = IssueDetector(alpha=alpha, short_windows=short_windows, **scan)
+    with_words = IssueDetector(alpha=alpha, short_windows=short_windows, scan_word_share=WORD_SHARE, **scan)
     topics = model.info()
     groups = topic_groups(topics, detector.group_topics, detector.group_distance)
     print(f"{len(groups)} topic groups tested besides the {len(topics)} topics")
@@ -227,7 +231,8 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
             shares = stream.attrs.get("planted_shares", {t: 1.0 for t in truth})
             group_truth = bool(truth) or any(_covers(frozenset(g), shares) for g in groups)
             items = stream.assign(topic_id=corpus.loc[stream["row"], "topic_id"].to_numpy(),
-                                  negative=corpus.loc[stream["row"], "negative"].to_numpy())
+                                  negative=corpus.loc[stream["row"], "negative"].to_numpy(),
+                                  text=corpus.loc[stream["row"], "text"].to_numpy())
             embedded = vectors[stream["row"].to_numpy()]
             rows = results[-2 * len(methods):]
             for method, topic_row, group_row in zip(methods, rows[0::2], rows[1::2]):
@@ -237,15 +242,17 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
                     as_of = day + pd.Timedelta(days=offset)
                     if method != "naive":
                         tick = time.perf_counter()
-                        issues = detector.detect(items, as_of=as_of, topics=None if method.endswith("only") else topics,
-                                                 embeddings=embedded if method == "voxlens" else None)
+                        used = with_words if method == "voxlens with words" else detector
+                        issues = used.detect(items, as_of=as_of, topics=None if method.endswith("only") else topics,
+                                             embeddings=embedded if method in SCANNING else None)
                         seconds[method] += time.perf_counter() - tick
                         calls[method] += 1
                         issues = issues.dropna(subset=["topic_id"])
-                        if method == "voxlens" and scenario.startswith("burst"):
-                            for ids, share in _scan_planted_shares(detector.tests_, issues, background).items():
+                        if method in SCANNING and scenario.startswith("burst"):
+                            for ids, share in _scan_planted_shares(used.tests_, issues, background).items():
                                 if not _covers(ids, shares):
-                                    uncredited.setdefault(scenario, {})[(seed, ids)] = (share, stream.attrs["theme"])
+                                    uncredited.setdefault((scenario, method), {})[(seed, ids)] = (
+                                        share, stream.attrs["theme"])
                         if scenario == "quiet":
                             sources = quiet_sources.setdefault(method, {"scan": set(), "topic or group": set()})
                             for summary in issues["summary"]:
@@ -291,13 +298,17 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
             print(themes[themes["method"] == methods[0]].pivot_table(
                 index="scenario", columns="theme", values=column,
                 aggfunc=lambda d: f"{int(d.sum())}/{len(d)}").to_string())
-    for scenario, found in uncredited.items():
+    for (scenario, method), found in uncredited.items():
         shares = np.array([share for share, _ in found.values()])
         themes = pd.Series([theme for _, theme in found.values()]).value_counts()
-        print(f"{scenario}: {len(found)} similar-items flags the group rule counts wrong "
+        print(f"{scenario}, {method}: {len(found)} similar-items flags the group rule counts wrong "
               f"({', '.join(f'{t} {n}' for t, n in themes.items())}); share of planted items among their items: "
               f"median {np.median(shares):.2f}, none in {(shares == 0).sum()}, under a quarter in "
               f"{(shares < 0.25).sum()}, half or more in {(shares >= 0.5).sum()}")
+        half = pd.Series([theme for theme in dict((seed, theme) for (seed, _), (share, theme) in found.items()
+                                                  if share >= 0.5).values()]).value_counts()
+        print(f"  seeds with such a flag at least half planted: {int(half.sum())} "
+              f"({', '.join(f'{t} {n}' for t, n in half.items())})")
     for method, sources in quiet_sources.items():
         print(f"quiet, {method}: seeds with an alarm from the similar-items scan {len(sources['scan'])}, "
               f"from topic or group tests {len(sources['topic or group'])}")
@@ -313,7 +324,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     print("seconds per detect call: " + ", ".join(
         f"{m} {seconds[m] / calls[m]:.3f}" for m in methods if calls[m]))
     print(f"total {time.time() - started:.0f} s")
-    table = table[(table["rule"] == "topic") | table["method"].isin(["voxlens", "voxlens without scan"])]
+    table = table[(table["rule"] == "topic") | table["method"].isin([*SCANNING, "voxlens without scan"])]
     return table[["scenario", "method", "rule", "seeds", "precision", "recall", "detectable", "median_delay_days",
                   "quiet_without_alarm", "flags"]]
 

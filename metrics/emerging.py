@@ -16,8 +16,11 @@ the ``baseline_days`` before them:
 - given the topics' centroids, small groups of neighbouring topics (see :mod:`metrics.emerging_groups`)
   are tested for volume like one more topic; a flagged group is one issue naming its topics;
 - given the items' embeddings, a spatial scan looks for recent items more alike than their topics show (a
-  theme scattered over topics that are not neighbours, see :mod:`metrics.emerging_scan`); a significant
-  neighbourhood is one issue naming the topics most of its items have, quoting its own items;
+  theme scattered over topics that are not neighbours, see :mod:`metrics.emerging_scan`); given their
+  ``text`` and ``scan_word_share``, the items of each word are scanned with them (a theme told in one word,
+  in any language); a
+  significant neighbourhood or word is one issue naming the topics most of its items have, quoting its
+  own items;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
 - with survey ``responses``, a significant drop in NPS, CSAT or CES (recent window against baseline,
@@ -49,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.emerging_groups import topic_groups
-from metrics.emerging_scan import scan_similar
+from metrics.emerging_scan import scan_similar, word_sets
 from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, pooled_dispersion,
                                     scan_p_value, share_excess_sf, shrunk_dispersion, weekday_shares)
 from metrics.metric_drops import describe, metric_drops
@@ -82,11 +85,17 @@ class IssueDetector:
         group_topics: with ``topics`` given to :meth:`detect`, groups of up to this many neighbouring topics
             are also tested for volume (0 or 1: no groups).
         group_distance: largest cosine distance (average linkage) at which topics form a group.
-        scan_replicates: with ``embeddings`` given to :meth:`detect`, the Monte Carlo replicates that
+        scan_replicates: with ``embeddings`` (or a ``text`` column) given to :meth:`detect`, the replicates that
             calibrate the similar-items scan (see :mod:`metrics.emerging_scan`); 0 turns the scan off.
         scan_centres: how many items of the last ``max(short_windows)`` days the scan uses as centres.
-        scan_alpha: the scan's own false-alarm budget per run: a neighbourhood is flagged when its p-value
-            (already corrected for every centre, size and window the scan tried) is below it, and the
+        scan_word_share: above 0 and with a ``text`` column in the items, the items of each word used by at
+            least this share of them (and by ``min_count``; 0.005 is the size of the scan's smallest
+            neighbourhood) and by at most a fifth, stop words of the items' languages aside, are scanned too,
+            with or without embeddings. 0 (the default) scans neighbourhoods only: on the planted-issue
+            benchmark, words find themes that embeddings scatter, but name topics that hold too little of
+            them (see the README).
+        scan_alpha: the scan's own false-alarm budget per run: a neighbourhood or word is flagged when its
+            p-value (already corrected for every centre, word, size and window the scan tried) is below it, and the
             topic and group tests keep the false discovery rate ``alpha`` among themselves. None puts the
             scan's p-values into that Benjamini–Hochberg family instead.
     """
@@ -104,6 +113,7 @@ class IssueDetector:
     group_distance: float = 0.5
     scan_replicates: int = 99
     scan_centres: int = 100
+    scan_word_share: float = 0.0
     scan_alpha: float | None = 0.005
 
     def detect(self, items: pd.DataFrame, as_of: pd.Timestamp | None = None,
@@ -119,7 +129,9 @@ class IssueDetector:
         tested as well (see :mod:`metrics.emerging_groups`). ``embeddings`` (optional: a 2-D array with one
         row per item of ``items``, or a sequence of per-item vectors, None or NaN where an item has none) adds
         a scan for recent items more alike than their topics show (see :mod:`metrics.emerging_scan`); items
-        without a vector are left out of it. ``topic_ids`` lists the topics an issue covers.
+        without a vector are left out of it. With ``scan_word_share`` set, a ``text`` column adds the items
+        of each word to that scan (optional ``lang`` chooses the stop words). ``topic_ids`` lists the topics an
+        issue covers.
         """
         if embeddings is not None and len(embeddings) != len(items):
             raise InputError(f"embeddings have {len(embeddings)} rows for {len(items)} items: pass one per item")
@@ -170,7 +182,7 @@ class IssueDetector:
                                                shrunk_dispersion(*own_negative, pooled_negative)))
         new_topics = {t for t in counts.index if self.first_days_[t] >= new_since}
         tests += self._scan_groups(topics, counts, shares, totals, in_baseline, windows, pooled_volume, new_topics)
-        if embeddings is not None and self.scan_replicates > 0:
+        if self.scan_replicates > 0 and (embeddings is not None or self._scans_words(frame)):
             tests += self._scan_similar(frame, embeddings, windows, pooled_volume)
         issues = []
         if tests:
@@ -206,25 +218,45 @@ class IssueDetector:
 
     def _scan_similar(self, frame: pd.DataFrame, embeddings: Any, windows: list[int],
                       dispersion: float) -> list[dict]:
-        """Neighbourhoods of recent items in embedding space, named by the topics most of their items have."""
-        vectors, present = _vectors_at(embeddings, frame["_row"].to_numpy())
-        frame = frame[present]
+        """Neighbourhoods of recent items in embedding space (and items sharing a word), named by the topics
+        most of their items have."""
+        vectors = None
+        if embeddings is not None:
+            vectors, present = _vectors_at(embeddings, frame["_row"].to_numpy())
+            frame = frame[present]
+        sets, words = None, None
+        if self._scans_words(frame):
+            least = max(self.min_count, int(np.ceil(self.scan_word_share * len(frame))))
+            sets, words = word_sets(frame["text"].tolist(), least, stop_words=self._stop_words(frame))
         tests = []
         for cluster in scan_similar(vectors, frame["day"], windows, replicates=self.scan_replicates,
                                     max_centres=self.scan_centres, centre_days=max(self.short_windows, default=1),
-                                    dispersion=dispersion, alpha=max(self.alpha, self.scan_alpha or 0.0)):
+                                    dispersion=dispersion, alpha=max(self.alpha, self.scan_alpha or 0.0),
+                                    word_sets=sets, words=words):
             topics = frame["topic_id"].iloc[cluster["rows"]]
             share = topics[topics >= 0].value_counts(normalize=True)
-            members = tuple(sorted(int(t) for t in share[share >= 0.15].index[:max(1, self.group_topics)]))
-            if not members:
+            if share.empty:     # only outliers: no topic to name
                 continue
+            named = share[share >= 0.15].index[:max(1, self.group_topics)]
+            members = tuple(sorted(int(t) for t in (named if len(named) else share.index[:1])))
             ratio = cluster["count"] / max(cluster["expected"], 1e-9)
             excess = cluster["count"] - cluster["expected"]
             tests.append({"topic_id": int(share.index[0]), "kind": "volume_spike", "window": cluster["window"],
                           "count": cluster["count"], "p_value": cluster["p_value"], "statistic": ratio,
                           "effect": ratio, "excess": excess, "excess_recent": excess, "members": members,
-                          "rows": frame["_row"].to_numpy()[cluster["rows"]]})
+                          "rows": frame["_row"].to_numpy()[cluster["rows"]], "words": cluster["words"]})
         return tests
+
+    def _scans_words(self, frame: pd.DataFrame) -> bool:
+        return self.scan_word_share > 0 and "text" in frame
+
+    @staticmethod
+    def _stop_words(frame: pd.DataFrame) -> list[str]:
+        """Stop words of the languages the items are in (English and Polish when unknown)."""
+        from sentiment.topics import multilingual_stop_words
+
+        languages = sorted(frame["lang"].dropna().astype(str).unique()) if "lang" in frame else []
+        return multilingual_stop_words(languages) if languages else multilingual_stop_words()
 
     def _scan_groups(self, topics: pd.DataFrame | None, counts: pd.DataFrame, shares: dict, totals: np.ndarray,
                      in_baseline: np.ndarray, windows: list[int], pooled: float, new_topics: set) -> list[dict]:
@@ -320,7 +352,9 @@ class IssueDetector:
         negative_share = float(in_window["negative"].mean()) if len(in_window) else 0.0
         excess = max(test["excess"], test["excess_recent"], 0.0)
         names = "; ".join(str(labels.get(t, f"topic {t}")) for t in members)
-        what = SIMILAR_ITEMS if similar else "volume up"
+        words = test.get("words") if similar else None
+        what = "volume up" if not similar else SIMILAR_ITEMS + (
+            f" (mentioning {' or '.join(repr(w) for w in words)})" if isinstance(words, tuple) and words else "")
         summary = (f"{what} across topics {', '.join(map(str, members))} ({names}): {len(in_window)} items in "
                    f"the last {int(test['window'])} day(s), {test['statistic']:.1f}× the baseline rate; "
                    f"{100 * negative_share:.0f}% negative")

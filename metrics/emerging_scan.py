@@ -17,6 +17,10 @@ the shuffles' maxima gives the p-value (SaTScan's Gumbel approximation, which re
 sampling noise, as the topic tests estimate it), so busy days that bring related items together are not
 taken for a theme.
 
+Items that share a word are scanned as well (``word_sets``: one set per word, as :func:`word_sets` builds
+them): a theme named by its words can scatter in embedding space, and each word's items are one more
+candidate set in the same maximum, so the calibration covers them with no further false-alarm budget.
+
 The best neighbourhood is reported, and then further ones that share no item with those already reported
 (SaTScan's secondary clusters), each with its p-value against the same null maxima (conservative).
 
@@ -38,61 +42,110 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 
-def scan_similar(vectors: np.ndarray, days: pd.Series, windows: Sequence[int] = (1, 2, 3),
+def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[int] = (1, 2, 3),
                  sizes: Sequence[float] = (0.005, 0.01, 0.02, 0.04), replicates: int = 99,
                  max_centres: int = 100, centre_days: int | None = None, max_clusters: int = 3,
-                 dispersion: float = 1.0, alpha: float = 0.05, random_state: int = 0) -> list[dict]:
-    """Neighbourhoods of recent items that are over-represented in a window ending on the last day.
+                 dispersion: float = 1.0, alpha: float = 0.05, random_state: int = 0,
+                 word_sets: sparse.spmatrix | None = None, words: Sequence[str] | None = None) -> list[dict]:
+    """Neighbourhoods of recent items (and items sharing a word) over-represented in a window ending on the last day.
 
-    ``vectors`` (one row per item) and ``days`` (calendar days, aligned) cover the baseline and the scanned
-    days. Returns at most ``max_clusters`` dicts, those with ``p_value < alpha``: ``rows`` (positions of
-    the neighbourhood's items in the window, its centre included), ``window`` (days), ``size`` (items
-    around the centre), ``count`` (those in the window, the centre not counted), ``expected``, ``llr`` and
-    ``p_value``.
+    ``vectors`` (one row per item, or None to scan ``word_sets`` only) and ``days`` (calendar days,
+    aligned) cover the baseline and the scanned days; ``word_sets`` (optional, words × items, nonzero where
+    an item uses the word) are scanned with them, ``words`` naming its rows. Returns at most
+    ``max_clusters`` dicts, those with ``p_value < alpha``: ``rows`` (positions of the set's items in the
+    window, a neighbourhood's centre included), ``window`` (days), ``size`` (items in the set, the centre not
+    counted), ``count`` (those in the window, the centre not counted), ``expected``, ``llr``, ``p_value``
+    and ``words`` (the set's word; empty for a neighbourhood).
     """
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if len(vectors) < 10:
-        return []
-    vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     day = pd.to_datetime(pd.Series(days)).dt.normalize().to_numpy()
+    total = len(day)
+    if total < 10 or (vectors is None and word_sets is None):
+        return []
     end = day.max()
     windows = sorted(set(windows))
     age = ((end - day) / np.timedelta64(1, "D")).astype(int)     # 0 = the last day
-    total = len(vectors)
-    counts = np.unique(np.clip([int(round(s * total)) for s in sizes], 2, total - 1))
     rng = np.random.default_rng(random_state)
-    centres = np.flatnonzero(age < (centre_days or max(windows)))
-    if len(centres) == 0:
-        return []
-    if len(centres) > max_centres:
-        centres = np.sort(rng.choice(centres, size=max_centres, replace=False))
+    counts = np.unique(np.clip([int(round(s * total)) for s in sizes], 2, total - 1))
+    centres = np.zeros(0, dtype=int)
+    if vectors is not None:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        centres = np.flatnonzero(age < (centre_days or max(windows)))
+        if len(centres) > max_centres:
+            centres = np.sort(rng.choice(centres, size=max_centres, replace=False))
     others = np.setdiff1d(np.arange(total), centres)      # the items counted; centres are only places
-    if len(others) <= counts.max():
+    if len(centres) and len(others) > counts.max():
+        neighbours = _nearest(vectors, centres, others, int(counts.max()))
+    else:
+        centres, others, neighbours = np.zeros(0, dtype=int), np.arange(total), None
+    if word_sets is not None:
+        word_sets = sparse.csr_matrix(word_sets, dtype=np.float64)
+        if word_sets.shape[1] != total:
+            raise ValueError(f"word_sets has {word_sets.shape[1]} columns for {total} items: one column per item")
+    sets = word_sets[:, others] if word_sets is not None else None
+    if neighbours is None and (sets is None or sets.shape[0] == 0):
         return []
-    neighbours = _nearest(vectors, centres, others, int(counts.max()))
-    observed = _statistics(neighbours, age[others], windows, counts) / max(1.0, dispersion)
-    null_maxima = np.array([_statistics(neighbours, rng.permutation(age[others]), windows, counts).max()
-                            for _ in range(replicates)]) / max(1.0, dispersion)
+
+    def statistics(ages: np.ndarray) -> np.ndarray:
+        parts = []
+        if neighbours is not None:
+            parts.append(_statistics(neighbours, ages, windows, counts).ravel())
+        if sets is not None:
+            parts.append(_set_statistics(sets, ages, windows).ravel())
+        return np.concatenate(parts) / max(1.0, dispersion)
+
+    observed = statistics(age[others])
+    null_maxima = np.array([statistics(rng.permutation(age[others])).max() for _ in range(replicates)])
     location, scale = stats.gumbel_r.fit(null_maxima)
+    neighbourhood_shape = (len(centres), len(counts), len(windows)) if neighbours is not None else (0, 0, 0)
+    first_set = int(np.prod(neighbourhood_shape))
     found, taken = [], np.zeros(total, dtype=bool)
-    for flat in np.argsort(observed, axis=None)[::-1]:
-        llr = float(observed.flat[flat])
+    for flat in np.argsort(observed, kind="stable")[::-1]:
+        llr = float(observed[flat])
         p_value = float(stats.gumbel_r.sf(llr, location, scale))
         if p_value >= alpha or llr <= 0 or len(found) >= max_clusters:
             break
-        centre, size, window = np.unravel_index(flat, observed.shape)
-        members = others[neighbours[centre, :counts[size]]]
-        in_window = np.append(members[age[members] < windows[window]], centres[centre])
-        if taken[members].any() or taken[centres[centre]]:
+        if flat < first_set:
+            centre, size, window = np.unravel_index(flat, neighbourhood_shape)
+            members = others[neighbours[centre, :counts[size]]]
+            place, word, counted = [centres[centre]], (), age[others]
+        else:   # a word: reported with every item using it, centres included (they were only left out of the shuffles)
+            row, window = divmod(int(flat - first_set), len(windows))
+            members = np.flatnonzero(np.asarray(word_sets[row].todense()).ravel())
+            place, word, counted = [], (words[row] if words is not None else str(row),), age
+        if taken[members].any() or taken[place].any():
             continue
-        taken[members] = taken[centres[centre]] = True
-        expected = counts[size] * (age[others] < windows[window]).mean()
-        found.append({"rows": np.sort(in_window), "window": int(windows[window]), "size": int(counts[size]),
-                      "count": float(len(in_window) - 1), "expected": float(expected), "llr": llr, "p_value": p_value})
+        taken[members] = taken[place] = True
+        in_window = np.append(members[age[members] < windows[window]], place).astype(int)
+        expected = len(members) * (counted < windows[window]).mean()
+        found.append({"rows": np.sort(in_window), "window": int(windows[window]), "size": len(members),
+                      "count": float(len(in_window) - len(place)), "expected": float(expected), "llr": llr,
+                      "p_value": p_value, "words": word})
     return found
+
+
+def word_sets(texts: Sequence[str], min_items: int = 10, max_share: float = 0.2,
+              stop_words: Sequence[str] | None = None) -> tuple[sparse.csr_matrix, list[str]]:
+    """Per word (letters only, lower-cased, any script), the items that use it: words × items, and the words.
+
+    Words in fewer than ``min_items`` items or in more than ``max_share`` of them are left out, and so
+    are ``stop_words``.
+    """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from sentiment.topics import TOKEN_PATTERN
+
+    texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+    vectorizer = CountVectorizer(binary=True, min_df=max(1, min_items), max_df=max_share, token_pattern=TOKEN_PATTERN,
+                                 stop_words=list(stop_words) if stop_words else None, dtype=np.float64)
+    try:
+        matrix = vectorizer.fit_transform(texts)
+    except ValueError:     # no word is frequent enough (or every one is too frequent)
+        return sparse.csr_matrix((0, len(texts))), []
+    return sparse.csr_matrix(matrix.T), vectorizer.get_feature_names_out().tolist()
 
 
 def _nearest(vectors: np.ndarray, centres: np.ndarray, others: np.ndarray, count: int,
@@ -115,6 +168,16 @@ def _statistics(neighbours: np.ndarray, age: np.ndarray, windows: Sequence[int],
         share = inside.mean()
         hits = np.cumsum(inside[neighbours], axis=1)[:, counts - 1].astype(float)
         out[:, :, w] = _bernoulli_llr(hits, counts[None, :].astype(float), share)
+    return out
+
+
+def _set_statistics(sets: sparse.csr_matrix, age: np.ndarray, windows: Sequence[int]) -> np.ndarray:
+    """Bernoulli log-likelihood ratios of fixed item sets (rows of ``sets``), shaped (sets, windows)."""
+    size = np.asarray(sets.sum(axis=1)).ravel()
+    out = np.zeros((sets.shape[0], len(windows)))
+    for w, window in enumerate(windows):
+        inside = age < window
+        out[:, w] = _bernoulli_llr(sets @ inside.astype(np.float64), size, inside.mean())
     return out
 
 

@@ -1,0 +1,95 @@
+"""Words in the similar-items scan: a theme told in one word is found even where embeddings scatter it."""
+
+import numpy as np
+import pytest
+import pandas as pd
+from scipy import stats
+
+from metrics.emerging import IssueDetector
+from metrics.emerging_scan import scan_similar, word_sets
+
+DAYS = pd.date_range("2026-03-02", periods=35, freq="D")
+SYLLABLES = "ka po strze łą ni dro we mo ba tu ser cha ży pi lo ven".split()
+FILLER = np.array([a + b for a in SYLLABLES for b in SYLLABLES])          # 256 made-up words, Polish letters too
+USE = 1 / np.arange(1, len(FILLER) + 1) / np.sum(1 / np.arange(1, len(FILLER) + 1))   # Zipf: some common, most rare
+
+
+def stream(seed: int, planted_per_day: int = 0, daily: int = 60, word: str = "zwrotu"):
+    """Items of made-up words on random vectors and topics; planted ones mention ``word``, nothing else ties them."""
+    rng = np.random.default_rng(seed)
+    days = np.repeat(DAYS, daily)
+    texts = [" ".join(rng.choice(FILLER, size=8, p=USE)) for _ in days]
+    uses = rng.random(len(days)) < 0.02                     # the word's background rate: about 1 item a day
+    texts = [f"{t} {word}" if u else t for t, u in zip(texts, uses)]
+    if planted_per_day:
+        extra = np.repeat(DAYS[-2:], planted_per_day)
+        days = np.concatenate([days, extra])
+        texts += [f"{' '.join(rng.choice(FILLER, size=7, p=USE))} {word}" for _ in extra]
+    items = pd.DataFrame({"item_id": [f"i{n}" for n in range(len(days))], "created_at": days,
+                          "topic_id": rng.integers(0, 10, size=len(days)), "negative": rng.random(len(days)) < 0.3,
+                          "text": texts})
+    return items, rng.normal(size=(len(days), 16))
+
+
+def test_a_polish_word_whose_items_jump_is_one_issue_naming_it():
+    items, vectors = stream(seed=3, planted_per_day=6)    # 6 more a day for 2 days, on random topics and vectors
+    detector = IssueDetector(scan_word_share=0.005)
+
+    assert detector.detect(items.drop(columns="text"), embeddings=vectors).empty
+    issues = detector.detect(items, embeddings=vectors)
+
+    assert len(issues) == 1
+    issue = issues.iloc[0]
+    assert issue["summary"].startswith("similar items up (mentioning 'zwrotu') across topics")
+    assert issue["window_start"] == DAYS[-2].date()
+    planted = set(items["item_id"].iloc[len(DAYS) * 60:])
+    assert len(set(issue["evidence"]) & planted) >= 4
+    assert detector.detect(items).iloc[0]["summary"] == issue["summary"]    # words alone, without embeddings
+    assert IssueDetector().detect(items, embeddings=vectors).empty       # words are scanned when asked for
+
+
+def test_quiet_streams_rarely_raise_a_word():
+    """Calibration: the shuffles of days cover every word scanned, as they cover the neighbourhoods."""
+    alarms = []
+    for seed in range(30):
+        items, _ = stream(seed)
+        sets, words = word_sets(items["text"], min_items=10)
+        alarms.append(bool(scan_similar(None, items["created_at"], windows=(1, 2, 3, 7), alpha=0.05,
+                                        word_sets=sets, words=words, random_state=seed)))
+    assert sum(alarms) <= 4     # 1.5 expected; 5 or more would happen with probability 0.02 if calibrated
+
+
+def test_without_monte_carlo_calibration_the_best_word_would_alarm():
+    """The check above can fail: the best word's own binomial tail is small under no change too."""
+    items, _ = stream(seed=0)
+    sets, words = word_sets(items["text"], min_items=10)
+    best = scan_similar(None, items["created_at"], windows=(1, 2, 3, 7), alpha=1.0, word_sets=sets, words=words)[0]
+    raw = stats.binom.sf(best["count"] - 1, best["size"], best["expected"] / best["size"])
+    assert raw < 0.05 < best["p_value"]
+
+
+def test_word_sets_keep_words_of_any_script_within_the_frequency_bounds():
+    texts = ["Zwrot pieniędzy", "zwrot NIE działa", "zwrot", "refund please", "the refund", "a b c 42"]
+    sets, words = word_sets(texts, min_items=2, max_share=0.5, stop_words=["the", "nie"])
+    assert words == ["refund", "zwrot"]                    # 1-letter, digit-only, stop and rare words left out
+    assert sets.shape == (2, 6)
+    assert sets[words.index("zwrot")].indices.tolist() == [0, 1, 2]
+    assert word_sets(texts, min_items=10)[1] == []
+
+
+def test_a_word_spread_evenly_over_topics_is_still_reported_under_the_topic_holding_most():
+    items, vectors = stream(seed=3, planted_per_day=6)
+    uses = items["text"].str.contains("zwrotu").to_numpy()
+    items.loc[uses, "topic_id"] = np.arange(uses.sum()) % 10        # no topic holds 15% of the word's items
+
+    issue = IssueDetector(scan_word_share=0.005).detect(items, embeddings=vectors).iloc[0]
+
+    assert "mentioning 'zwrotu'" in issue["summary"]
+    assert len(issue["topic_ids"]) == 1 and issue["topic_id"] == issue["topic_ids"][0]
+
+
+def test_word_sets_must_have_a_column_per_item():
+    items, _ = stream(seed=0)
+    sets, words = word_sets(items["text"], min_items=10)
+    with pytest.raises(ValueError, match="one column per item"):
+        scan_similar(None, items["created_at"].iloc[:-1], word_sets=sets, words=words)
