@@ -17,10 +17,9 @@ the ``baseline_days`` before them:
   are tested for volume like one more topic; a flagged group is one issue naming its topics;
 - given the items' embeddings, a spatial scan looks for recent items more alike than their topics show (a
   theme scattered over topics that are not neighbours, see :mod:`metrics.emerging_scan`); given their
-  ``text`` and ``scan_word_share``, the items of each word are scanned with them (a theme told in one word,
-  in any language); a
-  significant neighbourhood or word is one issue naming the topics most of its items have, quoting its
-  own items;
+  ``text`` and ``scan_word_share``, the items of each word are scanned with them (a theme told in one
+  word, in any language); a significant neighbourhood or word is one issue naming the topics most of its
+  items have, quoting its own items;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
 - with survey ``responses``, a significant drop in NPS, CSAT or CES (recent window against baseline,
@@ -85,8 +84,8 @@ class IssueDetector:
         group_topics: with ``topics`` given to :meth:`detect`, groups of up to this many neighbouring topics
             are also tested for volume (0 or 1: no groups).
         group_distance: largest cosine distance (average linkage) at which topics form a group.
-        scan_replicates: with ``embeddings`` (or a ``text`` column) given to :meth:`detect`, the replicates that
-            calibrate the similar-items scan (see :mod:`metrics.emerging_scan`); 0 turns the scan off.
+        scan_replicates: with ``embeddings`` (or words) given to :meth:`detect`, the Monte Carlo shuffles
+            that calibrate the similar-items scan (see :mod:`metrics.emerging_scan`); 0 turns it off.
         scan_centres: how many items of the last ``max(short_windows)`` days the scan uses as centres.
         scan_word_share: above 0 and with a ``text`` column in the items, the items of each word used by at
             least this share of them (and by ``min_count``; 0.005 is the size of the scan's smallest
@@ -95,9 +94,9 @@ class IssueDetector:
             benchmark, words find themes that embeddings scatter, but name topics that hold too little of
             them (see the README).
         scan_alpha: the scan's own false-alarm budget per run: a neighbourhood or word is flagged when its
-            p-value (already corrected for every centre, word, size and window the scan tried) is below it, and the
-            topic and group tests keep the false discovery rate ``alpha`` among themselves. None puts the
-            scan's p-values into that Benjamini–Hochberg family instead.
+            p-value (already corrected for every centre, word, size and window the scan tried) is below it,
+            and the topic and group tests keep the false discovery rate ``alpha`` among themselves. None
+            puts the scan's p-values into that Benjamini–Hochberg family instead.
     """
 
     recent_days: int = 7
@@ -130,8 +129,8 @@ class IssueDetector:
         row per item of ``items``, or a sequence of per-item vectors, None or NaN where an item has none) adds
         a scan for recent items more alike than their topics show (see :mod:`metrics.emerging_scan`); items
         without a vector are left out of it. With ``scan_word_share`` set, a ``text`` column adds the items
-        of each word to that scan (optional ``lang`` chooses the stop words). ``topic_ids`` lists the topics an
-        issue covers.
+        of each word to that scan (optional ``lang`` chooses the stop words). ``topic_ids`` lists the
+        topics an issue covers.
         """
         if embeddings is not None and len(embeddings) != len(items):
             raise InputError(f"embeddings have {len(embeddings)} rows for {len(items)} items: pass one per item")
