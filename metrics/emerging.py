@@ -352,8 +352,8 @@ class IssueDetector:
         excess = max(test["excess"], test["excess_recent"], 0.0)
         names = "; ".join(str(labels.get(t, f"topic {t}")) for t in members)
         words = test.get("words") if similar else None
-        what = "volume up" if not similar else SIMILAR_ITEMS + (
-            f" (mentioning {' or '.join(repr(w) for w in words)})" if isinstance(words, tuple) and words else "")
+        mention = f" (mentioning {' or '.join(map(repr, words))})" if isinstance(words, tuple) and words else ""
+        what = SIMILAR_ITEMS + mention if similar else "volume up"
         summary = (f"{what} across topics {', '.join(map(str, members))} ({names}): {len(in_window)} items in "
                    f"the last {int(test['window'])} day(s), {test['statistic']:.1f}× the baseline rate; "
                    f"{100 * negative_share:.0f}% negative")

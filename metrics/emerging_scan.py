@@ -83,9 +83,11 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
         centres, others, neighbours = np.zeros(0, dtype=int), np.arange(total), None
     if word_sets is not None:
         word_sets = sparse.csr_matrix(word_sets, dtype=np.float64)
+        word_sets.eliminate_zeros()
         if word_sets.shape[1] != total:
             raise ValueError(f"word_sets has {word_sets.shape[1]} columns for {total} items: one column per item")
     sets = word_sets[:, others] if word_sets is not None else None
+    set_sizes = np.diff(sets.indptr) if sets is not None else None
     if neighbours is None and (sets is None or sets.shape[0] == 0):
         return []
 
@@ -94,7 +96,7 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
         if neighbours is not None:
             parts.append(_statistics(neighbours, ages, windows, counts).ravel())
         if sets is not None:
-            parts.append(_set_statistics(sets, ages, windows).ravel())
+            parts.append(_set_statistics(sets, set_sizes, ages, windows).ravel())
         return np.concatenate(parts) / max(1.0, dispersion)
 
     observed = statistics(age[others])
@@ -114,7 +116,7 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
             place, word, counted = [centres[centre]], (), age[others]
         else:   # a word: reported with every item using it, centres included (they were only left out of the shuffles)
             row, window = divmod(int(flat - first_set), len(windows))
-            members = np.flatnonzero(np.asarray(word_sets[row].todense()).ravel())
+            members = np.sort(word_sets[row].indices)
             place, word, counted = [], (words[row] if words is not None else str(row),), age
         if taken[members].any() or taken[place].any():
             continue
@@ -171,9 +173,9 @@ def _statistics(neighbours: np.ndarray, age: np.ndarray, windows: Sequence[int],
     return out
 
 
-def _set_statistics(sets: sparse.csr_matrix, age: np.ndarray, windows: Sequence[int]) -> np.ndarray:
-    """Bernoulli log-likelihood ratios of fixed item sets (rows of ``sets``), shaped (sets, windows)."""
-    size = np.asarray(sets.sum(axis=1)).ravel()
+def _set_statistics(sets: sparse.csr_matrix, size: np.ndarray, age: np.ndarray, windows: Sequence[int]) -> np.ndarray:
+    """Bernoulli log-likelihood ratios of fixed item sets (rows of ``sets``, ``size`` items each), shaped
+    (sets, windows)."""
     out = np.zeros((sets.shape[0], len(windows)))
     for w, window in enumerate(windows):
         inside = age < window
