@@ -215,7 +215,8 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     print(f"{len(groups)} topic groups tested besides the {len(topics)} topics")
     results, by_theme = [], []
     seconds, calls = dict.fromkeys(methods, 0.0), dict.fromkeys(methods, 0)
-    uncredited: dict[str, dict[tuple, tuple]] = {}     # scan flags the group rule counts wrong: planted share, theme
+    uncredited: dict[tuple[str, str], dict[tuple, tuple]] = {}   # per (scenario, method), scan flags the group
+    #                                                              rule counts wrong: planted share, theme
     quiet_sources: dict[str, dict[str, set[int]]] = {}   # per method, the quiet seeds each kind of test alarmed in
     for scenario in scenarios:
         for method in methods:
@@ -305,8 +306,8 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
               f"({', '.join(f'{t} {n}' for t, n in themes.items())}); share of planted items among their items: "
               f"median {np.median(shares):.2f}, none in {(shares == 0).sum()}, under a quarter in "
               f"{(shares < 0.25).sum()}, half or more in {(shares >= 0.5).sum()}")
-        half = pd.Series([theme for theme in dict((seed, theme) for (seed, _), (share, theme) in found.items()
-                                                  if share >= 0.5).values()]).value_counts()
+        half = pd.Series({seed: theme for (seed, _), (share, theme) in found.items() if share >= 0.5},
+                         dtype=object).value_counts()
         print(f"  seeds with such a flag at least half planted: {int(half.sum())} "
               f"({', '.join(f'{t} {n}' for t, n in half.items())})")
     for method, sources in quiet_sources.items():

@@ -140,7 +140,7 @@ def word_sets(texts: Sequence[str], min_items: int = 10, max_share: float = 0.2,
 
     from sentiment.topics import TOKEN_PATTERN
 
-    texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
+    texts = ["" if pd.isna(t) else str(t) for t in texts]
     vectorizer = CountVectorizer(binary=True, min_df=max(1, min_items), max_df=max_share, token_pattern=TOKEN_PATTERN,
                                  stop_words=list(stop_words) if stop_words else None, dtype=np.float64)
     try:

@@ -1,8 +1,8 @@
 """Words in the similar-items scan: a theme told in one word is found even where embeddings scatter it."""
 
 import numpy as np
-import pytest
 import pandas as pd
+import pytest
 from scipy import stats
 
 from metrics.emerging import IssueDetector
