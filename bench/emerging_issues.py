@@ -28,9 +28,10 @@ Two scoring rules:
 Recall is the share of seeds where a correct flag came within the 7 days; delay is days from the plant to
 the first correct flag. ``detectable`` is the share of seeds where a correct flag is possible at all: some
 topic received 20% of the planted items (``topic``), or some topic or tested group did (``group``). For
-bursts, recall and ``detectable`` are also printed per theme, and the similar-items flags that the group
-rule counts wrong are printed with the share of planted items among the items they hold (high: a scattered
-theme found, which no topic rule can credit; none: a false alarm). Quiet-stream alarms are split by the
+bursts, recall, ``detectable`` and the days to the first correct flag (group rule) are also printed per
+theme, and the similar-items flags that the group rule counts wrong are printed with the share of planted
+items among the items they hold (high: a scattered theme found, which no topic rule can credit; none: a false
+alarm). Quiet-stream alarms are split by the
 tests that raised them. The naive baseline flags a topic whose count on the day is at least twice its
 baseline daily mean and at least ``min_count``.
 
@@ -62,9 +63,9 @@ THEMES = {
     "allergy": r"\b(?:allergy|allergies|claritin|pollen|sneezing)\b",
 }
 DAYS, DAILY, HORIZON = 60, 200, 7
-SCANNING = ("voxlens", "voxlens with words")     # the methods given the items' embeddings
-METHODS = ("voxlens", "voxlens with words", "voxlens without scan", "voxlens topics only", "naive")
 WORD_SHARE = 0.005     # ``voxlens with words``: the detector's ``scan_word_share``
+SCANNING = {"voxlens": {}, "voxlens with words": {"scan_word_share": WORD_SHARE}}    # the methods given embeddings
+METHODS = (*SCANNING, "voxlens without scan", "voxlens topics only", "naive")
 
 
 def load_stream_corpus(limit: int = 3600, per_theme: int = 250, seed: int = 0) -> pd.DataFrame:
@@ -209,7 +210,8 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     print(f"corpus {len(corpus)} tweets, {len(model.topics_)} topics, outliers "
           f"{(corpus['topic_id'] < 0).mean():.1%}; set-up {time.time() - started:.0f} s")
     detector = IssueDetector(alpha=alpha, short_windows=short_windows, **scan)
-    with_words = IssueDetector(alpha=alpha, short_windows=short_windows, scan_word_share=WORD_SHARE, **scan)
+    detectors = {method: IssueDetector(alpha=alpha, short_windows=short_windows, **options, **scan)
+                 for method, options in SCANNING.items()}
     topics = model.info()
     groups = topic_groups(topics, detector.group_topics, detector.group_distance)
     print(f"{len(groups)} topic groups tested besides the {len(topics)} topics")
@@ -243,7 +245,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
                     as_of = day + pd.Timedelta(days=offset)
                     if method != "naive":
                         tick = time.perf_counter()
-                        used = with_words if method == "voxlens with words" else detector
+                        used = detectors.get(method, detector)
                         issues = used.detect(items, as_of=as_of, topics=None if method.endswith("only") else topics,
                                              embeddings=embedded if method in SCANNING else None)
                         seconds[method] += time.perf_counter() - tick
@@ -284,7 +286,8 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
                 if "theme" in stream.attrs:
                     by_theme.append({"scenario": scenario, "method": method, "theme": stream.attrs["theme"],
                                      "detectable": bool(truth), "detected": first_topic is not None,
-                                     "detectable_group": group_truth, "detected_group": first_group is not None})
+                                     "detectable_group": group_truth, "detected_group": first_group is not None,
+                                     "delay_group": first_group})
     if by_theme:
         themes = pd.DataFrame(by_theme)
         recall = themes.pivot_table(index=["scenario", "method"], columns="theme", values="detected",
@@ -294,6 +297,10 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
         print("bursts found within 7 days under the group rule, by theme (found/seeds):")
         print(themes.pivot_table(index=["scenario", "method"], columns="theme", values="detected_group",
                                  aggfunc=lambda d: f"{int(d.sum())}/{len(d)}").to_string())
+        print("days from the plant to the first correct flag under the group rule, by theme (seeds):")
+        print(themes.dropna(subset=["delay_group"]).pivot_table(
+            index=["scenario", "method", "theme"], columns="delay_group", values="detected", aggfunc="size",
+            fill_value=0).rename(columns=int).to_string())
         for column, what in (("detectable", "some topic"), ("detectable_group", "some topic or group")):
             print(f"seeds where {what} received 20% of the planted items, by theme:")
             print(themes[themes["method"] == methods[0]].pivot_table(

@@ -57,8 +57,9 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
     an item uses the word) are scanned with them, ``words`` naming its rows. Returns at most
     ``max_clusters`` dicts, those with ``p_value < alpha``: ``rows`` (positions of the set's items in the
     window, a neighbourhood's centre included), ``window`` (days), ``size`` (items in the set, the centre not
-    counted), ``count`` (those in the window, the centre not counted), ``expected``, ``llr``, ``p_value``
-    and ``words`` (the set's word; empty for a neighbourhood).
+    counted), ``count`` (those in the window, the centre not counted), ``expected``, ``llr``, ``p_value``,
+    ``words`` (the set's words; empty for a neighbourhood) and ``members`` (positions of all the set's items,
+    the centre not counted).
     """
     day = pd.to_datetime(pd.Series(days)).dt.normalize().to_numpy()
     total = len(day)
@@ -125,7 +126,7 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
         expected = len(members) * (counted < windows[window]).mean()
         found.append({"rows": np.sort(in_window), "window": int(windows[window]), "size": len(members),
                       "count": float(len(in_window) - len(place)), "expected": float(expected), "llr": llr,
-                      "p_value": p_value, "words": word})
+                      "p_value": p_value, "words": word, "members": np.sort(members)})
     return found
 
 

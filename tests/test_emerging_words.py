@@ -77,15 +77,28 @@ def test_word_sets_keep_words_of_any_script_within_the_frequency_bounds():
     assert word_sets(texts, min_items=10)[1] == []
 
 
-def test_a_word_spread_evenly_over_topics_is_still_reported_under_the_topic_holding_most():
+def test_a_word_is_reported_under_the_topics_where_its_items_rose_not_where_it_is_most_used():
     items, vectors = stream(seed=3, planted_per_day=6)
     uses = items["text"].str.contains("zwrotu").to_numpy()
-    items.loc[uses, "topic_id"] = np.arange(uses.sum()) % 10        # no topic holds 15% of the word's items
+    planted = np.arange(len(items)) >= len(DAYS) * 60
+    items.loc[uses & ~planted, "topic_id"] = 0                     # the word is usually said in topic 0
+    items.loc[uses & planted, "topic_id"] = [4] * 5 + [5] * 4 + [6] * 3     # its rise: 12 items in topics 4-6
 
     issue = IssueDetector(scan_word_share=0.005).detect(items, embeddings=vectors).iloc[0]
 
     assert "mentioning 'zwrotu'" in issue["summary"]
-    assert len(issue["topic_ids"]) == 1 and issue["topic_id"] == issue["topic_ids"][0]
+    assert set(issue["topic_ids"]) == {4, 5} and issue["topic_id"] == 4    # the fewest holding half the rise
+
+
+def test_a_word_spread_over_more_topics_than_a_group_names_the_largest_rises():
+    items, vectors = stream(seed=3, planted_per_day=6)
+    uses = items["text"].str.contains("zwrotu").to_numpy()
+    items.loc[uses, "topic_id"] = np.arange(uses.sum()) % 10        # the rise spread over all 10 topics
+
+    issue = IssueDetector(scan_word_share=0.005, group_topics=2).detect(items, embeddings=vectors).iloc[0]
+
+    assert "mentioning 'zwrotu'" in issue["summary"]
+    assert len(issue["topic_ids"]) == 2 and issue["topic_id"] in issue["topic_ids"]
 
 
 def test_word_sets_must_have_a_column_per_item():
