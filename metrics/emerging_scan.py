@@ -9,12 +9,12 @@ today than the window's share of all items" against "no difference", maximised o
 windows.
 
 The maximum is calibrated by Monte Carlo: the items' days are shuffled ``replicates`` times and the whole
-scan is repeated on each shuffle, centres included (they are drawn from the items the shuffle makes
-recent, as the real centres are: otherwise recent centres, which sit in each other's neighbourhoods,
-would make the real data look richer in recent items than any shuffle). A Gumbel distribution fitted to
-the shuffles' maxima gives the p-value (SaTScan's Gumbel approximation, which resolves p-values far below
-``1 / replicates``). The statistic is divided by ``dispersion`` first (day-to-day variation beyond
-sampling noise, as the topic tests estimate it), so busy days that bring related items together are not
+scan is repeated on each shuffle. Centres only place neighbourhoods and are left out of every count, so
+the shuffles are exact. A Gumbel distribution fitted to the shuffles' maxima gives the p-value (SaTScan's
+Gumbel approximation, which resolves p-values far below ``1 / replicates``). Shuffled items are
+exchangeable between days; real ones vary more from day to day than that (related items arrive
+together). The observed statistics, and not the shuffles', are divided by ``dispersion`` (that variation
+beyond sampling noise, as the topic tests estimate it: a quasi-likelihood ratio), so such days are not
 taken for a theme.
 
 Items that share a word are scanned as well (``word_sets``: one set per word, as :func:`word_sets` builds
@@ -98,9 +98,9 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
             parts.append(_statistics(neighbours, ages, windows, counts).ravel())
         if sets is not None:
             parts.append(_set_statistics(sets, set_sizes, ages, windows).ravel())
-        return np.concatenate(parts) / max(1.0, dispersion)
+        return np.concatenate(parts)
 
-    observed = statistics(age[others])
+    observed = statistics(age[others]) / max(1.0, dispersion)    # shuffled days have no extra variation
     null_maxima = np.array([statistics(rng.permutation(age[others])).max() for _ in range(replicates)])
     location, scale = stats.gumbel_r.fit(null_maxima)
     neighbourhood_shape = (len(centres), len(counts), len(windows)) if neighbours is not None else (0, 0, 0)
