@@ -90,6 +90,7 @@ class IssueDetector:
         scan_word_share: above 0 and with a ``text`` column in the items, the items of each word used by at
             least this share of them (and by ``min_count``; 0.005 is the size of the scan's smallest
             neighbourhood) and by at most a fifth, stop words of the items' languages aside, are scanned too,
+            a word being its lemma in its item's language (see :mod:`sentiment.lemmas`),
             with or without embeddings. 0 (the default) scans neighbourhoods only: on the planted-issue
             benchmark, words find themes that embeddings scatter, but cost twice the time and at 1,000
             items a day raise false alarms in more quiet weeks (see the README).
@@ -129,8 +130,8 @@ class IssueDetector:
         row per item of ``items``, or a sequence of per-item vectors, None or NaN where an item has none) adds
         a scan for recent items more alike than their topics show (see :mod:`metrics.emerging_scan`); items
         without a vector are left out of it. With ``scan_word_share`` set, a ``text`` column adds the items
-        of each word to that scan (optional ``lang`` chooses the stop words). ``topic_ids`` lists the
-        topics an issue covers.
+        of each word to that scan (optional ``lang`` chooses the stop words and the lemmas). ``topic_ids``
+        lists the topics an issue covers.
         """
         if embeddings is not None and len(embeddings) != len(items):
             raise InputError(f"embeddings have {len(embeddings)} rows for {len(items)} items: pass one per item")
@@ -226,7 +227,8 @@ class IssueDetector:
         sets, words = None, None
         if self._scans_words(frame):
             least = max(self.min_count, int(np.ceil(self.scan_word_share * len(frame))))
-            sets, words = word_sets(frame["text"].tolist(), least, stop_words=self._stop_words(frame))
+            langs = frame["lang"].tolist() if "lang" in frame else None
+            sets, words = word_sets(frame["text"].tolist(), least, stop_words=self._stop_words(frame), langs=langs)
         tests = []
         for cluster in scan_similar(vectors, frame["day"], windows, replicates=self.scan_replicates,
                                     max_centres=self.scan_centres, centre_days=max(self.short_windows, default=1),

@@ -40,7 +40,7 @@ def test_a_polish_word_whose_items_jump_is_one_issue_naming_it():
 
     assert len(issues) == 1
     issue = issues.iloc[0]
-    assert issue["summary"].startswith("similar items up (mentioning 'zwrotu') across topics")
+    assert issue["summary"].startswith("similar items up (mentioning 'zwrot') across topics")
     assert issue["window_start"] == DAYS[-2].date()
     planted = set(items["item_id"].iloc[len(DAYS) * 60:])
     assert len(set(issue["evidence"]) & planted) >= 4
@@ -77,6 +77,34 @@ def test_word_sets_keep_words_of_any_script_within_the_frequency_bounds():
     assert word_sets(texts, min_items=10)[1] == []
 
 
+def test_a_words_inflected_forms_are_one_set_in_their_items_language():
+    forms = ["zwrot", "zwrotu", "zwrotem", "zwrotów"]          # each form in 3 items, the word in 12
+    texts = [f"czekam na {form} od tygodnia" for form in forms for _ in range(3)] + ["two bags lost", "my bag"] * 3
+    langs = ["pl"] * 12 + ["en"] * 6
+    sets, words = word_sets(texts, min_items=5, max_share=0.9, langs=langs)
+    assert words == ["bag", "czekać", "tydzień", "zwrot"]
+    assert sets[words.index("zwrot")].indices.tolist() == list(range(12))
+    assert sets[words.index("bag")].indices.tolist() == list(range(12, 18))
+    assert word_sets(texts, min_items=5, max_share=0.9, lemmas=False)[1] == ["czekam", "tygodnia"]   # as written
+
+
+def test_a_theme_told_in_several_inflected_forms_is_found_as_one_word():
+    items, vectors = stream(seed=3, planted_per_day=6)
+    forms = np.array(["zwrot", "zwrotu", "zwrotem", "zwrocie", "zwroty", "zwrotów", "zwrotom", "zwrotami"])
+    said = items["text"].str.endswith(" zwrotu")
+    items.loc[said, "text"] = [t.replace(" zwrotu", f" {f}") for t, f in
+                               zip(items.loc[said, "text"], forms[np.arange(said.sum()) % len(forms)])]
+    items["lang"] = "pl"
+
+    issues = IssueDetector(scan_word_share=0.005).detect(items, embeddings=vectors)
+
+    assert len(issues) == 1
+    assert issues.iloc[0]["summary"].startswith("similar items up (mentioning 'zwrot') across topics")
+    least = int(np.ceil(0.005 * len(items)))
+    as_written = word_sets(items["text"], min_items=least, langs=items["lang"], lemmas=False)[1]
+    assert set(forms) & set(as_written) == set()     # no single form has enough items to be scanned
+
+
 def test_a_word_is_reported_under_the_topics_where_its_items_rose_not_where_it_is_most_used():
     items, vectors = stream(seed=3, planted_per_day=6)
     uses = items["text"].str.contains("zwrotu").to_numpy()
@@ -86,7 +114,7 @@ def test_a_word_is_reported_under_the_topics_where_its_items_rose_not_where_it_i
 
     issue = IssueDetector(scan_word_share=0.005).detect(items, embeddings=vectors).iloc[0]
 
-    assert "mentioning 'zwrotu'" in issue["summary"]
+    assert "mentioning 'zwrot'" in issue["summary"]
     assert set(issue["topic_ids"]) == {4, 5} and issue["topic_id"] == 4    # the fewest holding half the rise
 
 
@@ -97,7 +125,7 @@ def test_a_word_spread_over_more_topics_than_a_group_names_the_largest_rises():
 
     issue = IssueDetector(scan_word_share=0.005, group_topics=2).detect(items, embeddings=vectors).iloc[0]
 
-    assert "mentioning 'zwrotu'" in issue["summary"]
+    assert "mentioning 'zwrot'" in issue["summary"]
     assert len(issue["topic_ids"]) == 2 and issue["topic_id"] in issue["topic_ids"]
 
 
