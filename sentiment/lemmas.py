@@ -2,11 +2,11 @@
 
 Looked up by simplemma, dictionary-based and offline (about 50 languages, no model to download), in each
 item's language. A word it does not know stays as written, as does every word of a language it does not
-cover. Items of unknown language try English, then Polish.
+cover. Items of unknown or undetermined (``und``) language try English, then Polish.
 
 Example:
-    >>> lemmatised(["Czekam na zwrotu pieniędzy", "Two bags lost"], langs=["pl", "en"])
-    ['czekać zwrot pieniądz', 'two bag lose']
+    >>> lemmatised(["Nadal brak zwrotu pieniędzy", "Two bags lost"], langs=["pl", "en"])
+    ['nadal brak zwrot pieniądz', 'two bag lose']
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import pandas as pd
 
+from sentiment.language import UNDETERMINED
+
 UNKNOWN_LANGUAGE = ("en", "pl")     # tried in this order for items without a language
 
 
@@ -24,7 +26,7 @@ def lemmatised(texts: Sequence[str], langs: Sequence[str | None] | None = None,
                stop_words: Iterable[str] = ()) -> list[str]:
     """Each text as its lower-cased words (``TOKEN_PATTERN``) replaced by their lemmas, joined by spaces.
 
-    ``langs`` gives each text's language code (None or NaN: unknown); ``stop_words`` are dropped as
+    ``langs`` gives each text's language code (None, NaN or ``und``: unknown); ``stop_words`` are dropped as
     written, before lemmatising (so ``was`` does not become a content word through its lemma).
     """
     if langs is None:
@@ -38,9 +40,11 @@ def lemmatised(texts: Sequence[str], langs: Sequence[str | None] | None = None,
 
 def _language(lang: object) -> str | tuple[str, ...]:
     """simplemma's language argument for an item: its own code when simplemma covers it."""
-    if lang is None or pd.isna(lang) or not str(lang).strip():
+    if lang is None or pd.isna(lang):
         return UNKNOWN_LANGUAGE
     code = str(lang).strip().lower().split("-")[0].split("_")[0]    # pt-BR, zh_Hans: the language itself
+    if code in ("", UNDETERMINED):
+        return UNKNOWN_LANGUAGE
     return code if _covered(code) else ""
 
 

@@ -15,6 +15,7 @@ def test_each_text_is_lemmatised_in_its_own_language():
 def test_unknown_languages_try_english_then_polish_and_uncovered_ones_stay_as_written():
     assert lemmatised(["bags zwrotu"], langs=[None]) == ["bag zwrot"]
     assert lemmatised(["bags zwrotu"], langs=[np.nan]) == ["bag zwrot"]
+    assert lemmatised(["bags zwrotu"], langs=["und"]) == ["bag zwrot"]      # undetermined by language detection
     assert lemmatised(["bags zwrotu"]) == ["bag zwrot"]
     assert lemmatised(["Bags zwrotu"], langs=["xx"]) == ["bags zwrotu"]
     assert lemmatised(["bags"], langs=["en-GB"]) == ["bag"]
