@@ -264,10 +264,11 @@ class IssueDetector:
 
     @staticmethod
     def _stop_words(frame: pd.DataFrame) -> list[str]:
-        """Stop words of the languages the items are in (English and Polish when unknown)."""
+        """Stop words of the languages the items are in (English and Polish when unknown or undetermined)."""
+        from sentiment.language import UNDETERMINED
         from sentiment.topics import multilingual_stop_words
 
-        languages = sorted(frame["lang"].dropna().astype(str).unique()) if "lang" in frame else []
+        languages = sorted(set(frame["lang"].dropna().astype(str)) - {UNDETERMINED}) if "lang" in frame else []
         return multilingual_stop_words(languages) if languages else multilingual_stop_words()
 
     def _scan_groups(self, topics: pd.DataFrame | None, counts: pd.DataFrame, shares: dict, totals: np.ndarray,

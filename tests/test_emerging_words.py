@@ -105,6 +105,13 @@ def test_a_theme_told_in_several_inflected_forms_is_found_as_one_word():
     assert set(forms) & set(as_written) == set()     # no single form has enough items to be scanned
 
 
+def test_items_of_undetermined_language_use_english_and_polish_stop_words_like_items_without_one():
+    undetermined = IssueDetector._stop_words(pd.DataFrame({"lang": ["und", "und"]}))
+    assert {"the", "nie"} <= set(undetermined) == set(IssueDetector._stop_words(pd.DataFrame({"text": ["x"]})))
+    english = set(IssueDetector._stop_words(pd.DataFrame({"lang": ["en", "und"]})))
+    assert "the" in english and "nie" not in english
+
+
 def test_a_word_is_reported_under_the_topics_where_its_items_rose_not_where_it_is_most_used():
     items, vectors = stream(seed=3, planted_per_day=6)
     uses = items["text"].str.contains("zwrotu").to_numpy()
