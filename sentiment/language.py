@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Iterable
 
 UNDETERMINED = "und"
+FALLBACK_LANGUAGES = ("en", "pl")    # assumed, in this order, where a text's language is not known
 MIN_LETTERS = 3
 
 

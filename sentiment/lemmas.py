@@ -17,9 +17,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from sentiment.language import UNDETERMINED
-
-UNKNOWN_LANGUAGE = ("en", "pl")     # tried in this order for items without a language
+from sentiment.language import FALLBACK_LANGUAGES, UNDETERMINED
 
 
 def lemmatised(texts: Sequence[str], langs: Sequence[str | None] | None = None,
@@ -41,10 +39,10 @@ def lemmatised(texts: Sequence[str], langs: Sequence[str | None] | None = None,
 def _language(lang: object) -> str | tuple[str, ...]:
     """simplemma's language argument for an item: its own code when simplemma covers it."""
     if lang is None or pd.isna(lang):
-        return UNKNOWN_LANGUAGE
+        return FALLBACK_LANGUAGES
     code = str(lang).strip().lower().split("-")[0].split("_")[0]    # pt-BR, zh_Hans: the language itself
     if code in ("", UNDETERMINED):
-        return UNKNOWN_LANGUAGE
+        return FALLBACK_LANGUAGES
     return code if _covered(code) else ""
 
 

@@ -22,11 +22,13 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from sentiment.language import FALLBACK_LANGUAGES
+
 OUTLIER = -1
 TOKEN_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"
 
 
-def multilingual_stop_words(languages: Sequence[str] = ("en", "pl")) -> list[str]:
+def multilingual_stop_words(languages: Sequence[str] = FALLBACK_LANGUAGES) -> list[str]:
     """Stop words of every language given (from the ``stop-words`` package)."""
     from stop_words import get_stop_words
 
@@ -94,7 +96,7 @@ class TopicModel:
     """
 
     def __init__(self, n_topics: int | None = None, max_topics: int = 20, min_similarity: float = 0.25,
-                 clusterer: Any = None, vectorizer: Any = None, languages: Sequence[str] = ("en", "pl"),
+                 clusterer: Any = None, vectorizer: Any = None, languages: Sequence[str] = FALLBACK_LANGUAGES,
                  random_state: int = 0, merge_similarity: float = 0.9) -> None:
         self.n_topics = n_topics
         self.merge_similarity = merge_similarity
