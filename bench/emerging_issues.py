@@ -15,8 +15,9 @@ on MiniLM embeddings of the corpus, and negative when its human label is. A scen
 The detector runs once a day from the plant day for 7 days as the pipeline runs it: given the topics'
 centroids and labels (so it also tests small groups of neighbouring topics) and the items' embeddings (so it
 also scans for recent items more alike than their topics show).
-``voxlens with words`` also scans the items of each word (``scan_word_share`` = 0.005), ``voxlens without
-scan`` is the detector without the embeddings, ``voxlens topics only`` without the centroids as well.
+The detector scans the items of each word too (``scan_word_share`` = 0.005, its default); ``voxlens without
+words`` scans neighbourhoods only, ``voxlens without scan`` is the detector without the embeddings and the
+words, ``voxlens topics only`` without the centroids as well.
 Two scoring rules:
 
 - ``topic`` (per topic): a flag is correct when its topic (an issue's ``topic_id``) received at least 20%
@@ -62,9 +63,9 @@ THEMES = {
     "allergy": r"\b(?:allergy|allergies|claritin|pollen|sneezing)\b",
 }
 DAYS, DAILY, HORIZON = 60, 200, 7
-WORD_SHARE = 0.005     # ``voxlens with words``: the detector's ``scan_word_share``
-SCANNING = {"voxlens": {}, "voxlens with words": {"scan_word_share": WORD_SHARE}}    # the methods given embeddings
-METHODS = (*SCANNING, "voxlens without scan", "voxlens topics only", "naive")
+SCANNING = {"voxlens": {}, "voxlens without words": {"scan_word_share": 0.0}}    # the methods given embeddings
+UNSCANNED = {"voxlens without scan": {"scan_word_share": 0.0}, "voxlens topics only": {"scan_word_share": 0.0}}
+METHODS = (*SCANNING, *UNSCANNED, "naive")
 
 
 def load_stream_corpus(limit: int = 3600, per_theme: int = 250, seed: int = 0) -> pd.DataFrame:
@@ -194,7 +195,7 @@ def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> d
     return pools
 
 
-def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = 0.01,
+def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = IssueDetector.alpha,
         short_windows: tuple[int, ...] = (1, 2, 3), daily: int = DAILY,
         methods: tuple[str, ...] = METHODS, first_seed: int = 0, **scan: float | int | None) -> pd.DataFrame:
     """The benchmark table; ``scan`` may set the detector's ``scan_alpha`` and ``scan_replicates``."""
@@ -208,9 +209,9 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
     corpus.attrs["pools"] = theme_pools(corpus, vectors)
     print(f"corpus {len(corpus)} tweets, {len(model.topics_)} topics, outliers "
           f"{(corpus['topic_id'] < 0).mean():.1%}; set-up {time.time() - started:.0f} s")
-    detector = IssueDetector(alpha=alpha, short_windows=short_windows, **scan)
     detectors = {method: IssueDetector(alpha=alpha, short_windows=short_windows, **options, **scan)
-                 for method, options in SCANNING.items()}
+                 for method, options in {**SCANNING, **UNSCANNED}.items()}
+    detector = detectors["voxlens"]
     topics = model.info()
     groups = topic_groups(topics, detector.group_topics, detector.group_distance)
     print(f"{len(groups)} topic groups tested besides the {len(topics)} topics")
@@ -244,7 +245,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
                     as_of = day + pd.Timedelta(days=offset)
                     if method != "naive":
                         tick = time.perf_counter()
-                        used = detectors.get(method, detector)
+                        used = detectors[method]
                         issues = used.detect(items, as_of=as_of, topics=None if method.endswith("only") else topics,
                                              embeddings=embedded if method in SCANNING else None)
                         seconds[method] += time.perf_counter() - tick
@@ -342,7 +343,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="run seeds from this one (a fresh set to confirm on)")
     parser.add_argument("--scenarios", default="burst 5%,burst 10%,sentiment shift,quiet")
     parser.add_argument("--topics", type=int, default=30, help="topics to fit (0: chosen by HDBSCAN)")
-    parser.add_argument("--alpha", type=float, default=0.01, help="the detector's false discovery rate")
+    parser.add_argument("--alpha", type=float, default=IssueDetector.alpha, help="the detector's false discovery rate")
     parser.add_argument("--windows", default="1,2,3", help="the detector's short windows in days (7 is always scanned)")
     parser.add_argument("--methods", default=",".join(METHODS), help="which of: " + ", ".join(METHODS))
     parser.add_argument("--scan-alpha", type=float, default=IssueDetector.scan_alpha,

@@ -74,7 +74,9 @@ class IssueDetector:
         recent_days: the longest window under test, ending at ``as_of``.
         baseline_days: the days before the window that set each topic's normal level.
         short_windows: shorter windows also scanned, so a burst is caught within a day or two.
-        alpha: false discovery rate across all topics and tests.
+        alpha: false discovery rate across the topic and group tests (and the survey-metric drops) of one run.
+            With ``scan_alpha`` it is a budget per run, and run daily the budgets add up over a week:
+            7 × (0.005 + 0.002) ≤ 5%, so a quiet week raises no issue in at least 95% of weeks at any volume.
         min_count: fewest topic items in the window for an issue.
         min_ratio: smallest window/baseline rate ratio (volume) or odds ratio (negative share) worth reporting.
         new_topic_days: a topic first seen this recently counts as new.
@@ -91,9 +93,8 @@ class IssueDetector:
             least this share of them (and by ``min_count``; 0.005 is the size of the scan's smallest
             neighbourhood) and by at most a fifth, stop words of the items' languages aside, are scanned too,
             a word being its lemma in its item's language (see :mod:`sentiment.lemmas`),
-            with or without embeddings. 0 (the default) scans neighbourhoods only: on the planted-issue
-            benchmark, words find themes that embeddings scatter, but cost twice the time and at 1,000
-            items a day raise false alarms in more quiet weeks (see the README).
+            with or without embeddings: on the planted-issue benchmark words find themes that embeddings
+            scatter (see the README), for less than twice the scan's time. 0 scans neighbourhoods only.
         scan_alpha: the scan's own false-alarm budget per run: a neighbourhood or word is flagged when its
             p-value (already corrected for every centre, word, size and window the scan tried) is below it,
             and the topic and group tests keep the false discovery rate ``alpha`` among themselves. None
@@ -103,7 +104,7 @@ class IssueDetector:
     recent_days: int = 7
     baseline_days: int = 28
     short_windows: tuple[int, ...] = (1, 2, 3)
-    alpha: float = 0.01
+    alpha: float = 0.005
     min_count: int = 8
     min_ratio: float = 1.5
     new_topic_days: int = 21
@@ -113,8 +114,8 @@ class IssueDetector:
     group_distance: float = 0.5
     scan_replicates: int = 99
     scan_centres: int = 100
-    scan_word_share: float = 0.0
-    scan_alpha: float | None = 0.005
+    scan_word_share: float = 0.005
+    scan_alpha: float | None = 0.002
 
     def detect(self, items: pd.DataFrame, as_of: pd.Timestamp | None = None,
                responses: pd.DataFrame | None = None, topics: pd.DataFrame | None = None,

@@ -68,7 +68,7 @@ def test_quiet_streams_raise_no_group_issue():
         items = pd.concat(rows, ignore_index=True)
         for as_of in DAYS[-7:]:
             alarms += len(IssueDetector().detect(items, as_of=as_of, topics=_topics())) > 0
-    assert alarms <= 1   # 28 daily runs, FDR 1%
+    assert alarms <= 1   # 28 daily runs, FDR 0.5%
 
 
 def test_groups_join_only_close_topics_and_a_missing_centroid_says_what_to_pass():

@@ -45,7 +45,8 @@ def test_a_polish_word_whose_items_jump_is_one_issue_naming_it():
     planted = set(items["item_id"].iloc[len(DAYS) * 60:])
     assert len(set(issue["evidence"]) & planted) >= 4
     assert detector.detect(items).iloc[0]["summary"] == issue["summary"]    # words alone, without embeddings
-    assert IssueDetector().detect(items, embeddings=vectors).empty       # words are scanned when asked for
+    assert detector.detect(items, embeddings=vectors).equals(IssueDetector().detect(items, embeddings=vectors))
+    assert IssueDetector(scan_word_share=0).detect(items, embeddings=vectors).empty    # neighbourhoods only
 
 
 def test_quiet_streams_rarely_raise_a_word():
