@@ -61,12 +61,12 @@ def test_quiet_streams_with_weekday_seasonality_raise_no_issue():
     assert alarms <= 1   # 42 daily runs over quiet streams, each with an FDR of 0.5%
 
 
-
 def test_the_default_budgets_of_a_week_of_daily_runs_add_up_to_at_most_five_percent():
     """Union bound: a quiet run alarms with probability at most ``alpha`` from the topic and group tests
     (Benjamini–Hochberg with every null true) plus ``scan_alpha`` from the scan; seven daily runs add up."""
     detector = IssueDetector()
     assert 7 * (detector.alpha + detector.scan_alpha) <= 0.05
+
 
 def test_a_sentiment_shift_within_a_topic_is_a_negativity_spike():
     items = _stream(5)
