@@ -63,8 +63,9 @@ THEMES = {
     "allergy": r"\b(?:allergy|allergies|claritin|pollen|sneezing)\b",
 }
 DAYS, DAILY, HORIZON = 60, 200, 7
-SCANNING = {"voxlens": {}, "voxlens without words": {"scan_word_share": 0.0}}    # the methods given embeddings
-UNSCANNED = {"voxlens without scan": {"scan_word_share": 0.0}, "voxlens topics only": {"scan_word_share": 0.0}}
+NO_WORDS = {"scan_word_share": 0.0}
+SCANNING = {"voxlens": {}, "voxlens without words": NO_WORDS}    # the methods given embeddings
+UNSCANNED = dict.fromkeys(("voxlens without scan", "voxlens topics only"), NO_WORDS)    # no embeddings, no words
 METHODS = (*SCANNING, *UNSCANNED, "naive")
 
 

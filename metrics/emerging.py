@@ -74,9 +74,10 @@ class IssueDetector:
         recent_days: the longest window under test, ending at ``as_of``.
         baseline_days: the days before the window that set each topic's normal level.
         short_windows: shorter windows also scanned, so a burst is caught within a day or two.
-        alpha: false discovery rate across the topic and group tests (and the survey-metric drops) of one run.
-            With ``scan_alpha`` it is a budget per run, and run daily the budgets add up over a week:
-            7 × (0.005 + 0.002) ≤ 5%, so a quiet week raises no issue in at least 95% of weeks at any volume.
+        alpha: false discovery rate across the topic and group tests of one run (the survey-metric drops are
+            a family of their own, at the same rate). With ``scan_alpha`` it is a budget per run, and run daily
+            the budgets add up over a week: 7 × (0.005 + 0.002) ≤ 5%, so at least 95% of quiet weeks raise no
+            issue from the items, at any volume.
         min_count: fewest topic items in the window for an issue.
         min_ratio: smallest window/baseline rate ratio (volume) or odds ratio (negative share) worth reporting.
         new_topic_days: a topic first seen this recently counts as new.
