@@ -138,3 +138,12 @@ def test_the_benchmark_measures_how_much_of_a_scan_issue_is_planted():
     assert set(_scan_planted_shares(detector.tests_, issues, 0).values()) == {1.0}
     assert set(_scan_planted_shares(detector.tests_, issues, len(items)).values()) == {0.0}
     assert _scan_planted_shares(pd.DataFrame(), issues, 0) == {}     # a run without the scan
+
+
+def test_the_benchmarks_evidence_rule_credits_a_scan_issue_only_when_most_of_its_items_are_planted():
+    from bench.emerging_issues import _mostly_planted
+
+    held = {frozenset({3, 7}): 0.59, frozenset({2}): 0.49}
+    assert _mostly_planted(frozenset({3, 7}), held)
+    assert not _mostly_planted(frozenset({2}), held)
+    assert not _mostly_planted(frozenset({3}), held)       # a topic test's flag holds no scan items
