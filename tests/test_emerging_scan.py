@@ -141,9 +141,14 @@ def test_the_benchmark_measures_how_much_of_a_scan_issue_is_planted():
 
 
 def test_the_benchmarks_evidence_rule_credits_a_scan_issue_only_when_most_of_its_items_are_planted():
-    from bench.emerging_issues import _mostly_planted
+    from bench.emerging_issues import _evidenced, _mostly_planted
 
     held = {frozenset({3, 7}): 0.59, frozenset({2}): 0.49}
     assert _mostly_planted(frozenset({3, 7}), held)
     assert not _mostly_planted(frozenset({2}), held)
     assert not _mostly_planted(frozenset({3}), held)       # a topic test's flag holds no scan items
+    shares = {3: 0.1, 7: 0.05, 2: 0.15, 5: 0.3}             # each topic's share of the planted items
+    assert _evidenced(frozenset({3, 7}), shares, held)      # its topics got 15%, but its items are mostly planted
+    assert not _evidenced(frozenset({2}), shares, held)     # 15% of the burst and under half planted items
+    assert _evidenced(frozenset({5}), shares, held)         # the group rule: 30% of the planted items
+    assert _evidenced(frozenset({2, 3}), shares, {})        # together 25%
