@@ -89,7 +89,7 @@ class IssueDetector:
         group_distance: largest cosine distance (average linkage) at which topics form a group.
         scan_replicates: with ``embeddings`` (or words) given to :meth:`detect`, the Monte Carlo shuffles
             that calibrate the similar-items scan (see :mod:`metrics.emerging_scan`); 0 turns it off.
-        scan_centres: how many items of the last ``max(short_windows)`` days the scan uses as centres.
+        scan_centres: about how many items of the last ``max(short_windows)`` days the scan uses as centres.
         scan_word_share: above 0 and with a ``text`` column in the items, the items of each word used by at
             least this share of them (and by ``min_count``; 0.005 is the size of the scan's smallest
             neighbourhood) and by at most a fifth, stop words of the items' languages aside, are scanned too,

@@ -1,16 +1,18 @@
 """Similar-items scan: a theme whose items land on several topics, found in embedding space.
 
 The spatial scan statistic (Kulldorff's Bernoulli model, as SaTScan uses it) with embeddings for space:
-up to ``max_centres`` items of the last ``centre_days`` days (default: the longest window), chosen at
-random, are centres, and a centre's neighbourhoods are its nearest other items (cosine) among all items of
-the baseline and the scanned days, in several sizes (``sizes``, as shares of those items). A
-neighbourhood's statistic is the log-likelihood ratio of "more of its items fall in the window ending
-today than the window's share of all items" against "no difference", maximised over centres, sizes and
-windows.
+about ``max_centres`` items of the last ``centre_days`` days (default: the longest window) are centres,
+and a centre's neighbourhoods are its nearest other items (cosine) among all items of the baseline and the
+scanned days, in several sizes (``sizes``, as shares of those items). A neighbourhood's statistic is the
+log-likelihood ratio of "more of its items fall in the window ending today than the window's share of all
+items" against "no difference", maximised over centres, sizes and windows.
 
 The maximum is calibrated by Monte Carlo: the items' days are shuffled ``replicates`` times and the whole
-scan is repeated on each shuffle. Centres only place neighbourhoods and are left out of every count, so
-the shuffles are exact. A Gumbel distribution fitted to the shuffles' maxima gives the p-value (SaTScan's
+scan is repeated on each shuffle. Centres are found the same way in the data and in every shuffle: the
+places they may take are drawn at random among all items, whatever their days (``max_centres`` times as
+many as the items are per recent item), and the recent ones among them are the centres. So the shuffles are
+exact, and every item counts, centres too (in other centres' neighbourhoods; a centre is left out of its
+own). A Gumbel distribution fitted to the shuffles' maxima gives the p-value (SaTScan's
 Gumbel approximation, which resolves p-values far below ``1 / replicates``). Shuffled items are
 exchangeable between days; real ones vary more from day to day than that (related items arrive
 together). The observed statistics, and not the shuffles', are divided by ``dispersion`` (that variation
@@ -70,40 +72,40 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
     age = ((end - day) / np.timedelta64(1, "D")).astype(int)     # 0 = the last day
     rng = np.random.default_rng(random_state)
     counts = np.unique(np.clip([int(round(s * total)) for s in sizes], 2, total - 1))
-    centres = np.zeros(0, dtype=int)
-    if vectors is not None:
+    recent_days = centre_days or max(windows)
+    places, neighbours = np.zeros(0, dtype=int), None
+    if vectors is not None and (age < recent_days).any():
         vectors = np.asarray(vectors, dtype=np.float32)
         vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        centres = np.flatnonzero(age < (centre_days or max(windows)))
-        if len(centres) > max_centres:
-            centres = np.sort(rng.choice(centres, size=max_centres, replace=False))
-    others = np.setdiff1d(np.arange(total), centres)      # the items counted; centres are only places
-    if len(centres) and len(others) > counts.max():
-        neighbours = _nearest(vectors, centres, others, int(counts.max()))
-    else:
-        centres, others, neighbours = np.zeros(0, dtype=int), np.arange(total), None
+        # drawn whatever the items' days, so that about max_centres are recent; a shuffle leaves the share unchanged
+        wanted = min(total, int(np.ceil(max_centres * total / (age < recent_days).sum())))
+        places = np.sort(rng.choice(total, size=wanted, replace=False))
+        neighbours = _nearest(vectors, places, int(counts.max()))
+    sets = set_sizes = None
     if word_sets is not None:
-        word_sets = sparse.csr_matrix(word_sets, dtype=np.float64)
-        word_sets.eliminate_zeros()
-        if word_sets.shape[1] != total:
-            raise ValueError(f"word_sets has {word_sets.shape[1]} columns for {total} items: one column per item")
-    sets = word_sets[:, others] if word_sets is not None else None
-    set_sizes = np.diff(sets.indptr) if sets is not None else None
+        sets = sparse.csr_matrix(word_sets, dtype=np.float64)
+        sets.eliminate_zeros()
+        if sets.shape[1] != total:
+            raise ValueError(f"word_sets has {sets.shape[1]} columns for {total} items: one column per item")
+        set_sizes = np.diff(sets.indptr)
     if neighbours is None and (sets is None or sets.shape[0] == 0):
         return []
 
     def statistics(ages: np.ndarray) -> np.ndarray:
         parts = []
         if neighbours is not None:
-            parts.append(_statistics(neighbours, ages, windows, counts).ravel())
+            centres = ages[places] < recent_days      # the recent places are this day assignment's centres
+            out = np.zeros((len(places), len(counts), len(windows)))
+            out[centres] = _statistics(neighbours[centres], ages, windows, counts)
+            parts.append(out.ravel())
         if sets is not None:
             parts.append(_set_statistics(sets, set_sizes, ages, windows).ravel())
         return np.concatenate(parts)
 
-    observed = statistics(age[others]) / max(1.0, dispersion)    # shuffled days have no extra variation
-    null_maxima = np.array([statistics(rng.permutation(age[others])).max() for _ in range(replicates)])
+    observed = statistics(age) / max(1.0, dispersion)    # shuffled days have no extra variation
+    null_maxima = np.array([statistics(rng.permutation(age)).max() for _ in range(replicates)])
     location, scale = stats.gumbel_r.fit(null_maxima)
-    neighbourhood_shape = (len(centres), len(counts), len(windows)) if neighbours is not None else (0, 0, 0)
+    neighbourhood_shape = (len(places), len(counts), len(windows)) if neighbours is not None else (0, 0, 0)
     first_set = int(np.prod(neighbourhood_shape))
     found, taken = [], np.zeros(total, dtype=bool)
     for flat in np.argsort(observed, kind="stable")[::-1]:
@@ -113,17 +115,17 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
             break
         if flat < first_set:
             centre, size, window = np.unravel_index(flat, neighbourhood_shape)
-            members = others[neighbours[centre, :counts[size]]]
-            place, word, counted = [centres[centre]], (), age[others]
-        else:   # a word: reported with every item using it, centres included (they were only left out of the shuffles)
+            members = neighbours[centre, :counts[size]]
+            place, word = [places[centre]], ()
+        else:   # a word: every item using it
             row, window = divmod(int(flat - first_set), len(windows))
-            members = np.sort(word_sets[row].indices)
-            place, word, counted = [], (words[row] if words is not None else str(row),), age
+            members = np.sort(sets[row].indices)
+            place, word = [], (words[row] if words is not None else str(row),)
         if taken[members].any() or taken[place].any():
             continue
         taken[members] = taken[place] = True
         in_window = np.append(members[age[members] < windows[window]], place).astype(int)
-        expected = len(members) * (counted < windows[window]).mean()
+        expected = len(members) * (age < windows[window]).mean()
         found.append({"rows": np.sort(in_window), "window": int(windows[window]), "size": len(members),
                       "count": float(len(in_window) - len(place)), "expected": float(expected), "llr": llr,
                       "p_value": p_value, "words": word, "members": np.sort(members)})
@@ -158,12 +160,13 @@ def word_sets(texts: Sequence[str], min_items: int = 10, max_share: float = 0.2,
     return sparse.csr_matrix(matrix.T), vectorizer.get_feature_names_out().tolist()
 
 
-def _nearest(vectors: np.ndarray, centres: np.ndarray, others: np.ndarray, count: int,
-             chunk: int = 256) -> np.ndarray:
-    """Per centre, the ``count`` most similar of ``others`` (positions into ``others``), most similar first."""
+def _nearest(vectors: np.ndarray, centres: np.ndarray, count: int, chunk: int = 256) -> np.ndarray:
+    """Per centre (a position), the ``count`` most similar other items (positions), most similar first."""
     rows = []
     for start in range(0, len(centres), chunk):
-        similarity = vectors[centres[start:start + chunk]] @ vectors[others].T
+        block = centres[start:start + chunk]
+        similarity = vectors[block] @ vectors.T
+        similarity[np.arange(len(block)), block] = -np.inf     # not its own neighbour
         top = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
         order = np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1, kind="stable")
         rows.append(np.take_along_axis(top, order, axis=1))

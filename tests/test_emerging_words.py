@@ -32,7 +32,7 @@ def stream(seed: int, planted_per_day: int = 0, daily: int = 60, word: str = "zw
 
 
 def test_a_polish_word_whose_items_jump_is_one_issue_naming_it():
-    items, vectors = stream(seed=3, planted_per_day=6)    # 6 more a day for 2 days, on random topics and vectors
+    items, vectors = stream(seed=3, planted_per_day=8)    # 8 more a day for 2 days, on random topics and vectors
     detector = IssueDetector(scan_word_share=0.005)
 
     assert detector.detect(items.drop(columns="text"), embeddings=vectors).empty
@@ -58,6 +58,21 @@ def test_quiet_streams_rarely_raise_a_word():
         alarms.append(bool(scan_similar(None, items["created_at"], windows=(1, 2, 3, 7), alpha=0.05,
                                         word_sets=sets, words=words, random_state=seed)))
     assert sum(alarms) <= 4     # 1.5 expected; 5 or more would happen with probability 0.02 if calibrated
+
+
+def test_every_item_using_a_word_counts_whichever_items_the_scan_draws_as_centres():
+    """Centres count too: at 60 items a day about 100 centres are half the last 3 days' items, and none is lost."""
+    items, vectors = stream(seed=3, planted_per_day=8)
+    sets, words = word_sets(items["text"], min_items=11)
+    uses = items["text"].str.endswith(" zwrotu").to_numpy()
+    for random_state in range(4):
+        found = scan_similar(vectors, items["created_at"], windows=(1, 2, 3, 7), alpha=1.0, word_sets=sets,
+                             words=words, random_state=random_state)
+        word = next(f for f in found if f["words"] == ("zwrot",))
+        in_window = uses & (items["created_at"] >= DAYS[-word["window"]]).to_numpy()
+        assert word["window"] == 2
+        assert word["count"] == in_window.sum() and word["rows"].tolist() == np.flatnonzero(in_window).tolist()
+        assert word["size"] == uses.sum() and word["members"].tolist() == np.flatnonzero(uses).tolist()
 
 
 def test_without_monte_carlo_calibration_the_best_word_would_alarm():
@@ -90,7 +105,7 @@ def test_a_words_inflected_forms_are_one_set_in_their_items_language():
 
 
 def test_a_theme_told_in_several_inflected_forms_is_found_as_one_word():
-    items, vectors = stream(seed=3, planted_per_day=6)
+    items, vectors = stream(seed=3, planted_per_day=8)
     forms = np.array(["zwrot", "zwrotu", "zwrotem", "zwrocie", "zwroty", "zwrotów", "zwrotom", "zwrotami"])
     said = items["text"].str.endswith(" zwrotu")
     items.loc[said, "text"] = [t.replace(" zwrotu", f" {f}") for t, f in
@@ -114,11 +129,11 @@ def test_items_of_undetermined_language_use_english_and_polish_stop_words_like_i
 
 
 def test_a_word_is_reported_under_the_topics_where_its_items_rose_not_where_it_is_most_used():
-    items, vectors = stream(seed=3, planted_per_day=6)
+    items, vectors = stream(seed=3, planted_per_day=8)
     uses = items["text"].str.contains("zwrotu").to_numpy()
     planted = np.arange(len(items)) >= len(DAYS) * 60
     items.loc[uses & ~planted, "topic_id"] = 0                     # the word is usually said in topic 0
-    items.loc[uses & planted, "topic_id"] = [4] * 5 + [5] * 4 + [6] * 3     # its rise: 12 items in topics 4-6
+    items.loc[uses & planted, "topic_id"] = [4] * 7 + [5] * 5 + [6] * 4     # its rise: 16 items in topics 4-6
 
     issue = IssueDetector(scan_word_share=0.005).detect(items, embeddings=vectors).iloc[0]
 
@@ -127,7 +142,7 @@ def test_a_word_is_reported_under_the_topics_where_its_items_rose_not_where_it_i
 
 
 def test_a_word_spread_over_more_topics_than_a_group_names_the_largest_rises():
-    items, vectors = stream(seed=3, planted_per_day=6)
+    items, vectors = stream(seed=3, planted_per_day=8)
     uses = items["text"].str.contains("zwrotu").to_numpy()
     items.loc[uses, "topic_id"] = np.arange(uses.sum()) % 10        # the rise spread over all 10 topics
 
