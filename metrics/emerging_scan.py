@@ -9,8 +9,8 @@ items" against "no difference", maximised over centres, sizes and windows.
 
 The maximum is calibrated by Monte Carlo: the items' days are shuffled ``replicates`` times and the whole
 scan is repeated on each shuffle. Centres are found the same way in the data and in every shuffle: the
-places they may take are drawn at random among all items, whatever their days (``max_centres`` times as
-many as the items are per recent item), and the recent ones among them are the centres. So the shuffles are
+places they may take are drawn at random among all items, whatever their days (``max_centres`` × items /
+recent items of them), and the recent ones among them are the centres. So the shuffles are
 exact, and every item counts, centres too (in other centres' neighbourhoods; a centre is left out of its
 own). A Gumbel distribution fitted to the shuffles' maxima gives the p-value (SaTScan's
 Gumbel approximation, which resolves p-values far below ``1 / replicates``). Shuffled items are
@@ -74,7 +74,7 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
     counts = np.unique(np.clip([int(round(s * total)) for s in sizes], 2, total - 1))
     recent_days = centre_days or max(windows)
     places, neighbours = np.zeros(0, dtype=int), None
-    if vectors is not None and (age < recent_days).any():
+    if vectors is not None:
         vectors = np.asarray(vectors, dtype=np.float32)
         vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         # drawn whatever the items' days, so that about max_centres are recent; a shuffle leaves the share unchanged
