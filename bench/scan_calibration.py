@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from metrics.emerging import IssueDetector
 from metrics.emerging_scan import scan_similar, word_sets
 
 LEVELS = (0.01, 0.05, 0.1)
@@ -39,7 +40,10 @@ def best_p_values(seeds: int, daily: int, with_words: bool) -> np.ndarray:
     found = []
     for seed in range(seeds):
         moments, vectors, texts = quiet_stream(seed, daily)
-        sets, words = word_sets(texts, min_items=max(8, int(np.ceil(0.005 * len(texts))))) if with_words else (None, None)
+        sets, words = None, None
+        if with_words:     # the words the detector scans by default
+            least = max(IssueDetector.min_count, int(np.ceil(IssueDetector.scan_word_share * len(texts))))
+            sets, words = word_sets(texts, min_items=least)
         best = scan_similar(vectors, moments, windows=(1, 2, 3, 7), alpha=1.0, max_clusters=1, random_state=seed,
                             word_sets=sets, words=words)
         found.append(best[0]["p_value"] if best else 1.0)
