@@ -2,8 +2,11 @@
 
 The spatial scan statistic (Kulldorff's Bernoulli model, as SaTScan uses it) with embeddings for space:
 about ``max_centres`` items of the last ``centre_days`` days (default: the longest window) are centres,
-and a centre's neighbourhoods are its nearest other items (cosine) among all items of the baseline and the
-scanned days, in several sizes (``sizes``, as shares of those items). A neighbourhood's statistic is the
+and a centre's neighbourhoods are the other items nearest it (cosine) among all items of the baseline and
+the scanned days, in several sizes (``sizes``, as shares of those items). With ``mean_shift``, "nearest it"
+means nearest the mean of the centre and its ``mean_shift`` share of nearest items (one mean-shift step,
+whatever the items' days): a centre at the edge of a theme then scans the theme's core rather than a ball
+half outside it. A neighbourhood's statistic is the
 log-likelihood ratio of "more of its items fall in the window ending today than the window's share of all
 items" against "no difference", maximised over centres, sizes and windows.
 
@@ -51,12 +54,14 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
                  sizes: Sequence[float] = (0.005, 0.01, 0.02, 0.04), replicates: int = 99,
                  max_centres: int = 100, centre_days: int | None = None, max_clusters: int = 3,
                  dispersion: float = 1.0, alpha: float = 0.05, random_state: int = 0,
-                 word_sets: sparse.spmatrix | None = None, words: Sequence[str] | None = None) -> list[dict]:
+                 word_sets: sparse.spmatrix | None = None, words: Sequence[str] | None = None,
+                 mean_shift: float = 0.02) -> list[dict]:
     """Neighbourhoods of recent items (and items sharing a word) over-represented in a window ending on the last day.
 
     ``vectors`` (one row per item, or None to scan ``word_sets`` only) and ``days`` (calendar days,
     aligned) cover the baseline and the scanned days; ``word_sets`` (optional, words × items, nonzero where
-    an item uses the word) are scanned with them, ``words`` naming its rows. Returns at most
+    an item uses the word) are scanned with them, ``words`` naming its rows; ``mean_shift`` (a share of the
+    items, 0 for none) moves each neighbourhood onto the mean of its centre's nearest items. Returns at most
     ``max_clusters`` dicts, those with ``p_value < alpha``: ``rows`` (positions of the set's items in the
     window, a neighbourhood's centre included), ``window`` (days), ``size`` (items in the set, the centre not
     counted), ``count`` (those in the window, the centre not counted), ``expected``, ``llr``, ``p_value``,
@@ -80,7 +85,14 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
         # drawn whatever the items' days, so that about max_centres are recent; a shuffle leaves the share unchanged
         wanted = min(total, int(np.ceil(max_centres * total / (age < recent_days).sum())))
         places = np.sort(rng.choice(total, size=wanted, replace=False))
-        neighbours = _nearest(vectors, places, int(counts.max()))
+        queries = vectors[places]
+        if mean_shift > 0:    # from all items, whatever their days, so the shuffles stay exact
+            around = _nearest(queries, places, vectors, max(1, int(round(mean_shift * total))))
+            membership = sparse.csr_matrix((np.ones(around.size, dtype=np.float32), around.ravel(),
+                                            np.arange(0, around.size + 1, around.shape[1])), shape=(len(places), total))
+            queries = queries + membership @ vectors
+            queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+        neighbours = _nearest(queries, places, vectors, int(counts.max()))
     sets = set_sizes = None
     if word_sets is not None:
         sets = sparse.csr_matrix(word_sets, dtype=np.float64)
@@ -160,12 +172,14 @@ def word_sets(texts: Sequence[str], min_items: int = 10, max_share: float = 0.2,
     return sparse.csr_matrix(matrix.T), vectorizer.get_feature_names_out().tolist()
 
 
-def _nearest(vectors: np.ndarray, centres: np.ndarray, count: int, chunk: int = 256) -> np.ndarray:
-    """Per centre (a position), the ``count`` most similar other items (positions), most similar first."""
+def _nearest(queries: np.ndarray, centres: np.ndarray, vectors: np.ndarray, count: int,
+             chunk: int = 256) -> np.ndarray:
+    """Per query (a unit vector for the item at position ``centres[i]``), the ``count`` other items most
+    similar to it (positions), most similar first."""
     rows = []
     for start in range(0, len(centres), chunk):
         block = centres[start:start + chunk]
-        similarity = vectors[block] @ vectors.T
+        similarity = queries[start:start + chunk] @ vectors.T
         similarity[np.arange(len(block)), block] = -np.inf     # not its own neighbour
         top = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
         order = np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1, kind="stable")

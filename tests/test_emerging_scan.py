@@ -45,6 +45,32 @@ def test_a_theme_spread_over_three_topics_is_one_issue_found_only_from_embedding
     assert len(set(issue["evidence"]) & planted) >= 4      # the quotes come from the theme
 
 
+def diffuse_theme_stream(seed: int, spread: float = 1.0, daily: int = 60, dim: int = 16):
+    """Random items, 3% of them about a theme all along, and 8 more a day about it on the last 3 days."""
+    rng = np.random.default_rng(seed)
+    days = pd.Series(np.repeat(DAYS, daily))
+    vectors = rng.normal(size=(len(days), dim))
+    theme = np.zeros(dim)
+    theme[0] = 3.0
+    usual = rng.random(len(days)) < 0.03
+    vectors[usual] = theme + spread * rng.normal(size=(int(usual.sum()), dim))
+    extra_days = pd.Series(np.repeat(DAYS[-3:], 8))
+    extra = theme + spread * rng.normal(size=(len(extra_days), dim))
+    return np.vstack([vectors, extra]), pd.concat([days, extra_days], ignore_index=True)
+
+
+def test_neighbourhoods_moved_onto_the_mean_of_their_nearest_items_find_a_diffuse_theme_sooner():
+    """A centre at a theme's edge scans a ball half outside the theme; one mean-shift step moves it to the core."""
+    found = {0.0: 0, 0.02: 0}
+    for seed in range(20):
+        vectors, days = diffuse_theme_stream(seed)
+        for shift in found:
+            best = scan_similar(vectors, days, windows=(1, 2, 3), alpha=0.01, max_clusters=1, random_state=seed,
+                                mean_shift=shift)
+            found[shift] += bool(best) and (best[0]["rows"] >= len(DAYS) * 60).mean() >= 0.5   # mostly planted
+    assert found[0.02] >= 9 and found[0.0] <= 5     # measured: 12 and 2 of 20
+
+
 def test_quiet_streams_rarely_raise_a_scan_cluster():
     """Calibration: under no change the Monte Carlo maximum keeps false alarms near ``alpha``."""
     alarms = [bool(scan_similar(stream(seed)[1], pd.Series(stream(seed)[0]["created_at"]), windows=(1, 2, 3, 7),
@@ -87,7 +113,7 @@ def test_day_to_day_variation_beyond_sampling_noise_is_not_taken_for_a_theme():
         uncorrected_alarms += bool(scan_similar(vectors, items["created_at"], windows=(1, 2, 3, 7), alpha=0.005,
                                                 random_state=seed))
     assert scan_alarms <= 1
-    assert uncorrected_alarms >= 6      # calibrated: 0.06 expected
+    assert uncorrected_alarms >= 4      # calibrated: 0.7 expected, 4 or more with probability 0.002
 
 
 def test_items_without_a_vector_are_left_out_of_the_scan():
