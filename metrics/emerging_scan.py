@@ -88,8 +88,10 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
         queries = vectors[places]
         if mean_shift > 0:    # from all items, whatever their days, so the shuffles stay exact
             around = _nearest(queries, places, vectors, max(1, int(round(mean_shift * total))))
+            # summed through a sparse places × items matrix: gathering the vectors would hold places × share × dims
             membership = sparse.csr_matrix((np.ones(around.size, dtype=np.float32), around.ravel(),
-                                            np.arange(0, around.size + 1, around.shape[1])), shape=(len(places), total))
+                                            np.arange(0, around.size + 1, around.shape[1])),
+                                           shape=(len(places), total))
             queries = queries + membership @ vectors
             queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
         neighbours = _nearest(queries, places, vectors, int(counts.max()))
