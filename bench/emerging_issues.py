@@ -199,13 +199,13 @@ def naive_flags(items: pd.DataFrame, as_of: pd.Timestamp, min_count: int = 8) ->
 
 def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> dict[str, np.ndarray]:
     """Per theme, the ``size`` keyword tweets closest to the theme's centroid: one coherent complaint theme."""
-    from sentiment.topics import _normalise
+    from sentiment.topics import normalise
 
-    vectors = _normalise(vectors)
+    vectors = normalise(vectors)
     pools = {}
     for theme in THEMES:
         rows = np.flatnonzero(corpus[theme].to_numpy())
-        centre = _normalise(vectors[rows].mean(axis=0, keepdims=True))[0]
+        centre = normalise(vectors[rows].mean(axis=0, keepdims=True))[0]
         pools[theme] = rows[np.argsort(-(vectors[rows] @ centre))[:size]]
     return pools
 

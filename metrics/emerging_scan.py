@@ -6,9 +6,9 @@ and a centre's neighbourhoods are the other items nearest it (cosine) among all 
 the scanned days, in several sizes (``sizes``, as shares of those items). With ``mean_shift``, "nearest it"
 means nearest the mean of the centre and its ``mean_shift`` share of nearest items (one mean-shift step,
 whatever the items' days): a centre at the edge of a theme then scans the theme's core rather than a ball
-half outside it. A neighbourhood's statistic is the
-log-likelihood ratio of "more of its items fall in the window ending today than the window's share of all
-items" against "no difference", maximised over centres, sizes and windows.
+half outside it. A neighbourhood's statistic is the log-likelihood ratio of "more of its items fall in the
+window ending today than the window's share of all items" against "no difference", maximised over centres,
+sizes and windows.
 
 The maximum is calibrated by Monte Carlo: the items' days are shuffled ``replicates`` times and the whole
 scan is repeated on each shuffle. Centres are found the same way in the data and in every shuffle: the
@@ -49,6 +49,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from sentiment.topics import normalise
+
 
 def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[int] = (1, 2, 3),
                  sizes: Sequence[float] = (0.005, 0.01, 0.02, 0.04), replicates: int = 99,
@@ -80,8 +82,7 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
     recent_days = centre_days or max(windows)
     places, neighbours = np.zeros(0, dtype=int), None
     if vectors is not None:
-        vectors = np.asarray(vectors, dtype=np.float32)
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        vectors = normalise(vectors)
         # drawn whatever the items' days, so that about max_centres are recent; a shuffle leaves the share unchanged
         wanted = min(total, int(np.ceil(max_centres * total / (age < recent_days).sum())))
         places = np.sort(rng.choice(total, size=wanted, replace=False))
@@ -92,8 +93,7 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
             membership = sparse.csr_matrix((np.ones(around.size, dtype=np.float32), around.ravel(),
                                             np.arange(0, around.size + 1, around.shape[1])),
                                            shape=(len(places), total))
-            queries = queries + membership @ vectors
-            queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+            queries = normalise(queries + membership @ vectors)
         neighbours = _nearest(queries, places, vectors, int(counts.max()))
     sets = set_sizes = None
     if word_sets is not None:

@@ -156,7 +156,7 @@ class TopicModel:
         Sets ``cluster_outlier_share_`` (texts the clusterer left out) and ``outlier_share_`` (texts still
         outliers after assignment to the nearest topic, the share that :meth:`transform` reports as -1).
         """
-        embeddings = _normalise(embeddings)
+        embeddings = normalise(embeddings)
         raw = self._cluster(embeddings)
         sizes = pd.Series(raw[raw != OUTLIER]).value_counts()
         renumber = {old: new for new, old in enumerate(sizes.index)}
@@ -172,7 +172,7 @@ class TopicModel:
         topics = {}
         for topic in sorted(set(labels) - {OUTLIER}):
             members = labels == topic
-            centroid = _normalise(embeddings[members].mean(axis=0, keepdims=True))[0]
+            centroid = normalise(embeddings[members].mean(axis=0, keepdims=True))[0]
             words = keywords.get(int(topic), [])
             label = " · ".join(words[:3]) if words else f"topic {topic}"
             topics[int(topic)] = TopicInfo(int(topic), label, words, int(members.sum()), centroid)
@@ -185,7 +185,7 @@ class TopicModel:
             return pd.DataFrame({"topic_id": np.full(len(embeddings), OUTLIER), "probability": 0.0})
         ids = np.array(list(self.topics_))
         centroids = np.stack([self.topics_[i].centroid for i in ids])
-        similarity = _normalise(embeddings) @ centroids.T
+        similarity = normalise(embeddings) @ centroids.T
         best = similarity.argmax(axis=1)
         best_similarity = similarity[np.arange(len(best)), best]
         topic = np.where(best_similarity >= self.min_similarity, ids[best], OUTLIER)
@@ -198,7 +198,7 @@ class TopicModel:
         """
         if len(texts) < min_size:
             return []
-        embeddings = _normalise(embeddings)
+        embeddings = normalise(embeddings)
         labels = TopicModel(max_topics=max(2, len(texts) // min_size), clusterer=self.clusterer,
                             random_state=self.random_state)._cluster(embeddings)
         labels = _merge_close_clusters(embeddings, labels, self.merge_similarity)
@@ -206,7 +206,7 @@ class TopicModel:
         new_ids, mapped = [], np.full(len(labels), OUTLIER)
         for cluster in sorted(set(labels) - {OUTLIER}):
             members = labels == cluster
-            centroid = _normalise(embeddings[members].mean(axis=0, keepdims=True))[0]
+            centroid = normalise(embeddings[members].mean(axis=0, keepdims=True))[0]
             tight = (embeddings[members] @ centroid) >= self.min_similarity
             if members.sum() >= min_size and tight.mean() >= 0.8:
                 mapped[members] = next_id
@@ -237,7 +237,8 @@ class TopicModel:
         return model
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (float32; all-zero rows stay zero)."""
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
@@ -248,7 +249,7 @@ def _merge_close_clusters(embeddings: np.ndarray, labels: np.ndarray, threshold:
     clusters = sorted(set(labels) - {OUTLIER})
     if len(clusters) < 2:
         return labels
-    centroids = _normalise(np.stack([embeddings[labels == c].mean(axis=0) for c in clusters]))
+    centroids = normalise(np.stack([embeddings[labels == c].mean(axis=0) for c in clusters]))
     parent = list(range(len(clusters)))
 
     def root(i: int) -> int:
