@@ -213,8 +213,8 @@ def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> d
 def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = IssueDetector.alpha,
         short_windows: tuple[int, ...] = (1, 2, 3), daily: int = DAILY,
         methods: tuple[str, ...] = METHODS, first_seed: int = 0, **scan: float | int | None) -> pd.DataFrame:
-    """The benchmark table; ``scan`` may set the detector's ``scan_alpha``, ``scan_replicates`` and
-    ``scan_mean_shift``."""
+    """The benchmark table; ``scan`` may set the detector's ``scan_alpha``, ``scan_replicates``,
+    ``scan_mean_shift`` and ``scan_centres``."""
     from sentiment.topics import TopicModel
 
     started = time.time()
@@ -379,6 +379,8 @@ def main() -> None:
                         help="the Monte Carlo shuffles that calibrate the similar-items scan")
     parser.add_argument("--scan-mean-shift", type=float, default=IssueDetector.scan_mean_shift,
                         help="the scan's neighbourhoods centre on the mean of each centre's nearest items, this share")
+    parser.add_argument("--scan-centres", type=int, default=IssueDetector.scan_centres,
+                        help="about how many recent items the similar-items scan uses as centres")
     parser.add_argument("--scan-in-fdr", action="store_true",
                         help="put the scan's p-values into the topics' false-discovery-rate family instead")
     parser.add_argument("--daily", type=int, default=DAILY, help="mean items per weekday in the stream")
@@ -387,7 +389,7 @@ def main() -> None:
                 tuple(int(w) for w in args.windows.split(",")), args.daily,
                 tuple(m.strip() for m in args.methods.split(",")), args.first_seed,
                 scan_alpha=None if args.scan_in_fdr else args.scan_alpha, scan_replicates=args.scan_replicates,
-                scan_mean_shift=args.scan_mean_shift)
+                scan_mean_shift=args.scan_mean_shift, scan_centres=args.scan_centres)
     print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
 
 
