@@ -42,8 +42,7 @@ def best_p_values(seeds: int, daily: int, with_words: bool) -> np.ndarray:
         moments, vectors, texts = quiet_stream(seed, daily)
         sets, words = None, None
         if with_words:     # the words the detector scans by default
-            least = max(IssueDetector.min_count, int(np.ceil(IssueDetector.scan_word_share * len(texts))))
-            sets, words = word_sets(texts, min_items=least)
+            sets, words = word_sets(texts, min_items=IssueDetector().word_min_items(len(texts)))
         best = scan_similar(vectors, moments, windows=(1, 2, 3, 7), alpha=1.0, max_clusters=1, random_state=seed,
                             word_sets=sets, words=words)
         found.append(best[0]["p_value"] if best else 1.0)

@@ -232,9 +232,9 @@ class IssueDetector:
             frame = frame[present]
         sets, words = None, None
         if self._scans_words(frame):
-            least = max(self.min_count, int(np.ceil(self.scan_word_share * len(frame))))
             langs = frame["lang"].tolist() if "lang" in frame else None
-            sets, words = word_sets(frame["text"].tolist(), least, stop_words=self._stop_words(frame), langs=langs)
+            sets, words = word_sets(frame["text"].tolist(), self.word_min_items(len(frame)),
+                                    stop_words=self._stop_words(frame), langs=langs)
         tests = []
         for cluster in scan_similar(vectors, frame["day"], windows, replicates=self.scan_replicates,
                                     max_centres=self.scan_centres, centre_days=max(self.short_windows, default=1),
@@ -264,6 +264,14 @@ class IssueDetector:
             return []
         needed = int(np.searchsorted(excess.cumsum().to_numpy(), excess.sum() / 2)) + 1
         return [int(t) for t in excess.index[:min(needed, max(1, self.group_topics))]]
+
+    def word_min_items(self, items: int) -> int:
+        """The fewest of ``items`` that must use a word for the scan to test it (``scan_word_share``, ``min_count``).
+
+        >>> IssueDetector().word_min_items(7000)
+        35
+        """
+        return max(self.min_count, int(np.ceil(self.scan_word_share * items)))
 
     def _scans_words(self, frame: pd.DataFrame) -> bool:
         return self.scan_word_share > 0 and "text" in frame
