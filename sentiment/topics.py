@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from sentiment.language import FALLBACK_LANGUAGES
+from sentiment.language_split import SHARED, language_groups
 
 OUTLIER = -1
 TOKEN_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"
@@ -93,11 +94,16 @@ class TopicModel:
         random_state: seed for every random step.
         merge_similarity: in :meth:`update`, new clusters whose centroids are at least this cosine-similar
             are one theme and become one topic.
+        split_languages: with ``langs`` given to :meth:`fit` and :meth:`update`, cluster each language the
+            encoder keeps apart on its own (an English-only encoder puts all Polish texts in one region, see
+            :mod:`sentiment.language_split`); a multilingual encoder mixes languages, and they share topics.
+        min_language_items: fewest texts of a language for a clustering of its own in :meth:`fit`.
     """
 
     def __init__(self, n_topics: int | None = None, max_topics: int = 20, min_similarity: float = 0.25,
                  clusterer: Any = None, vectorizer: Any = None, languages: Sequence[str] = FALLBACK_LANGUAGES,
-                 random_state: int = 0, merge_similarity: float = 0.9) -> None:
+                 random_state: int = 0, merge_similarity: float = 0.9, split_languages: bool = True,
+                 min_language_items: int = 50) -> None:
         self.n_topics = n_topics
         self.merge_similarity = merge_similarity
         self.max_topics = max_topics
@@ -106,6 +112,8 @@ class TopicModel:
         self.vectorizer = vectorizer
         self.languages = languages
         self.random_state = random_state
+        self.split_languages = split_languages
+        self.min_language_items = min_language_items
 
     # -- fitting -----------------------------------------------------------------------------
     def _make_vectorizer(self) -> Any:
@@ -134,7 +142,25 @@ class TopicModel:
             scores[k] = silhouette_score(sample, labels, metric="cosine")
         return max(scores, key=scores.get)
 
-    def _cluster(self, embeddings: np.ndarray) -> np.ndarray:
+    def _cluster_by_language(self, embeddings: np.ndarray, langs: Sequence[str | None] | None,
+                             min_items: int, n_topics: int | None) -> np.ndarray:
+        """Cluster labels, each language the encoder keeps apart clustered on its own (``n_topics`` shared
+        out by size); the other texts are clustered together if there are ``min_items`` of them."""
+        groups = language_groups(langs, embeddings, self.split_languages, min_items, self.random_state)
+        if (groups == SHARED).all():
+            return self._cluster(embeddings, n_topics)
+        labels, offset = np.full(len(embeddings), OUTLIER), 0
+        for group in sorted(set(groups)):
+            rows = np.flatnonzero(groups == group)
+            if group == SHARED and len(rows) < min_items:
+                continue        # a few stray texts: transform() gives them their nearest topic
+            share = None if n_topics is None else max(1, round(n_topics * len(rows) / len(embeddings)))
+            found = self._cluster(embeddings[rows], share)
+            labels[rows] = np.where(found == OUTLIER, OUTLIER, found + offset)
+            offset = labels.max() + 1
+        return labels
+
+    def _cluster(self, embeddings: np.ndarray, n_topics: int | None = None) -> np.ndarray:
         if self.clusterer is not None:
             from sklearn.base import clone
 
@@ -143,21 +169,25 @@ class TopicModel:
         from sklearn.decomposition import PCA
 
         n = len(embeddings)
-        if self.n_topics is not None or n < 100:
-            k = self.n_topics or self._choose_k(embeddings)
+        if n_topics is not None or n < 100:
+            k = min(n, n_topics or self._choose_k(embeddings))
             return KMeans(k, n_init=5, random_state=self.random_state).fit_predict(embeddings)
         components = min(20, n - 1, embeddings.shape[1])
         reduced = PCA(n_components=components, random_state=self.random_state).fit_transform(embeddings)
         return HDBSCAN(min_cluster_size=max(10, n // 100), min_samples=5, copy=True).fit_predict(reduced)
 
-    def fit(self, texts: Sequence[str], embeddings: np.ndarray) -> "TopicModel":
+    def fit(self, texts: Sequence[str], embeddings: np.ndarray,
+            langs: Sequence[str | None] | None = None) -> "TopicModel":
         """Learn topics from scratch; topic ids are numbered by size, largest first.
+
+        ``langs`` (a language code per text, None where unknown) lets each language the encoder keeps
+        apart be clustered on its own (``split_languages``).
 
         Sets ``cluster_outlier_share_`` (texts the clusterer left out) and ``outlier_share_`` (texts still
         outliers after assignment to the nearest topic, the share that :meth:`transform` reports as -1).
         """
         embeddings = normalise(embeddings)
-        raw = self._cluster(embeddings)
+        raw = self._cluster_by_language(embeddings, langs, self.min_language_items, self.n_topics)
         sizes = pd.Series(raw[raw != OUTLIER]).value_counts()
         renumber = {old: new for new, old in enumerate(sizes.index)}
         labels = np.array([renumber.get(c, OUTLIER) for c in raw])
@@ -191,16 +221,19 @@ class TopicModel:
         topic = np.where(best_similarity >= self.min_similarity, ids[best], OUTLIER)
         return pd.DataFrame({"topic_id": topic.astype(int), "probability": best_similarity.astype(float)})
 
-    def update(self, texts: Sequence[str], embeddings: np.ndarray, min_size: int = 10) -> list[int]:
+    def update(self, texts: Sequence[str], embeddings: np.ndarray, min_size: int = 10,
+               langs: Sequence[str | None] | None = None) -> list[int]:
         """Cluster texts that fit no existing topic; groups of ``min_size`` or more become new topics.
 
+        With ``langs``, languages the encoder keeps apart are clustered on their own, as in :meth:`fit`.
         Returns the new topic ids; existing ids never change.
         """
         if len(texts) < min_size:
             return []
         embeddings = normalise(embeddings)
-        labels = TopicModel(max_topics=max(2, len(texts) // min_size), clusterer=self.clusterer,
-                            random_state=self.random_state)._cluster(embeddings)
+        clustering = TopicModel(max_topics=max(2, len(texts) // min_size), clusterer=self.clusterer,
+                                random_state=self.random_state, split_languages=self.split_languages)
+        labels = clustering._cluster_by_language(embeddings, langs, min_size, None)
         labels = _merge_close_clusters(embeddings, labels, self.merge_similarity)
         next_id = max(self.topics_, default=-1) + 1
         new_ids, mapped = [], np.full(len(labels), OUTLIER)

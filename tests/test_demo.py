@@ -38,3 +38,7 @@ def test_demo_ends_with_a_report_showing_the_planted_issue_first(tmp_path):
     assert issues[0]["topic_ids"] and issues[0]["topic"]["id"] in issues[0]["topic_ids"]
     with Store(tmp_path / "demo.duckdb", read_only=True) as store:     # every assigned item keeps its vector
         assert store.execute("SELECT count(*) = count(vector), min(len(vector)) FROM topics") == [(True, 384)]
+        polish = store.execute("SELECT t.topic_id, count(*) FROM topics t JOIN items i ON i.item_id = t.item_id "
+                               "WHERE i.lang = 'pl' GROUP BY t.topic_id")
+    # the English encoder keeps Polish apart; clustered on its own, Polish feedback gets topics by theme
+    assert len(polish) >= 10 and max(n for _, n in polish) < 0.25 * sum(n for _, n in polish)

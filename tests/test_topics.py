@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from sentiment.language_split import SHARED, language_groups, separated_languages
 from sentiment.topics import OUTLIER, TopicModel, multilingual_stop_words
 
 THEMES = {
@@ -74,3 +75,94 @@ def test_stop_words_cover_every_language_given():
     words = set(multilingual_stop_words(("en", "pl", "de")))
     assert {"the", "się", "und"} <= words
     assert multilingual_stop_words(("xx",)) == []
+
+
+
+POLISH = {
+    "delivery": ["paczka dotarła z opóźnieniem", "znowu spóźniona dostawa"],
+    "payment": ["płatność nie działa przy kasie", "karta odrzucona przy płatności"],
+    "tracking": ["śledzenie przesyłki na mapie", "mapa śledzenia pokazuje złą ulicę"],
+}
+
+
+def _two_languages(apart: bool, seed=0, dim=16, english=60, polish=60):
+    """English and Polish texts on the same three themes. ``apart``: every Polish vector is moved one way
+    and its theme shows only faintly, as with an English-only encoder; else meaning alone decides, as with
+    a multilingual one."""
+    rng = np.random.default_rng(seed)
+    directions = np.linalg.qr(rng.normal(size=(dim, 4)))[0].T * 4     # themes and language, equally far apart
+    centres, offset = dict(zip(THEMES, directions[:3])), directions[3]
+    texts, vectors, langs, truth = [], [], [], []
+    for lang, per_theme, themes in (("en", english, THEMES), ("pl", polish, POLISH)):
+        moved = apart and lang == "pl"
+        for name, sentences in themes.items():
+            for k in range(per_theme):
+                texts.append(sentences[k % 2])
+                centre = 0.25 * centres[name] + offset if moved else centres[name]
+                vectors.append(centre + 0.15 * rng.normal(size=dim))
+                langs.append(lang)
+                truth.append(name)
+    return texts, np.asarray(vectors, dtype=np.float32), np.asarray(langs), np.asarray(truth)
+
+
+def _topics_of(assigned, truth, mask):
+    return {name: set(assigned[mask & (truth == name)].tolist()) for name in THEMES}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_language_the_encoder_keeps_apart_is_clustered_on_its_own(seed):
+    texts, vectors, langs, truth = _two_languages(apart=True, seed=seed)
+    polish = langs == "pl"
+    lumped = TopicModel(random_state=0).fit(texts, vectors).transform(vectors)["topic_id"].to_numpy()
+    assert len(set(lumped[polish])) == 1                     # one "Polish" topic, whatever the text is about
+    model = TopicModel(random_state=0).fit(texts, vectors, langs=list(langs))
+    assigned = model.transform(vectors)["topic_id"].to_numpy()
+    for lang in ("en", "pl"):
+        by_theme = _topics_of(assigned, truth, langs == lang)
+        assert all(len(ids) == 1 for ids in by_theme.values()), by_theme     # each theme one topic ...
+        assert len(set().union(*by_theme.values())) == 3                      # ... of its own
+    assert set(assigned[polish]).isdisjoint(assigned[~polish])
+    payment = model.topics_[assigned[polish & (truth == "payment")][0]]
+    assert {"płatność", "karta"} & set(payment.keywords), payment.keywords
+    never = TopicModel(random_state=0, split_languages=False).fit(texts, vectors, langs=list(langs))
+    assert never.transform(vectors)["topic_id"].tolist() == lumped.tolist()
+
+
+def test_languages_an_encoder_mixes_share_their_topics():
+    texts, vectors, langs, truth = _two_languages(apart=False)
+    assert separated_languages(list(langs), vectors) == []
+    assigned = TopicModel(random_state=0).fit(texts, vectors, langs=list(langs)).transform(vectors)["topic_id"].to_numpy()
+    assert _topics_of(assigned, truth, langs == "pl") == _topics_of(assigned, truth, langs == "en")
+    assert len(set(assigned)) == 3
+
+
+def test_language_groups_leave_unknown_and_small_languages_together():
+    texts, vectors, langs, _ = _two_languages(apart=True)
+    langs = langs.astype(object)
+    langs[:5], langs[5:10], langs[10:14] = None, "und", "de"
+    groups = language_groups(list(langs), vectors, min_items=50)
+    assert set(groups[:14]) == {SHARED} and set(groups[14:]) == {"en", "pl"}
+    assert set(language_groups(list(langs), vectors, split=False)) == {SHARED}
+    assert separated_languages(["en"] * len(vectors), vectors) == []
+    with pytest.raises(ValueError, match="one per text"):
+        language_groups(list(langs)[:-1], vectors)
+
+
+def test_update_clusters_each_separated_language_of_the_outliers_on_its_own():
+    texts, vectors, langs, truth = _two_languages(apart=True)
+    english = (langs == "en") & (truth != "tracking")
+    later = ~english               # English "tracking" is new, and all Polish texts arrive later too
+    outcomes = {}
+    for given in (None, list(langs[later])):
+        # these synthetic Polish themes are closer (cosine 0.94) than the demo's (at most 0.88): merge above that
+        model = TopicModel(random_state=0, min_similarity=0.5, merge_similarity=0.97)
+        model.fit([t for t, e in zip(texts, english) if e], vectors[english], langs=list(langs[english]))
+        assert (model.transform(vectors[later])["topic_id"] == OUTLIER).all()
+        new_ids = model.update([t for t, e in zip(texts, later) if e], vectors[later], langs=given)
+        assigned = model.transform(vectors[later])["topic_id"].to_numpy()
+        outcomes[given is not None] = (new_ids, _topics_of(assigned, truth[later], langs[later] == "pl"))
+    lumped_ids, lumped = outcomes[False]
+    assert len(set().union(*lumped.values())) == 1           # without languages: one Polish topic
+    new_ids, by_theme = outcomes[True]
+    assert all(len(ids) == 1 for ids in by_theme.values()) and len(set().union(*by_theme.values())) == 3
+    assert len(new_ids) == 4                                  # three Polish themes and English "tracking"

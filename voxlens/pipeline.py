@@ -145,7 +145,8 @@ class Pipeline:
         sample = sample.sort_values("item_id", kind="stable").reset_index(drop=True)
         embeddings = self._process(sample, state, summary, fit=True)
         languages = sorted(set(sample["lang"].dropna()) | {"en"})
-        state.model = _with_languages(self.topic_template, languages).fit(sample["text"].tolist(), embeddings)
+        state.model = _with_languages(self.topic_template, languages).fit(sample["text"].tolist(), embeddings,
+                                                                         langs=sample["lang"].tolist())
         summary.new_topics = list(state.model.topics_)
         self._store_topic_info(state.model)  # before any item points at a topic: a killed run resumes on it
         self._assign(sample, embeddings, state, summary)
@@ -244,6 +245,7 @@ class Pipeline:
             rows = np.flatnonzero(need)[outlier][:room]
             state.outlier_ids += chunk["item_id"].iloc[rows].tolist()
             state.outlier_texts += chunk["text"].iloc[rows].tolist()
+            state.outlier_langs += chunk["lang"].iloc[rows].tolist()
             state.outlier_vectors.append(vectors[rows])
 
     def _update_topics(self, state: "_RunState", summary: AnalyzeSummary) -> None:
@@ -251,7 +253,7 @@ class Pipeline:
         if state.model is None or len(state.outlier_ids) < 10:
             return
         vectors = np.concatenate(state.outlier_vectors)
-        new = state.model.update(state.outlier_texts, vectors)
+        new = state.model.update(state.outlier_texts, vectors, langs=state.outlier_langs)
         if not new:
             return
         summary.new_topics += new
@@ -280,10 +282,7 @@ class Pipeline:
         info = self.store.query("SELECT topic_id, label, keywords, size, centroid FROM topic_info ORDER BY topic_id")
         if info.empty:
             return None
-        params = {k: getattr(self.topic_template, k) for k in
-                  ("n_topics", "max_topics", "min_similarity", "clusterer", "vectorizer", "languages", "random_state",
-                   "merge_similarity")}
-        return TopicModel.from_info(info, **params)
+        return TopicModel.from_info(info, **_parameters(self.topic_template))
 
     # -- detect -------------------------------------------------------------------------------
     def analysed_items(self) -> pd.DataFrame:
@@ -340,6 +339,7 @@ class _RunState:
     outliers: int = 0
     outlier_ids: list[str] = field(default_factory=list)
     outlier_texts: list[str] = field(default_factory=list)
+    outlier_langs: list[str | None] = field(default_factory=list)
     outlier_vectors: list[np.ndarray] = field(default_factory=list)
 
 
@@ -349,8 +349,10 @@ def _centroid_length(topics: pd.DataFrame) -> int | None:
     return lengths.pop() if len(lengths) == 1 else None
 
 
+def _parameters(template: TopicModel) -> dict[str, Any]:
+    """The template's constructor parameters (its attributes, fitted ones aside)."""
+    return {k: v for k, v in template.__dict__.items() if not k.endswith("_")}
+
+
 def _with_languages(template: TopicModel, languages: list[str]) -> TopicModel:
-    params: dict[str, Any] = template.__dict__.copy()
-    params = {k: v for k, v in params.items() if not k.endswith("_")}
-    params["languages"] = languages
-    return TopicModel(**params)
+    return TopicModel(**{**_parameters(template), "languages": languages})
