@@ -33,7 +33,13 @@ def test_demo_ends_with_a_report_showing_the_planted_issue_first(tmp_path):
     first_card = html[html.index('id="issue-1"'):html.index("</div>", html.index('id="issue-1"'))]
     assert re.search(r"payment|checkout", first_card, re.I)
     assert "Sample data" in html
-    issues = json.loads((tmp_path / "report" / "report.json").read_text())["issues"]
+    payload = json.loads((tmp_path / "report" / "report.json").read_text())
+    issues = payload["issues"]
+    # the sample's tickets and subscriptions tell the same story: slower answers, more customers lost
+    churn = {m["period"][:7]: m["churn"] for m in payload["customers_by_month"] if m["churn"] is not None}
+    assert max(churn, key=churn.get) == "2026-09" and 'id="support-and-customers"' in html
+    response = {m["period"][:7]: m["first_response_hours_median"] for m in payload["support_by_month"]}
+    assert response["2026-09"] > response["2026-08"] and response["2026-09"] > response["2026-07"]
     assert issues[0]["start"] == "2026-09-17"
     assert issues[0]["topic_ids"] and issues[0]["topic"]["id"] in issues[0]["topic_ids"]
     with Store(tmp_path / "demo.duckdb", read_only=True) as store:     # every assigned item keeps its vector

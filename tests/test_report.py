@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -100,3 +101,37 @@ def test_html_escapes_user_text_everywhere(small, tmp_path):
     assert HOSTILE_TEXT not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
     assert 'href="javascript' not in body and "<img" not in body
     assert body.count("<script") == 2
+
+
+def test_support_and_customer_sections_appear_only_with_tickets_or_subscriptions(small, tmp_path):
+    data = ReportData.from_store(small)
+    assert data.support.empty and data.business.empty
+    assert "Support tickets" not in render_markdown(data) and "Customers by month" not in render_markdown(data)
+    payload = json.loads(write_report(small, "json", tmp_path / "r.json").read_text())
+    assert payload["support_by_month"] == [] and payload["customers_by_month"] == []
+
+
+def test_support_and_customer_sections_show_the_hand_computed_values(small, tmp_path):
+    from collectors.subscriptions import import_subscriptions
+    from collectors.tickets import import_tickets
+
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(Path(small.path).read_bytes())
+    (tmp_path / "tickets.csv").write_text(
+        "id,created_at,first_reply_at,solved_at,reopens\n"
+        "1,2026-08-03T08:00:00Z,2026-08-03T10:00:00Z,2026-08-03T18:00:00Z,0\n"
+        "2,2026-08-04T08:00:00Z,2026-08-04T12:00:00Z,2026-08-05T14:00:00Z,1\n")
+    (tmp_path / "subscriptions.csv").write_text(
+        "customer_id,period,revenue\na,2026-07-01,10\nb,2026-07-01,10\nc,2026-07-01,20\n"
+        "a,2026-08-01,10\nb,2026-08-01,15\nd,2026-08-01,5\n")
+    with Store(db) as store:
+        import_tickets(store, tmp_path / "tickets.csv")
+        import_subscriptions(store, tmp_path / "subscriptions.csv")
+        data = ReportData.from_store(store)
+        html = write_report(store, "html", tmp_path / "r.html", data=data).read_text()
+    markdown = render_markdown(data)
+    # first responses 2 h and 4 h, resolutions 10 h and 30 h, one of two reopened
+    assert "| 2026-08 | 2 | 3.0 | 20.0 | 50.0% (" in markdown
+    # July a, b, c (40); August a, b, d: 1 new, 1 lost, retention (3 − 1) / 3, churn 1 / 3, NRR (10 + 15) / 40
+    assert "| 2026-08 | 3 | 1 | 1 | 66.7% | 33.3% | 62.5% | 30 |" in markdown
+    assert 'id="support-and-customers"' in html and "66.7%" in html and "62.5%" in html

@@ -13,13 +13,6 @@ import pandas as pd
 from voxlens.cli import _open, db_option
 from voxlens.errors import VoxlensError
 
-SUBSCRIPTIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS subscriptions (
-    customer_id VARCHAR NOT NULL, period DATE NOT NULL, revenue DOUBLE NOT NULL, segment VARCHAR,
-    PRIMARY KEY (customer_id, period)
-)"""
-
-
 def _echo_frame(frame: pd.DataFrame, fmt: str) -> None:
     if fmt == "json":
         click.echo(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
@@ -48,6 +41,7 @@ def _format_option(command):
 @_format_option
 def metrics_command(db: str, kind: str, period: str, segment: str | None, gross_margin: float, fmt: str) -> None:
     """Metrics by period (and segment), with 95% intervals and change p-values."""
+    from collectors.subscriptions import stored_subscriptions
     from metrics.business import business_by_period
     from metrics.periods import survey_by_period, tickets_by_period
 
@@ -63,11 +57,10 @@ def metrics_command(db: str, kind: str, period: str, segment: str | None, gross_
                 raise VoxlensError(f"no tickets in {db}: collect or import tickets first")
             table = tickets_by_period(frame, by=period, segment=segment)
         else:
-            exists = store.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'subscriptions'")
-            if not exists[0][0]:
+            subscriptions = stored_subscriptions(store)
+            if subscriptions is None:
                 raise VoxlensError(f"no subscriptions in {db}: voxlens import customers FILE --db {db}")
-            table = business_by_period(store.query("SELECT * FROM subscriptions"), by=period, segment=segment,
-                                       gross_margin=gross_margin)
+            table = business_by_period(subscriptions, by=period, segment=segment, gross_margin=gross_margin)
     _echo_frame(table, fmt)
 
 
@@ -76,28 +69,11 @@ def metrics_command(db: str, kind: str, period: str, segment: str | None, gross_
 @db_option
 def import_customers_command(file: str, db: str) -> None:
     """Import a subscriptions CSV: customer_id, period, revenue (and optionally segment), one row per period."""
-    from metrics.business import read_subscriptions
+    from collectors.subscriptions import import_subscriptions
 
-    frame = read_subscriptions(file)
-    frame["segment"] = frame["segment"].astype(str) if "segment" in frame else None
-    frame = frame.groupby(["customer_id", frame["period"].dt.date], as_index=False).agg(
-        revenue=("revenue", "sum"), segment=("segment", "last"))
-    frame["customer_id"] = frame["customer_id"].astype(str)
     with _open(db) as store:
-        with store.transaction():
-            store.execute(SUBSCRIPTIONS_TABLE)
-            _upsert(store, frame)
-    click.echo(f"{file}: {len(frame)} customer-period rows stored")
-
-
-def _upsert(store, frame: pd.DataFrame) -> None:
-    store.con.register("_subs", frame[["customer_id", "period", "revenue", "segment"]])
-    try:
-        store.execute("INSERT INTO subscriptions SELECT customer_id, period, revenue, segment FROM _subs "
-                      "ON CONFLICT (customer_id, period) DO UPDATE SET revenue = excluded.revenue, "
-                      "segment = excluded.segment")
-    finally:
-        store.con.unregister("_subs")
+        stored = import_subscriptions(store, file)
+    click.echo(f"{file}: {stored} customer-period rows stored")
 
 
 @click.command("topics", epilog="Example: voxlens topics --format csv > topics.csv")

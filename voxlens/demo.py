@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Callable
 
 from collectors.reviews import import_reviews
+from collectors.subscriptions import import_subscriptions
 from collectors.survey import import_survey
+from collectors.tickets import import_tickets
 from voxlens.pipeline import Pipeline
 from voxlens.report import FORMATS, ReportData, write_report
 from voxlens.sample.build import DATA_DIR
@@ -58,6 +60,10 @@ def run_demo(db: str | Path, out: str | Path, echo: Callable[[str], None] = prin
             echo(f"  import {path.name}: {counts.summary()}")
         counts = import_survey(store, DATA_DIR / "survey.csv")
         echo(f"  import survey.csv: {counts.summary()}")
+        counts = import_tickets(store, DATA_DIR / "tickets.csv")
+        echo(f"  import tickets.csv: {counts.summary()}")
+        echo(f"  import subscriptions.csv: {import_subscriptions(store, DATA_DIR / 'subscriptions.csv')} "
+             "customer-period rows stored")
         pipeline = Pipeline(store, progress=progress)
         echo(f"  analyze: {pipeline.analyze()}")
         issues = pipeline.detect()

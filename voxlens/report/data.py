@@ -16,9 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+from collectors.subscriptions import stored_subscriptions
+from metrics.business import business_by_period
 from metrics.compare import compare
 from metrics.drivers import key_drivers
 from metrics.joins import topic_metrics
+from metrics.periods import tickets_by_period
 from metrics.survey import ces, csat, nps
 from voxlens.privacy import safe_url
 from voxlens.report.filters import ReportFilter
@@ -151,6 +154,8 @@ class ReportData:
     drivers: pd.DataFrame = field(default_factory=pd.DataFrame)
     issue_series: dict[str, pd.DataFrame] = field(default_factory=dict)
     filters: ReportFilter = field(default_factory=ReportFilter)
+    support: pd.DataFrame = field(default_factory=pd.DataFrame)
+    business: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def from_store(cls, store: Store, filters: ReportFilter | None = None, period_days: int = 30) -> "ReportData":
@@ -196,8 +201,24 @@ class ReportData:
             coverage=_coverage(store, items, responses), previous_period=previous,
             changes=metric_changes(before, now), drivers=drivers,
             issue_series={i["issue_id"]: _topic_series(items, i["topic"]["id"], end) for i in issues},
-            filters=filters,
+            filters=filters, support=monthly_support(store), business=monthly_business(store),
         )
+
+
+def monthly_support(store: Store) -> pd.DataFrame:
+    """Ticket metrics of all stored tickets by month (``metrics.periods.tickets_by_period``); empty without tickets."""
+    tickets = store.query("SELECT opened_at, first_response_at, resolved_at, reopened FROM tickets")
+    return tickets_by_period(tickets, by="month") if len(tickets) else pd.DataFrame()
+
+
+def monthly_business(store: Store) -> pd.DataFrame:
+    """Retention, churn, NRR and CLV by month (``metrics.business.business_by_period``); empty without
+    imported subscriptions."""
+    subscriptions = stored_subscriptions(store)
+    if subscriptions is None or subscriptions.empty:
+        return pd.DataFrame()
+    table = business_by_period(subscriptions, by="month")
+    return table.assign(period=pd.to_datetime(table["period"]).dt.date.astype(str))
 
 
 def _bounds(period: tuple[str | None, str | None]) -> tuple[pd.Timestamp, pd.Timestamp]:

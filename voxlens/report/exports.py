@@ -101,6 +101,8 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "metrics": {"current": data.metrics_now, "previous": data.metrics_before, "change": data.changes},
         "drivers": _records(drivers_frame(data)),
         "coverage": _records(data.coverage),
+        "support_by_month": _records(data.support),
+        "customers_by_month": _records(data.business),
         "period": {"start": data.period[0], "end": data.period[1],
                    "previous_start": data.previous_period[0], "previous_end": data.previous_period[1]},
         "filters": data.filters.as_dict(),

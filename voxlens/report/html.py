@@ -63,6 +63,7 @@ def render_html(data: ReportData, title: str = "voxlens issue report", sample: b
         plotly_js=get_plotlyjs().replace("</script", "<\\/script"),
         plots_json=safe_json(to_json_plotly(plot_specs(data))),
         topics=topics, drivers=data.drivers.head(12).to_dict("records"),
-        coverage=data.coverage.to_dict("records"),
+        coverage=data.coverage.to_dict("records"), support=data.support.to_dict("records"),
+        business=data.business.to_dict("records"),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -34,7 +34,8 @@ def _link(quote: dict[str, Any]) -> str:
 
 
 def render_markdown(data: ReportData, title: str = "voxlens issue report") -> str:
-    """Headline, metrics now vs before, issues with quotes, topics with NPS impact, drivers, coverage."""
+    """Headline, metrics now vs before, issues with quotes, topics with NPS impact, drivers, support and
+    customers by month, coverage."""
     scope = data.filters.describe()
     lines = [f"# {title}", ""]
     if data.period[0]:
@@ -74,7 +75,29 @@ def render_markdown(data: ReportData, title: str = "voxlens issue report") -> st
         for d in data.drivers.head(10).to_dict("records"):
             lines.append(f"| {_cell(d['label'])} | {d['coefficient']:+.1f} | {_num(d['ci_low'], '{:+.1f}')} … "
                          f"{_num(d['ci_high'], '{:+.1f}')} | {d['n']} |")
+    lines += _support_and_customers(data)
     lines += ["", "## Data coverage", "", "| source | kind | rows | from | to | quarantined |", "|---|---|---:|---|---|---:|"]
     for c in data.coverage.to_dict("records"):
         lines.append(f"| {_cell(c['source'])} | {c['kind']} | {c['rows']} | {c['first']} | {c['last']} | {c['quarantined']} |")
     return "\n".join(lines) + "\n"
+
+
+def _support_and_customers(data: ReportData) -> list[str]:
+    lines = []
+    if not data.support.empty:
+        lines += ["", "## Support tickets by month", "",
+                  "| month | tickets | first response, median (h) | resolution, median (h) | reopen rate (95% CI) |",
+                  "|---|---:|---:|---:|---|"]
+        for t in data.support.to_dict("records"):
+            lines.append(f"| {t['period'][:7]} | {t['tickets']} | {_num(t['first_response_hours_median'])} "
+                         f"| {_num(t['resolution_hours_median'])} | {_num(t['reopen_rate'], '{:.1f}%')} "
+                         f"({_num(t['reopen_ci_low'], '{:.0f}')}–{_num(t['reopen_ci_high'], '{:.0f}')}) |")
+    if not data.business.empty:
+        lines += ["", "## Customers by month", "",
+                  "| month | customers at start | new | lost | retention | churn | NRR | revenue | CLV |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for b in data.business.to_dict("records"):
+            percent = [_num(100 * b[k], "{:.1f}%") for k in ("retention", "churn", "nrr")]
+            lines.append(f"| {b['period'][:7]} | {b['customers_start']} | {b['new']} | {b['lost']} | "
+                         + " | ".join(percent) + f" | {_num(b['revenue'], '{:.0f}')} | {_num(b['clv'], '{:.0f}')} |")
+    return lines

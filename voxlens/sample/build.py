@@ -1,9 +1,10 @@
 """Build the bundled SAMPLE data: feedback on "Parcelo", a fictional parcel-delivery app.
 
-Everything here is invented. Ninety days of app-store reviews (CSV), social posts (JSONL) and survey
-responses with NPS/CSAT/CES and free text (CSV), in English and Polish. One issue is planted: from
-day 76, after "update 5.2", payments start failing at checkout; the complaints grow daily and the
-survey scores of customers who mention it drop.
+Everything here is invented. Ninety days of app-store reviews (CSV), social posts (JSONL), survey
+responses with NPS/CSAT/CES and free text (CSV) and support tickets (CSV), in English and Polish, and
+monthly subscriptions (CSV). One issue is planted: from day 76, after "update 5.2", payments start
+failing at checkout; the complaints grow daily, the survey scores of customers who mention it drop,
+support answers more slowly and more customers leave in September.
 
 Run ``python -m voxlens.sample.build`` to rebuild ``voxlens/sample/data/`` (deterministic, seed 7).
 """
@@ -166,6 +167,40 @@ def build(seed: int = SEED) -> dict[str, pd.DataFrame | list[dict]]:
     return {"reviews": pd.DataFrame(reviews), "posts": posts, "survey": pd.DataFrame(survey)}
 
 
+PLANS = {"plus": 9.99, "business": 49.0}
+
+
+def build_support(seed: int = SEED) -> dict[str, pd.DataFrame]:
+    """Support tickets (day by day, like the feedback) and monthly subscriptions, from their own generator."""
+    rng = np.random.default_rng(seed + 1)
+    tickets = []
+    for day in range(DAYS):
+        weekend = (START + timedelta(days=day)).weekday() >= 5
+        for _ in range(int(rng.poisson(3 if weekend else 5))):
+            topic, polarity, lang = _draw(rng, day)
+            opened = datetime.strptime(_moment(rng, day), "%Y-%m-%dT%H:%M:%SZ")
+            first = opened + timedelta(hours=float(rng.lognormal(np.log(6.0 if day >= PLANT_DAY else 2.5), 0.6)))
+            solved = first + timedelta(hours=float(rng.lognormal(np.log(20.0), 0.7)))
+            tickets.append({"id": f"t{len(tickets) + 1:05d}", "created_at": f"{opened:%Y-%m-%dT%H:%M:%SZ}",
+                            "first_reply_at": f"{first:%Y-%m-%dT%H:%M:%SZ}", "solved_at": f"{solved:%Y-%m-%dT%H:%M:%SZ}",
+                            "reopens": int(rng.random() < (0.25 if topic == "payment" else 0.08)), "tags": topic,
+                            "subject": _text(rng, topic, "neg", lang),
+                            "requester": f"c{int(rng.integers(1, 3000)):04d}"})
+    rows, plan, serial = [], {}, 0
+    for month, churn in (("2026-06-01", 0.03), ("2026-07-01", 0.03), ("2026-08-01", 0.03), ("2026-09-01", 0.08)):
+        plan = {c: p for c, p in plan.items() if rng.random() >= churn}
+        for customer, current in plan.items():
+            if current == "plus" and rng.random() < 0.02:
+                plan[customer] = "business"
+            elif current == "business" and rng.random() < 0.01:
+                plan[customer] = "plus"
+        for _ in range(1000 if not serial else int(rng.poisson(45))):
+            serial += 1
+            plan[f"c{serial:04d}"] = "business" if rng.random() < 0.25 else "plus"
+        rows += [{"customer_id": c, "period": month, "revenue": PLANS[p], "segment": p} for c, p in sorted(plan.items())]
+    return {"tickets": pd.DataFrame(tickets), "subscriptions": pd.DataFrame(rows)}
+
+
 def _nps_weights(negative: bool) -> list[float]:
     weights = np.array([3, 2, 3, 4, 5, 6, 6, 5, 3, 1, 1] if negative else [0, 0, 0, 0, 1, 1, 2, 5, 8, 10, 9],
                        dtype=float)
@@ -173,13 +208,14 @@ def _nps_weights(negative: bool) -> list[float]:
 
 
 def write(directory: Path = DATA_DIR, seed: int = SEED) -> list[Path]:
-    """Write reviews.csv, posts.jsonl and survey.csv into ``directory``."""
+    """Write reviews.csv, posts.jsonl, survey.csv, tickets.csv and subscriptions.csv into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    data = build(seed)
-    paths = [directory / "reviews.csv", directory / "posts.jsonl", directory / "survey.csv"]
-    data["reviews"].to_csv(paths[0], index=False, lineterminator="\n")
+    data = {**build(seed), **build_support(seed)}
+    paths = [directory / name for name in ("reviews.csv", "posts.jsonl", "survey.csv", "tickets.csv",
+                                           "subscriptions.csv")]
     paths[1].write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in data["posts"]), encoding="utf-8")
-    data["survey"].to_csv(paths[2], index=False, lineterminator="\n")
+    for path, name in ((paths[0], "reviews"), (paths[2], "survey"), (paths[3], "tickets"), (paths[4], "subscriptions")):
+        data[name].to_csv(path, index=False, lineterminator="\n")
     return paths
 
 
