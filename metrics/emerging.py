@@ -99,6 +99,9 @@ class IssueDetector:
             a word being its lemma in its item's language (see :mod:`sentiment.lemmas`),
             with or without embeddings: on the planted-issue benchmark words find themes that embeddings
             scatter (see the README), for less than twice the scan's time. 0 scans neighbourhoods only.
+        min_baseline_days: fewest days of history before the longest window that detection needs: with
+            less (counted from the first item to ``as_of``), :meth:`detect` tests nothing and :attr:`note_`
+            says why, as it does when no item falls in a topic.
         scan_alpha: the scan's own false-alarm budget per run: a neighbourhood or word is flagged when its
             p-value (already corrected for every centre, word, size and window the scan tried) is below it,
             and the topic and group tests keep the false discovery rate ``alpha`` among themselves. None
@@ -121,6 +124,32 @@ class IssueDetector:
     scan_word_share: float = 0.005
     scan_alpha: float | None = 0.002
     scan_mean_shift: float = 0.02
+    min_baseline_days: int = 7
+
+    @property
+    def history_needed(self) -> int:
+        """Days of history (first item to ``as_of``, both counted) that detection needs.
+
+        >>> IssueDetector().history_needed
+        14
+        """
+        return self.recent_days + self.min_baseline_days
+
+    def history_note(self, days: pd.Series, end: pd.Timestamp | None = None) -> str | None:
+        """Why ``days`` (the items' calendar days) are too little history to test, or None when they suffice.
+
+        >>> IssueDetector().history_note(pd.Series(pd.to_datetime(["2026-05-04"] * 24)))
+        'emerging issues: not enough history to test (1 day; at least 14 needed)'
+        """
+        days = pd.to_datetime(pd.Series(days)).dropna()
+        if days.empty:
+            return "emerging issues: no dated items to test"
+        end = days.max() if end is None else pd.Timestamp(end)
+        span = (end.normalize() - days.min().normalize()).days + 1
+        if span >= self.history_needed:
+            return None
+        return (f"emerging issues: not enough history to test ({span} day{'' if span == 1 else 's'}; "
+                f"at least {self.history_needed} needed)")
 
     def detect(self, items: pd.DataFrame, as_of: pd.Timestamp | None = None,
                responses: pd.DataFrame | None = None, topics: pd.DataFrame | None = None,
@@ -141,12 +170,14 @@ class IssueDetector:
         """
         if embeddings is not None and len(embeddings) != len(items):
             raise InputError(f"embeddings have {len(embeddings)} rows for {len(items)} items: pass one per item")
+        self.note_, self.tests_ = None, pd.DataFrame()
         frame = items.assign(_row=np.arange(len(items))).dropna(subset=["created_at"])
-        if frame.empty:
-            return pd.DataFrame(columns=ISSUE_COLUMNS)
         frame["day"] = _days(frame["created_at"])
         end = pd.Timestamp(as_of).normalize() if as_of is not None else frame["day"].max()
         frame = frame[frame["day"] <= end]
+        self.note_ = self.history_note(frame["day"], end)
+        if self.note_ is not None:
+            return pd.DataFrame(columns=ISSUE_COLUMNS)
         self.first_days_ = frame[frame["topic_id"] >= 0].groupby("topic_id")["day"].quantile(0.02)
         windows = sorted({w for w in (*self.short_windows, self.recent_days) if 0 < w <= self.recent_days})
         recent_start = end - pd.Timedelta(days=self.recent_days - 1)
@@ -155,6 +186,8 @@ class IssueDetector:
         frame = frame[frame["day"] >= baseline_start]
         topical = frame[frame["topic_id"] >= 0]
         if topical.empty or (topical["day"] >= recent_start).sum() == 0:
+            self.note_ = (f"emerging issues: nothing to test (no item of the last {self.recent_days} days "
+                          "belongs to a topic)")
             return pd.DataFrame(columns=ISSUE_COLUMNS)
         totals = frame.groupby("day").size().reindex(days, fill_value=0).to_numpy(dtype=float)
         counts = topical.pivot_table(index="topic_id", columns="day", values="negative", aggfunc="size",

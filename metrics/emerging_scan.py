@@ -43,7 +43,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -118,13 +118,13 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
 
     observed = statistics(age) / max(1.0, dispersion)    # shuffled days have no extra variation
     null_maxima = np.array([statistics(rng.permutation(age)).max() for _ in range(replicates)])
-    location, scale = stats.gumbel_r.fit(null_maxima)
+    p_value_of = _null_distribution(null_maxima)
     neighbourhood_shape = (len(places), len(counts), len(windows)) if neighbours is not None else (0, 0, 0)
     first_set = int(np.prod(neighbourhood_shape))
     found, taken = [], np.zeros(total, dtype=bool)
     for flat in np.argsort(observed, kind="stable")[::-1]:
         llr = float(observed[flat])
-        p_value = float(stats.gumbel_r.sf(llr, location, scale))
+        p_value = p_value_of(llr)
         if p_value >= alpha or llr <= 0 or len(found) >= max_clusters:
             break
         if flat < first_set:
@@ -144,6 +144,23 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
                       "count": float(len(in_window) - len(place)), "expected": float(expected), "llr": llr,
                       "p_value": p_value, "words": word, "members": np.sort(members)})
     return found
+
+
+def _null_distribution(null_maxima: np.ndarray) -> Callable[[float], float]:
+    """The p-value of an observed maximum: a Gumbel fitted to the shuffles' maxima, or their empirical tail
+    where they barely vary (days that shuffling cannot change, such as every item on one day)."""
+    def empirical(llr: float) -> float:
+        return float((1 + np.sum(null_maxima >= llr)) / (1 + len(null_maxima)))
+
+    if len(null_maxima) < 2 or np.ptp(null_maxima) <= 1e-9 * max(1.0, float(np.abs(null_maxima).max())):
+        return empirical
+    try:
+        location, scale = stats.gumbel_r.fit(null_maxima.astype(np.float64))
+    except (OverflowError, ValueError, RuntimeError):
+        return empirical
+    if not (np.isfinite(location) and np.isfinite(scale) and scale > 0):
+        return empirical
+    return lambda llr: float(stats.gumbel_r.sf(llr, location, scale))
 
 
 def word_sets(texts: Sequence[str], min_items: int = 10, max_share: float = 0.2,

@@ -130,17 +130,18 @@ class TopicModel:
         from sklearn.cluster import KMeans
         from sklearn.metrics import silhouette_score
 
-        n = len(embeddings)
+        n, distinct = len(embeddings), _distinct_rows(embeddings)
         upper = max(2, min(self.max_topics, n // 15))
-        if upper <= 2:
-            return min(2, n)
+        if upper <= 2 or distinct <= 2:
+            return min(2, distinct)
         rng = np.random.default_rng(self.random_state)
         sample = embeddings[rng.choice(n, size=min(n, 2000), replace=False)]
         scores = {}
-        for k in range(2, upper + 1):
+        for k in range(2, min(upper, _distinct_rows(sample) - 1) + 1):
             labels = KMeans(k, n_init=3, random_state=self.random_state).fit_predict(sample)
-            scores[k] = silhouette_score(sample, labels, metric="cosine")
-        return max(scores, key=scores.get)
+            if 2 <= len(np.unique(labels)) < len(sample):     # silhouette needs 2 to n - 1 clusters
+                scores[k] = silhouette_score(sample, labels, metric="cosine")
+        return max(scores, key=scores.get) if scores else 2
 
     def _cluster_by_language(self, embeddings: np.ndarray, langs: Sequence[str | None] | None,
                              min_items: int, n_topics: int | None) -> np.ndarray:
@@ -170,7 +171,7 @@ class TopicModel:
 
         n = len(embeddings)
         if n_topics is not None or n < 100:
-            k = min(n, n_topics or self._choose_k(embeddings))
+            k = min(_distinct_rows(embeddings), n_topics or self._choose_k(embeddings))
             return KMeans(k, n_init=5, random_state=self.random_state).fit_predict(embeddings)
         components = min(20, n - 1, embeddings.shape[1])
         reduced = PCA(n_components=components, random_state=self.random_state).fit_transform(embeddings)
@@ -297,3 +298,8 @@ def _merge_close_clusters(embeddings: np.ndarray, labels: np.ndarray, threshold:
                 parent[root(j)] = root(i)
     mapping = {c: clusters[root(i)] for i, c in enumerate(clusters)}
     return np.array([mapping.get(c, OUTLIER) for c in labels])
+
+
+def _distinct_rows(vectors: np.ndarray) -> int:
+    """How many different vectors there are (repeated texts embed alike), at least 1."""
+    return max(1, len(np.unique(np.round(vectors, 5), axis=0))) if len(vectors) else 1

@@ -199,7 +199,10 @@ def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> N
             click.echo(f"sentiment scored on Spark: {SparkScorer(master=spark_master).score(store, pipeline.sentiment)}")
         summary = pipeline.analyze()
         issues = pipeline.detect()
+        note = pipeline.detection_note
     click.echo(f"{summary}; issues flagged {len(issues)}")
+    if note:
+        click.echo(note)
 
 
 @main.command(epilog=examples("voxlens issues --db feedback.duckdb", "voxlens issues --db feedback.duckdb --json > issues.json"))
@@ -208,17 +211,21 @@ def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> N
 def issues(db: str, as_json: bool) -> None:
     """List flagged issues, most severe first."""
     from voxlens.report.data import issue_records
+    from voxlens.store import DETECTION_NOTE
 
     with _open(db, read_only=True) as store:
         if store.count("items") == 0:
             raise VoxlensError(f"the store {db} has no items: import some first (voxlens import reviews FILE --db {db}), "
                                "then run voxlens analyze")
         records = issue_records(store)
+        note = store.get_meta(DETECTION_NOTE) or None
     if as_json:
+        if note:
+            click.echo(note, err=True)     # stdout stays a JSON array
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
     if not records:
-        click.echo("no issues flagged (run voxlens analyze first if you have not)")
+        click.echo(note or "no issues flagged (run voxlens analyze first if you have not)")
     for rank, issue in enumerate(records, start=1):
         click.echo(f"{rank}. [{issue['severity']:.1f}] {issue['topic']['label']} — {issue['kind']} "
                    f"{issue['start']}..{issue['end']}: {issue['summary']}")

@@ -4,7 +4,7 @@ Each step reads what is not yet done from the store and commits per chunk, so an
 resumes where it stopped and a re-run does nothing new.
 
 Example:
-    >>> from voxlens.store import Store
+    >>> from voxlens.store import DETECTION_NOTE, Store
     >>> from voxlens.pipeline import Pipeline
     >>> with Store(":memory:") as store:
     ...     Pipeline(store).analyze()  # doctest: +SKIP
@@ -27,7 +27,7 @@ from sentiment.language import detect_languages
 from sentiment.model import SentimentModel
 from sentiment.topics import OUTLIER, TopicModel
 from voxlens.score_cache import ScoreCache
-from voxlens.store import Store
+from voxlens.store import DETECTION_NOTE, Store
 
 
 SCORE_COLUMNS = ["label", "score", "p_negative", "p_neutral", "p_positive"]
@@ -312,7 +312,13 @@ class Pipeline:
         with self.store.transaction():
             self.store.execute("DELETE FROM issues")
             self.store.upsert("issues", issues, key=["issue_id"])
+            self.store.set_meta(DETECTION_NOTE, self.detector.note_ or "")
         return issues
+
+    @property
+    def detection_note(self) -> str | None:
+        """Why the last detection run could test nothing (too little history, ...), or None."""
+        return self.store.get_meta(DETECTION_NOTE) or None
 
     def _recent_vectors(self, items: pd.DataFrame, end: pd.Timestamp | None,
                         centroid_length: int | None = None) -> pd.Series | None:

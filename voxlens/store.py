@@ -23,6 +23,7 @@ import pandas as pd
 from voxlens.errors import StoreError
 
 SCHEMA_VERSION = 2
+DETECTION_NOTE = "detection_note"    # meta key: why the last detection run could test nothing ('' when it could)
 
 # Each entry migrates the store from version i to i + 1; index 0 creates the first schema.
 MIGRATIONS: list[str] = [

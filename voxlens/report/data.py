@@ -1,7 +1,7 @@
 """Everything a report shows, gathered from the store once: issues, topics, metrics, drivers, trends.
 
 Example:
-    >>> from voxlens.store import Store
+    >>> from voxlens.store import DETECTION_NOTE, Store
     >>> with Store(":memory:") as store:
     ...     ReportData.from_store(store)
     Traceback (most recent call last):
@@ -25,7 +25,7 @@ from metrics.periods import tickets_by_period
 from metrics.survey import ces, csat, nps
 from voxlens.privacy import safe_url
 from voxlens.report.filters import ReportFilter
-from voxlens.store import Store
+from voxlens.store import DETECTION_NOTE, Store
 
 METRIC_NAMES = ("nps", "csat", "ces")
 
@@ -156,6 +156,7 @@ class ReportData:
     filters: ReportFilter = field(default_factory=ReportFilter)
     support: pd.DataFrame = field(default_factory=pd.DataFrame)
     business: pd.DataFrame = field(default_factory=pd.DataFrame)
+    detection_note: str | None = None
 
     @classmethod
     def from_store(cls, store: Store, filters: ReportFilter | None = None, period_days: int = 30) -> "ReportData":
@@ -202,6 +203,7 @@ class ReportData:
             changes=metric_changes(before, now), drivers=drivers,
             issue_series={i["issue_id"]: _topic_series(items, i["topic"]["id"], end) for i in issues},
             filters=filters, support=monthly_support(store), business=monthly_business(store),
+            detection_note=store.get_meta(DETECTION_NOTE) or None,
         )
 
 

@@ -97,6 +97,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         topic["keywords"] = topic["keywords"].split(";") if topic["keywords"] else []
     return {
         "issues": data.issues,
+        "detection_note": data.detection_note,
         "topics": topics,
         "metrics": {"current": data.metrics_now, "previous": data.metrics_before, "change": data.changes},
         "drivers": _records(drivers_frame(data)),

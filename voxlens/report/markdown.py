@@ -59,7 +59,8 @@ def render_markdown(data: ReportData, title: str = "voxlens issue report") -> st
         lines.append("")
     lines += ["## Emerging issues", ""]
     if not data.issues:
-        lines.append("No emerging issues in the latest window.")
+        lines.append(f"{data.detection_note}." if data.detection_note
+                     else "No emerging issues in the latest window.")
     for rank, issue in enumerate(data.issues, start=1):
         lines += [f"### {rank}. {_cell(issue['topic']['label'])}", "",
                   f"{issue['kind'].replace('_', ' ')} · since {issue['start']} (to {issue['end']}) · "
