@@ -52,8 +52,9 @@ import pandas as pd
 
 from metrics.emerging_groups import topic_groups
 from metrics.emerging_scan import scan_similar, word_sets
-from metrics.emerging_stats import (benjamini_hochberg, count_excess_sf, pearson_dispersion, pooled_dispersion,
-                                    scan_p_value, share_excess_sf, shrunk_dispersion, weekday_shares)
+from metrics.emerging_stats import (benjamini_hochberg, calendar_days, count_excess_sf, pearson_dispersion,
+                                    pooled_dispersion, scan_p_value, share_excess_sf, shrunk_dispersion,
+                                    weekday_shares)
 from metrics.metric_drops import describe, metric_drops
 from voxlens.errors import InputError
 from voxlens.ids import stable_hash
@@ -172,7 +173,7 @@ class IssueDetector:
             raise InputError(f"embeddings have {len(embeddings)} rows for {len(items)} items: pass one per item")
         self.note_, self.tests_ = None, pd.DataFrame()
         frame = items.assign(_row=np.arange(len(items))).dropna(subset=["created_at"])
-        frame["day"] = _days(frame["created_at"])
+        frame["day"] = calendar_days(frame["created_at"])
         end = pd.Timestamp(as_of).normalize() if as_of is not None else frame["day"].max()
         frame = frame[frame["day"] <= end]
         self.note_ = self.history_note(frame["day"], end)
@@ -476,11 +477,3 @@ def _vectors_at(embeddings: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if len({v.shape for v in kept}) > 1:
         raise InputError("embeddings differ in length: embed every item with the same encoder")
     return (np.stack(kept) if kept else np.zeros((0, 0), np.float32)), present
-
-
-def _days(timestamps: pd.Series) -> pd.Series:
-    """Calendar days (naive, UTC for aware timestamps)."""
-    moments = pd.to_datetime(timestamps)
-    if moments.dt.tz is not None:
-        moments = moments.dt.tz_convert("UTC").dt.tz_localize(None)
-    return moments.dt.normalize()

@@ -22,6 +22,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 
 
@@ -153,3 +154,11 @@ def scan_p_value(p_values: Sequence[float], sizes: Sequence[float]) -> float:
     rho = np.sqrt(np.clip(sizes[:-1] / np.maximum(sizes[1:], 1e-12), 0.0, 1.0))
     both = stats.norm.sf(z) - 2 * special.owens_t(z, np.sqrt((1 - rho) / (1 + rho)))
     return float(min(1.0, len(p_values) * best - np.clip(both, 0.0, best).sum()))
+
+
+def calendar_days(timestamps: pd.Series) -> pd.Series:
+    """Calendar days (naive, UTC for aware timestamps)."""
+    moments = pd.to_datetime(timestamps)
+    if moments.dt.tz is not None:
+        moments = moments.dt.tz_convert("UTC").dt.tz_localize(None)
+    return moments.dt.normalize()

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from metrics.compare import Comparison, compare
-from metrics.emerging_stats import benjamini_hochberg
+from metrics.emerging_stats import benjamini_hochberg, calendar_days
 from metrics.joins import ces_on_scale, csat_top_box, topic_metrics
 
 NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
@@ -39,10 +39,8 @@ def metric_drops(responses: pd.DataFrame, items: pd.DataFrame, recent_start: pd.
     ``csat_scale``) and ``ces`` (with optional ``ces_scale``; higher is easier). ``items`` links answers to
     topics through ``response_id``.
     """
-    from metrics.emerging import _days
-
     answers = responses.dropna(subset=["submitted_at"])
-    day = _days(answers["submitted_at"])
+    day = calendar_days(answers["submitted_at"])
     recent = answers[(day >= recent_start) & (day <= end)]
     baseline = answers[(day >= baseline_start) & (day < recent_start)]
     tested = []

@@ -11,43 +11,14 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
+from voxlens.cli_options import db_option, examples, open_db, parse_mapping
 from voxlens.errors import VoxlensError
 
-DEFAULT_DB = "voxlens.duckdb"
 EXIT_UNEXPECTED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
-
-
-def examples(*lines: str) -> str:
-    """An ``--help`` epilog listing example invocations, kept on their own lines."""
-    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
-
-
-def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--db", "db", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
-                        help="The DuckDB store file.")(command)
-
-
-def _open(db: str, read_only: bool = False):
-    from voxlens.store import Store
-
-    if read_only and not Path(db).exists():
-        raise VoxlensError(f"no store at {db}: import data first (voxlens import reviews FILE --db {db})")
-    wait = click.get_current_context().find_root().params.get("wait") or 0.0
-    return Store(db, read_only=read_only, wait=wait)
-
-
-def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str]:
-    mapping = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise click.BadParameter(f"{pair!r}: use FIELD=COLUMN, e.g. --map text=Body", param_hint="--map")
-        field, column = pair.split("=", 1)
-        mapping[field.strip()] = column
-    return mapping
 
 
 class VoxlensGroup(click.Group):
@@ -147,8 +118,8 @@ def import_reviews_command(file: str, db: str, source: str, channel: str | None,
     """Import reviews or posts: needs a text column; id, created_at, rating, lang, author are optional."""
     from collectors.reviews import import_reviews
 
-    with _open(db) as store:
-        counts = import_reviews(store, file, source=source, channel=channel, mapping=_parse_mapping(mapping),
+    with open_db(db) as store:
+        counts = import_reviews(store, file, source=source, channel=channel, mapping=parse_mapping(mapping),
                                 rating_scale=rating_scale, progress=True, redact=redact)
     click.echo(f"{file}: {counts.summary()}")
 
@@ -169,8 +140,8 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
     """Import survey responses (NPS 0–10, CSAT 1–5, CES 1–7); free text becomes linked items."""
     from collectors.survey import import_survey
 
-    with _open(db) as store:
-        counts = import_survey(store, file, source=source, mapping=_parse_mapping(mapping),
+    with open_db(db) as store:
+        counts = import_survey(store, file, source=source, mapping=parse_mapping(mapping),
                                csat_scale=int(csat_scale), ces_scale=int(ces_scale), progress=True, redact=redact)
     click.echo(f"{file}: {counts.summary()}")
 
@@ -189,7 +160,7 @@ def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> N
     from sentiment import SentimentModel
     from voxlens.pipeline import Pipeline
 
-    with _open(db) as store:
+    with open_db(db) as store:
         if store.count("items") == 0:
             raise VoxlensError(f"the store {db} has no items: import some first (voxlens import reviews FILE)")
         pipeline = Pipeline(store, sentiment=SentimentModel(progress=False, quantize=quantize), progress=True)
@@ -213,7 +184,7 @@ def issues(db: str, as_json: bool) -> None:
     from voxlens.report.data import issue_records
     from voxlens.store import DETECTION_NOTE
 
-    with _open(db, read_only=True) as store:
+    with open_db(db, read_only=True) as store:
         if store.count("items") == 0:
             raise VoxlensError(f"the store {db} has no items: import some first (voxlens import reviews FILE --db {db}), "
                                "then run voxlens analyze")
@@ -262,7 +233,7 @@ def report(db: str, fmt: str | None, out: str, since: str | None, until: str | N
             raise click.BadParameter(f"cannot tell the format from {out!r}: add --format html|md|csv|json",
                                      param_hint="--format")
     filters = ReportFilter(since=since, until=until, sources=sources, segments=segments)
-    with _open(db, read_only=True) as store:
+    with open_db(db, read_only=True) as store:
         data = ReportData.from_store(store, filters)
         path = write_report(store, fmt, out, filters=filters, data=data)
     click.echo(f"report written to {path.resolve()}")
@@ -286,8 +257,9 @@ def demo(db: str, out: str) -> None:
 def load_commands() -> None:
     """Add the commands defined in other modules (once).
 
-    Those modules import helpers from this one, so they are added on first use rather than at import
-    time: importing any of them first then works too. Register a new module's commands here.
+    They import what they share with this module from :mod:`voxlens.cli_options`, never this module; they
+    are added on first use so that ``voxlens --help`` imports no more than it shows. Register a new
+    module's commands here.
     """
     global _commands_loaded
     if _commands_loaded:

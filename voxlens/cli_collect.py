@@ -11,14 +11,14 @@ from typing import Any, Callable
 
 import click
 
-from voxlens.cli import _open, db_option
+from voxlens.cli_options import db_option, open_db
 from voxlens.errors import VoxlensError
 
 CONFIG_HELP = "The voxlens.toml with [sources.NAME] and [jobs.NAME] (see README: Collectors and schedule)."
 
 
 def _run_one(db: str, source: Any) -> None:
-    with _open(db) as store:
+    with open_db(db) as store:
         outcome = source.run(store, progress=True)
     click.echo(outcome.summary())
     if not outcome.ok:
@@ -186,7 +186,7 @@ def quarantine(db: str, source: str | None, csv_path: str | None, limit: int) ->
     from voxlens.privacy import spreadsheet_safe
     from voxlens.status import quarantined_rows
 
-    with _open(db, read_only=True) as store:
+    with open_db(db, read_only=True) as store:
         table = quarantined_rows(store, source)
     if table.empty:
         click.echo("nothing is quarantined" + (f" for source {source!r}" if source else ""))
@@ -212,7 +212,7 @@ def status(db: str, config_path: str | None) -> None:
         from voxlens.config import load_config
 
         db = load_config(config_path).db
-    with _open(db, read_only=True) as store:
+    with open_db(db, read_only=True) as store:
         table = source_status(store)
     if table.empty:
         click.echo("no collector has run on this store yet")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 import pandas as pd
 
-from voxlens.cli import _open, db_option
+from voxlens.cli_options import db_option, open_db
 from voxlens.errors import VoxlensError
 
 def _echo_frame(frame: pd.DataFrame, fmt: str) -> None:
@@ -45,7 +45,7 @@ def metrics_command(db: str, kind: str, period: str, segment: str | None, gross_
     from metrics.business import business_by_period
     from metrics.periods import survey_by_period, tickets_by_period
 
-    with _open(db, read_only=True) as store:
+    with open_db(db, read_only=True) as store:
         if kind == "survey":
             frame = store.query("SELECT * FROM responses")
             if frame.empty:
@@ -71,7 +71,7 @@ def import_customers_command(file: str, db: str) -> None:
     """Import a subscriptions CSV: customer_id, period, revenue (and optionally segment), one row per period."""
     from collectors.subscriptions import import_subscriptions
 
-    with _open(db) as store:
+    with open_db(db) as store:
         stored = import_subscriptions(store, file)
     click.echo(f"{file}: {stored} customer-period rows stored")
 
@@ -83,7 +83,7 @@ def topics_command(db: str, fmt: str) -> None:
     """Per topic: volume, share, net sentiment, NPS/CSAT/CES with and without it, impact on NPS."""
     from metrics.joins import topic_metrics
 
-    with _open(db, read_only=True) as store:
+    with open_db(db, read_only=True) as store:
         items, responses, info = _analysed(store)
     table = info.merge(topic_metrics(items, responses), on="topic_id", how="right")
     _echo_frame(table, fmt)
@@ -97,7 +97,7 @@ def drivers_command(db: str, target: str, fmt: str) -> None:
     """Key drivers: which topics and sentiments explain score differences (regression, 95% intervals)."""
     from metrics.drivers import key_drivers
 
-    with _open(db, read_only=True) as store:
+    with open_db(db, read_only=True) as store:
         items, responses, info = _analysed(store)
     table = key_drivers(items, responses, target=target)
     table.insert(1, "label", table["topic_id"].map(dict(zip(info["topic_id"], info["label"]))))

@@ -12,10 +12,10 @@ import click
               help="The DuckDB store file.")
 def forget_command(authors: tuple[str, ...], db: str) -> None:
     """Delete a person's items, scores, topic assignments, survey responses and quarantined rows."""
-    from voxlens.cli import _open
+    from voxlens.cli_options import open_db
     from voxlens.privacy import forget
 
-    with _open(db) as store:
+    with open_db(db) as store:
         for author in authors:
             deleted = forget(store, author)
             parts = ", ".join(f"{table} {count}" for table, count in deleted.items())
