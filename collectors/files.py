@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from voxlens.errors import InputError
+from voxlens.core.errors import InputError
 
 ENCODINGS = ("utf-8-sig", "utf-16", "cp1250", "latin-1")
 DELIMITERS = (",", ";", "\t", "|")

@@ -17,11 +17,11 @@ import ssl
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from collectors.base import Checkpoint, RowError
-from collectors.files import RawRecord
-from collectors.reviews import item_row, parse_rating
-from collectors.source import Source
-from voxlens.errors import SourceError
+from voxlens.collectors.base import Checkpoint, RowError
+from voxlens.collectors.files import RawRecord
+from voxlens.collectors.reviews import item_row, parse_rating
+from voxlens.collectors.source import Source
+from voxlens.core.errors import SourceError
 
 PLAY_BASE_URL = "https://play.google.com"
 REVIEWS_PATH = "/_/PlayStoreUi/data/batchexecute"
@@ -52,7 +52,7 @@ class GooglePlaySource(Source):
         lang, country: the store language and country.
         base_url: the store's scheme and host (a local fake in tests).
         page_size: reviews asked for per request; ``max_reviews``: most reviews read per run.
-        redact, retries, backoff, timeout: see :class:`collectors.source.Source` and ``HttpClient``.
+        redact, retries, backoff, timeout: see :class:`voxlens.collectors.source.Source` and ``HttpClient``.
     """
 
     collector = "googleplay"

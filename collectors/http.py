@@ -2,7 +2,7 @@
 
 One :class:`HttpClient` per source. Transient faults (connection errors, timeouts, 429, 5xx) are
 retried with exponential backoff; a ``Retry-After`` header is honoured (capped at ``max_wait``). An
-answer that still fails, or is not the JSON promised, raises :class:`voxlens.errors.SourceError`
+answer that still fails, or is not the JSON promised, raises :class:`voxlens.core.errors.SourceError`
 naming the URL (never credentials).
 
 Example:
@@ -21,7 +21,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from voxlens.errors import SourceError
+from voxlens.core.errors import SourceError
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 USER_AGENT = "voxlens-collector/0.1 (+https://pypi.org/project/voxlens/)"

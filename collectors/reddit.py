@@ -23,12 +23,12 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from collectors.base import Checkpoint, RowError
-from collectors.files import RawRecord
-from collectors.http import USER_AGENT, retrying_session
-from collectors.reviews import item_row
-from collectors.source import Source
-from voxlens.errors import ConfigError, SourceError
+from voxlens.collectors.base import Checkpoint, RowError
+from voxlens.collectors.files import RawRecord
+from voxlens.collectors.http import USER_AGENT, retrying_session
+from voxlens.collectors.reviews import item_row
+from voxlens.collectors.source import Source
+from voxlens.core.errors import ConfigError, SourceError
 
 REMOVED = {"[deleted]", "[removed]"}
 PRAW_SETTINGS = ("client_id", "client_secret", "username", "password", "user_agent", "reddit_url",
@@ -48,7 +48,7 @@ class RedditSource(Source):
         site: the praw.ini site to read settings from.
         praw_settings: explicit praw settings (``client_id``, ``reddit_url``...), over praw.ini and env.
         redact: replace e-mail addresses and phone numbers in text.
-        retries, backoff: network retry policy (see :class:`collectors.http.HttpClient`).
+        retries, backoff: network retry policy (see :class:`voxlens.collectors.http.HttpClient`).
     """
 
     collector = "reddit"

@@ -1,8 +1,8 @@
 """Import reviews and posts from CSV or JSONL files (the ``reviews`` table kind).
 
 Example:
-    >>> from voxlens.store import Store
-    >>> from collectors.reviews import import_reviews
+    >>> from voxlens.core.store import Store
+    >>> from voxlens.collectors.reviews import import_reviews
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "reviews.csv"
     >>> _ = path.write_text("id,text,rating\\n1,Love it,5\\n2,,1\\n")
@@ -16,14 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from collectors.base import (
+from voxlens.collectors.base import (
     ITEMS, Ingest, RowError, RunCounts, check_length, clean_text, content_hash, extra_fields, parse_number,
     parse_time, utc_now,
 )
-from collectors.files import RawRecord, read_table, resolve_columns
-from voxlens.ids import hash_author, item_id, stable_hash
-from voxlens.privacy import redact_text, safe_url
-from voxlens.store import Store
+from voxlens.collectors.files import RawRecord, read_table, resolve_columns
+from voxlens.core.ids import hash_author, item_id, stable_hash
+from voxlens.core.privacy import redact_text, safe_url
+from voxlens.core.store import Store
 
 REVIEW_COLUMNS: dict[str, tuple[str, ...]] = {
     "text": ("text", "body", "review", "review_text", "review_body", "content", "comment", "message", "feedback",

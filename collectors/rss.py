@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 from typing import Any, Iterator
 
-from collectors.base import Checkpoint, RowError
-from collectors.files import RawRecord
-from collectors.reviews import item_row
-from collectors.source import Source
-from voxlens.errors import SourceError
+from voxlens.collectors.base import Checkpoint, RowError
+from voxlens.collectors.files import RawRecord
+from voxlens.collectors.reviews import item_row
+from voxlens.collectors.source import Source
+from voxlens.core.errors import SourceError
 
 
 class _TextOnly(HTMLParser):
@@ -65,7 +65,7 @@ class RssSource(Source):
     Args:
         url: the feed URL.
         source: the ``source`` stored on items (``forum``, ``status``...).
-        redact, retries, backoff, timeout: see :class:`collectors.source.Source` and ``HttpClient``.
+        redact, retries, backoff, timeout: see :class:`voxlens.collectors.source.Source` and ``HttpClient``.
     """
 
     collector = "rss"

@@ -2,7 +2,7 @@
 
 A source subclasses :class:`Source`, sets ``collector`` (its name in ``runs``) and implements
 ``channel``, ``records(cursor)`` and ``normalise(record)``. :meth:`Source.run` does the rest through
-:class:`collectors.base.Ingest`: it resumes from the last checkpoint, stores, deduplicates,
+:class:`voxlens.collectors.base.Ingest`: it resumes from the last checkpoint, stores, deduplicates,
 quarantines, records the run and returns a :class:`RunOutcome` with a one-line summary.
 """
 
@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator
 
-from collectors.base import (
+from voxlens.collectors.base import (
     ITEMS, Checkpoint, Ingest, RowError, RunCounts, TableSpec, clean_text, resume_cursor,
 )
-from collectors.files import RawRecord
-from collectors.http import HttpClient
-from voxlens.store import Store
+from voxlens.collectors.files import RawRecord
+from voxlens.collectors.http import HttpClient
+from voxlens.core.store import Store
 
 
 @dataclass
@@ -84,7 +84,7 @@ class Source:
     def optional_text(self, value: Any) -> str | None:
         text = clean_text(value)
         if text is not None and self.redact:
-            from voxlens.privacy import redact_text
+            from voxlens.core.privacy import redact_text
 
             text = redact_text(text)
         return text

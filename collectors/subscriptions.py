@@ -2,7 +2,7 @@
 
 Example:
     >>> import pathlib, tempfile
-    >>> from voxlens.store import Store
+    >>> from voxlens.core.store import Store
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "subscriptions.csv"
     >>> _ = path.write_text("customer_id,period,revenue\\nc1,2026-07-01,10\\nc1,2026-08-01,12\\n")
     >>> with Store(":memory:") as store:
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics.business import read_subscriptions
-from voxlens.store import Store
+from voxlens.metrics.business import read_subscriptions
+from voxlens.core.store import Store
 
 SUBSCRIPTIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 
 
 def import_subscriptions(store: Store, path: str | Path) -> int:
-    """Store a subscriptions CSV (see :func:`metrics.business.read_subscriptions`); rows of one customer and
+    """Store a subscriptions CSV (see :func:`voxlens.metrics.business.read_subscriptions`); rows of one customer and
     period are summed, and importing again replaces them. Returns the customer-period rows stored."""
     frame = read_subscriptions(str(path))
     frame["segment"] = frame["segment"].astype(str) if "segment" in frame else None

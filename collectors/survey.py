@@ -3,7 +3,7 @@
 Free text becomes an item (source ``survey``) linked to its response by ``response_id``.
 
 Example:
-    >>> from voxlens.store import Store
+    >>> from voxlens.core.store import Store
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "survey.csv"
     >>> _ = path.write_text("id,nps,text\\n1,9,Fast delivery\\n2,11,\\n")
@@ -17,15 +17,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from collectors.base import (
+from voxlens.collectors.base import (
     RESPONSES, Ingest, RowError, RunCounts, check_length, clean_text, content_hash, extra_fields,
     parse_score, parse_time, utc_now,
 )
-from collectors.files import RawRecord, TableSource, _header, read_table, resolve_columns
-from collectors.reviews import item_row
-from voxlens.ids import hash_author, stable_hash
-from voxlens.privacy import redact_text
-from voxlens.store import Store
+from voxlens.collectors.files import RawRecord, TableSource, _header, read_table, resolve_columns
+from voxlens.collectors.reviews import item_row
+from voxlens.core.ids import hash_author, stable_hash
+from voxlens.core.privacy import redact_text
+from voxlens.core.store import Store
 
 SURVEY_COLUMNS: dict[str, tuple[str, ...]] = {
     "external_id": ("id", "response_id", "responseid", "respondent_id", "submission_id", "external_id"),
@@ -56,7 +56,7 @@ def import_survey(
 ) -> RunCounts:
     """Import a survey export (CSV/JSONL). NPS is 0–10, CSAT 1–``csat_scale``, CES 1–``ces_scale``.
 
-    ``table`` gives records already read (:mod:`collectors.survey_formats` reads tool exports);
+    ``table`` gives records already read (:mod:`voxlens.collectors.survey_formats` reads tool exports);
     ``more_text`` names further open-text columns, each answer becoming its own linked item.
     ``redact`` replaces e-mail addresses and phone numbers in stored free text, meta and quarantined rows.
     """
@@ -66,7 +66,7 @@ def import_survey(
     columns = resolve_columns(table.columns, SURVEY_COLUMNS, mapping, path=path)
     scored = [f for f in ("nps", "csat", "ces", "text") if f in columns]
     if not scored:
-        from voxlens.errors import InputError
+        from voxlens.core.errors import InputError
 
         raise InputError(
             f"{path}: {_header(path)}: no nps, csat, ces or text column found; columns are: {', '.join(table.columns)}; "

@@ -4,7 +4,7 @@ Each tool lays out its CSV differently: Qualtrics adds a question-text row and a
 under the header, SurveyMonkey puts answer labels in a second header row, Typeform and Google Forms
 use the question texts as headers. :func:`read_survey_export` turns any of them into one header and
 finds the score questions (NPS, CSAT, CES) and the open-text question by their wording; then
-:func:`collectors.survey.import_survey` stores responses and their linked text items.
+:func:`voxlens.collectors.survey.import_survey` stores responses and their linked text items.
 
 Contact columns (e-mail, names, IP address, location) are dropped; the respondent id is hashed.
 
@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from collectors.base import RunCounts
-from collectors.files import RawRecord, TableSource, _decode
-from collectors.survey import import_survey
-from voxlens.errors import InputError
-from voxlens.store import Store
+from voxlens.collectors.base import RunCounts
+from voxlens.collectors.files import RawRecord, TableSource, _decode
+from voxlens.collectors.survey import import_survey
+from voxlens.core.errors import InputError
+from voxlens.core.store import Store
 
 QUESTION_PATTERNS = {
     "nps": re.compile(r"recommend|polecił|polecisz|nps", re.I),

@@ -6,7 +6,7 @@ ticket metrics (time to first response, time to resolution, reopen rate) can be 
 ``meta`` names the ticket, so they are analysed like any other feedback.
 
 Example:
-    >>> from voxlens.store import Store
+    >>> from voxlens.core.store import Store
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "tickets.csv"
     >>> _ = path.write_text("id,created_at,solved_at,tags,subject\\n7,2026-09-01,2026-09-02,payment;app,Card declined\\n")
@@ -22,13 +22,13 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from collectors.base import (
+from voxlens.collectors.base import (
     TICKETS, Ingest, RowError, RunCounts, clean_text, content_hash, extra_fields, parse_score, parse_time,
 )
-from collectors.files import RawRecord, read_table, resolve_columns
-from collectors.reviews import item_row
-from voxlens.ids import stable_hash
-from voxlens.store import Store
+from voxlens.collectors.files import RawRecord, read_table, resolve_columns
+from voxlens.collectors.reviews import item_row
+from voxlens.core.ids import stable_hash
+from voxlens.core.store import Store
 
 TICKET_COLUMNS: dict[str, tuple[str, ...]] = {
     "external_id": ("id", "ticket_id", "ticket", "external_id", "ticket_number", "case_number"),
@@ -126,6 +126,6 @@ def import_tickets(
 def _redactor(redact: bool) -> Callable[[str | None], str | None]:
     if not redact:
         return lambda text: text
-    from voxlens.privacy import redact_text
+    from voxlens.core.privacy import redact_text
 
     return lambda text: None if text is None else redact_text(text)

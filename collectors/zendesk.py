@@ -19,12 +19,12 @@ import os
 from datetime import timedelta
 from typing import Any, Iterator
 
-from collectors.base import Checkpoint, RowError, parse_time
-from collectors.files import RawRecord
-from collectors.http import HttpClient
-from collectors.source import Source
-from collectors.tickets import TICKETS, split_tags, ticket_rows
-from voxlens.errors import ConfigError
+from voxlens.collectors.base import Checkpoint, RowError, parse_time
+from voxlens.collectors.files import RawRecord
+from voxlens.collectors.http import HttpClient
+from voxlens.collectors.source import Source
+from voxlens.collectors.tickets import TICKETS, split_tags, ticket_rows
+from voxlens.core.errors import ConfigError
 
 EXPORT_PATH = "/api/v2/incremental/tickets/cursor.json"
 
@@ -37,7 +37,7 @@ class ZendeskSource(Source):
         base_url: the API's scheme and host (a local fake in tests).
         start_time: epoch seconds of the first export (later runs use the stored cursor).
         redact: replace e-mail addresses and phone numbers in ticket text.
-        retries, backoff, timeout: network policy (see :class:`collectors.http.HttpClient`).
+        retries, backoff, timeout: network policy (see :class:`voxlens.collectors.http.HttpClient`).
     """
 
     collector = "zendesk"

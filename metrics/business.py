@@ -38,7 +38,7 @@ def read_subscriptions(path: str) -> pd.DataFrame:
 
     A customer is active in a period when it has a row with revenue > 0.
     """
-    from voxlens.errors import VoxlensError
+    from voxlens.core.errors import VoxlensError
 
     frame = pd.read_csv(path)
     missing = [c for c in SUBSCRIPTION_COLUMNS if c not in frame]
@@ -71,7 +71,7 @@ def business_by_period(subscriptions: pd.DataFrame, by: str = "month", segment: 
                period  customers_start  new  lost  retention   nrr
         1  2026-02-01                2    1     1        0.5  0.75
     """
-    from metrics.periods import period_start
+    from voxlens.metrics.periods import period_start
 
     frame = subscriptions.copy()
     frame["period"] = period_start(frame["period"], by)

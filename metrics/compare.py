@@ -21,7 +21,7 @@ from typing import Iterable
 import numpy as np
 from scipy import stats
 
-from metrics.survey import Z95, MetricResult, _answers, ces, csat, nps
+from voxlens.metrics.survey import Z95, MetricResult, _answers, ces, csat, nps
 
 METRICS = ("nps", "csat", "ces")
 

@@ -28,7 +28,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from metrics.joins import OUTLIER, ces_on_scale, csat_top_box
+from voxlens.metrics.joins import OUTLIER, ces_on_scale, csat_top_box
 
 DRIVER_COLUMNS = ["driver", "topic_id", "sentiment", "coefficient", "ci_low", "ci_high", "p_value", "n",
                   "share", "importance"]

@@ -13,17 +13,17 @@ the ``baseline_days`` before them:
   (widened the same way by the overdispersion of daily negative counts);
 - both keep their best window; scanning several nested windows is corrected with the Hunter–Worsley
   bound, a little less strict than Bonferroni because the windows are correlated;
-- given the topics' centroids, small groups of neighbouring topics (see :mod:`metrics.emerging_groups`)
+- given the topics' centroids, small groups of neighbouring topics (see :mod:`voxlens.metrics.emerging_groups`)
   are tested for volume like one more topic; a flagged group is one issue naming its topics;
 - given the items' embeddings, a spatial scan looks for recent items more alike than their topics show (a
-  theme scattered over topics that are not neighbours, see :mod:`metrics.emerging_scan`); given their
+  theme scattered over topics that are not neighbours, see :mod:`voxlens.metrics.emerging_scan`); given their
   ``text`` and ``scan_word_share``, the items of each word are scanned with them (a theme told in one
   word, in any language); a significant neighbourhood or word is one issue naming the fewest topics
   (at most ``group_topics``) that hold half of its rise, quoting its own items;
 - a topic first seen within the last ``new_topic_days`` (or nearly absent from the baseline) is a
   ``new_topic``;
 - with survey ``responses``, a significant drop in NPS, CSAT or CES (recent window against baseline,
-  two-sample test, see :mod:`metrics.metric_drops`) is a ``metric_drop``, and the topic whose responses
+  two-sample test, see :mod:`voxlens.metrics.metric_drops`) is a ``metric_drop``, and the topic whose responses
   explain most of the drop is named.
 
 p-values across all topics and tests are corrected with Benjamini–Hochberg (false discovery rate
@@ -50,14 +50,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metrics.emerging_groups import topic_groups
-from metrics.emerging_scan import scan_similar, word_sets
-from metrics.emerging_stats import (benjamini_hochberg, calendar_days, count_excess_sf, pearson_dispersion,
+from voxlens.metrics.emerging_groups import topic_groups
+from voxlens.metrics.emerging_scan import scan_similar, word_sets
+from voxlens.metrics.emerging_stats import (benjamini_hochberg, calendar_days, count_excess_sf, pearson_dispersion,
                                     pooled_dispersion, scan_p_value, share_excess_sf, shrunk_dispersion,
                                     weekday_shares)
-from metrics.metric_drops import describe, metric_drops
-from voxlens.errors import InputError
-from voxlens.ids import stable_hash
+from voxlens.metrics.metric_drops import describe, metric_drops
+from voxlens.core.errors import InputError
+from voxlens.core.ids import stable_hash
 
 SIMILAR_ITEMS = "similar items up"     # how a similar-items scan issue's summary begins
 
@@ -89,15 +89,15 @@ class IssueDetector:
             are also tested for volume (0 or 1: no groups).
         group_distance: largest cosine distance (average linkage) at which topics form a group.
         scan_replicates: with ``embeddings`` (or words) given to :meth:`detect`, the Monte Carlo shuffles
-            that calibrate the similar-items scan (see :mod:`metrics.emerging_scan`); 0 turns it off.
+            that calibrate the similar-items scan (see :mod:`voxlens.metrics.emerging_scan`); 0 turns it off.
         scan_centres: about how many items of the last ``max(short_windows)`` days the scan uses as centres.
         scan_mean_shift: the scan's neighbourhoods are centred on the mean of each centre and its nearest
-            items, this share of all items (one mean-shift step; see :mod:`metrics.emerging_scan`): on the
+            items, this share of all items (one mean-shift step; see :mod:`voxlens.metrics.emerging_scan`): on the
             planted-issue benchmark this finds 5% bursts sooner (see the README). 0 centres them on the item.
         scan_word_share: above 0 and with a ``text`` column in the items, the items of each word used by at
             least this share of them (and by ``min_count``; 0.005 is the size of the scan's smallest
             neighbourhood) and by at most a fifth, stop words of the items' languages aside, are scanned too,
-            a word being its lemma in its item's language (see :mod:`sentiment.lemmas`),
+            a word being its lemma in its item's language (see :mod:`voxlens.sentiment.lemmas`),
             with or without embeddings: on the planted-issue benchmark words find themes that embeddings
             scatter (see the README), for less than twice the scan's time. 0 scans neighbourhoods only.
         min_baseline_days: fewest days of history before the longest window that detection needs: with
@@ -162,9 +162,9 @@ class IssueDetector:
         ``responses`` (optional) needs ``response_id``, ``submitted_at`` and any of ``nps``, ``csat``, ``ces``
         (with optional ``csat_scale``/``ces_scale``). ``topics`` (optional, as ``TopicModel.info()``) needs
         ``topic_id`` and ``centroid`` (``label`` names groups): small groups of neighbouring topics are then
-        tested as well (see :mod:`metrics.emerging_groups`). ``embeddings`` (optional: a 2-D array with one
+        tested as well (see :mod:`voxlens.metrics.emerging_groups`). ``embeddings`` (optional: a 2-D array with one
         row per item of ``items``, or a sequence of per-item vectors, None or NaN where an item has none) adds
-        a scan for recent items more alike than their topics show (see :mod:`metrics.emerging_scan`); items
+        a scan for recent items more alike than their topics show (see :mod:`voxlens.metrics.emerging_scan`); items
         without a vector are left out of it. With ``scan_word_share`` set, a ``text`` column adds the items
         of each word to that scan (optional ``lang`` chooses the stop words and the lemmas). ``topic_ids``
         lists the topics an issue covers.
@@ -313,8 +313,8 @@ class IssueDetector:
     @staticmethod
     def _stop_words(frame: pd.DataFrame) -> list[str]:
         """Stop words of the languages the items are in (English and Polish when unknown or undetermined)."""
-        from sentiment.language import UNDETERMINED
-        from sentiment.topics import multilingual_stop_words
+        from voxlens.sentiment.language import UNDETERMINED
+        from voxlens.sentiment.topics import multilingual_stop_words
 
         languages = sorted(set(frame["lang"].dropna().astype(str)) - {UNDETERMINED}) if "lang" in frame else []
         return multilingual_stop_words(languages) if languages else multilingual_stop_words()

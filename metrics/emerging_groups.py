@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from voxlens.errors import InputError
+from voxlens.core.errors import InputError
 
 
 def topic_groups(topics: pd.DataFrame, max_topics: int = 4, max_distance: float = 0.5) -> list[tuple[int, ...]]:

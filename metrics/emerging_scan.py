@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from sentiment.topics import normalise
+from voxlens.sentiment.topics import normalise
 
 
 def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[int] = (1, 2, 3),
@@ -169,17 +169,17 @@ def word_sets(texts: Sequence[str], min_items: int = 10, max_share: float = 0.2,
     """Per word (letters only, lower-cased, any script), the items that use it: words × items, and the words.
 
     With ``lemmas`` a word is its lemma in its item's language (``langs``, one code per text; unknown: English,
-    then Polish; see :mod:`sentiment.lemmas`), so ``zwrot``, ``zwrotu`` and ``zwrotem`` are one set. Words in
+    then Polish; see :mod:`voxlens.sentiment.lemmas`), so ``zwrot``, ``zwrotu`` and ``zwrotem`` are one set. Words in
     fewer than ``min_items`` items or in more than ``max_share`` of them are left out, and so are
     ``stop_words`` (as written and as lemmas).
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from sentiment.topics import TOKEN_PATTERN
+    from voxlens.sentiment.topics import TOKEN_PATTERN
 
     texts = ["" if pd.isna(t) else str(t) for t in texts]
     if lemmas:
-        from sentiment.lemmas import lemmatised
+        from voxlens.sentiment.lemmas import lemmatised
 
         texts = lemmatised(texts, langs, stop_words or ())
     vectorizer = CountVectorizer(binary=True, min_df=max(1, min_items), max_df=max_share, token_pattern=TOKEN_PATTERN,

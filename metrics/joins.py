@@ -21,7 +21,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from metrics.survey import nps_counts, nps_from_counts
+from voxlens.metrics.survey import nps_counts, nps_from_counts
 
 OUTLIER = -1
 TOPIC_METRIC_COLUMNS = [

@@ -1,6 +1,6 @@
 """Survey-metric drops: NPS, CSAT or CES lower in the recent window than in the baseline.
 
-Each metric present in the responses is compared with :func:`metrics.compare.compare` (recent against
+Each metric present in the responses is compared with :func:`voxlens.metrics.compare.compare` (recent against
 baseline, one-sided); Benjamini–Hochberg corrects across the metrics tested. A drop is reported when its
 q-value is below ``alpha`` and it is at least ``min_points``: NPS points, CSAT percentage points, or CES
 as a percentage of its scale's range. The topic whose responses pull the recent value down most (the
@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metrics.compare import Comparison, compare
-from metrics.emerging_stats import benjamini_hochberg, calendar_days
-from metrics.joins import ces_on_scale, csat_top_box, topic_metrics
+from voxlens.metrics.compare import Comparison, compare
+from voxlens.metrics.emerging_stats import benjamini_hochberg, calendar_days
+from voxlens.metrics.joins import ces_on_scale, csat_top_box, topic_metrics
 
 NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
 

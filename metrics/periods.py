@@ -2,7 +2,7 @@
 
 Each survey row carries every metric with its 95% interval, ``small_sample`` when a metric has fewer than
 30 answers, and ``*_p_change``: the p-value of the change from the previous period of the same segment
-(see :mod:`metrics.compare`).
+(see :mod:`voxlens.metrics.compare`).
 
 Example:
     >>> import pandas as pd
@@ -21,9 +21,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from metrics.compare import compare
-from metrics.joins import ces_on_scale
-from metrics.survey import SMALL_SAMPLE, ces, csat, nps, wilson_interval
+from voxlens.metrics.compare import compare
+from voxlens.metrics.joins import ces_on_scale
+from voxlens.metrics.survey import SMALL_SAMPLE, ces, csat, nps, wilson_interval
 
 PERIODS = ("day", "week", "month")
 

@@ -2,7 +2,7 @@
 
 The shipped head sits on frozen MiniLM embeddings. Here the top ``--layers`` transformer layers of MiniLM
 are trained together with the head (initialised from the shipped head) on the same training split and the
-same losses as ``models.train_sentiment``: cross-entropy on short texts, and on IMDB reviews the
+same losses as ``voxlens.models.train_sentiment``: cross-entropy on short texts, and on IMDB reviews the
 cross-entropy of the opinion-weighted mean of their sentence probabilities. Lower layers and the token
 embeddings stay frozen. Sequences are cut to ``--max-tokens``; ``--steps`` caps the run.
 
@@ -12,7 +12,7 @@ out-of-domain sets of ``bench.eval_sentiment`` (drugs.com, Amazon and Yelp sente
 PyTorch path. Nothing is chosen on the out-of-domain sets: they are only printed.
 
 Run (about 45 minutes on 2 cores shared with other work, with the defaults):
-    python -m models.finetune_top_layers --layers 2 --steps 900 [--save DIR]
+    python -m voxlens.models.finetune_top_layers --layers 2 --steps 900 [--save DIR]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class TunedEncoder:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from sentiment.encoder import default_encoder_path
+        from voxlens.sentiment.encoder import default_encoder_path
 
         torch.set_num_threads(self.threads)
         path = default_encoder_path()
@@ -95,7 +95,7 @@ def head_network(head):
 
 
 def to_head(network, template):
-    from sentiment.model import SentimentHead
+    from voxlens.sentiment.model import SentimentHead
 
     hidden, out = network[0], network[3]
     return SentimentHead(out.weight.detach().numpy(), out.bias.detach().numpy(), template.classes, 1.0,
@@ -106,9 +106,9 @@ def train(encoder: TunedEncoder, network, splits, steps: int, short_batch: int, 
           seed: int) -> None:
     import torch
 
-    from models.head_fit import review_loss
-    from models.train_sentiment import LABELS, REVIEW_SOURCES
-    from sentiment.segments import scoring_segments
+    from voxlens.models.head_fit import review_loss
+    from voxlens.models.train_sentiment import LABELS, REVIEW_SOURCES
+    from voxlens.sentiment.segments import scoring_segments
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -152,7 +152,7 @@ def train(encoder: TunedEncoder, network, splits, steps: int, short_batch: int, 
 
 
 def scores(model_proba, sets: dict) -> dict[str, float]:
-    from models.train_sentiment import LABELS, macro_f1
+    from voxlens.models.train_sentiment import LABELS, macro_f1
 
     return {name: round(macro_f1(frame["label"].map(LABELS.index).to_numpy(),
                                  model_proba(frame["text"].tolist()).argmax(axis=1)), 4)
@@ -161,8 +161,8 @@ def scores(model_proba, sets: dict) -> dict[str, float]:
 
 def text_proba(encoder: TunedEncoder, head):
     """Texts → probabilities the way ``SentimentModel`` scores them (long texts per sentence, aggregated)."""
-    from models.head_fit import review_probabilities
-    from sentiment.segments import scoring_segments
+    from voxlens.models.head_fit import review_probabilities
+    from voxlens.sentiment.segments import scoring_segments
 
     def proba(texts: list[str]) -> np.ndarray:
         groups = [scoring_segments(t, 400) for t in texts]
@@ -176,9 +176,9 @@ def text_proba(encoder: TunedEncoder, head):
 
 def main(argv: list[str] | None = None) -> None:
     from bench.eval_sentiment import UCI_SETS, drug_reviews, review_sentences
-    from models.head_fit import fit_temperature
-    from models.train_sentiment import SEED, TRAINING_SOURCES, embed_split, load_splits
-    from sentiment.model import SentimentHead, default_head_dir
+    from voxlens.models.head_fit import fit_temperature
+    from voxlens.models.train_sentiment import SEED, TRAINING_SOURCES, embed_split, load_splits
+    from voxlens.sentiment.model import SentimentHead, default_head_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=2, help="top encoder layers to train with the head")

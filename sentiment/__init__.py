@@ -1,6 +1,6 @@
 """Text models: sentiment, sentence embeddings, topics and language."""
 
-from sentiment.encoder import Encoder
-from sentiment.model import LABELS, SentimentModel
+from voxlens.sentiment.encoder import Encoder
+from voxlens.sentiment.model import LABELS, SentimentModel
 
 __all__ = ["Encoder", "LABELS", "SentimentModel"]

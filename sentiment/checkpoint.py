@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from voxlens.errors import ModelError
+from voxlens.core.errors import ModelError
 
 LABELS = ("negative", "neutral", "positive")
 _STARS = re.compile(r"^\s*(\d+)\s*(star|stars|\*)?\s*$")

@@ -1,7 +1,7 @@
 """Sentence embeddings from any Hugging Face encoder; offline by default.
 
 Example:
-    >>> from sentiment import Encoder
+    >>> from voxlens.sentiment import Encoder
     >>> vectors = Encoder().encode(["Great app", "Świetna aplikacja"])  # doctest: +SKIP
     >>> vectors.shape  # doctest: +SKIP
     (2, 384)
@@ -16,9 +16,9 @@ from typing import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from sentiment.onnx_backend import OnnxEncoder, onnx_available
-from sentiment.runtime import intra_op_threads, length_batches, quantize_int8, set_threads, unique_texts
-from voxlens.errors import ModelError
+from voxlens.sentiment.onnx_backend import OnnxEncoder, onnx_available
+from voxlens.sentiment.runtime import intra_op_threads, length_batches, quantize_int8, set_threads, unique_texts
+from voxlens.core.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Encoder:
 
     Identical texts are embedded once; texts are tokenised once, grouped by token length and padded only
     to the longest text of their batch. The ``onnx`` backend runs the model exported to ONNX with fused
-    attention in ONNX Runtime (exported once and cached, see :mod:`sentiment.onnx_backend`); ``torch`` runs
+    attention in ONNX Runtime (exported once and cached, see :mod:`voxlens.sentiment.onnx_backend`); ``torch`` runs
     it in PyTorch under ``torch.inference_mode``; ``auto`` takes ONNX Runtime when it is installed.
     ``quantize=True`` adds int8 dynamic quantisation of the weights (per output channel with ONNX
     Runtime): about twice as fast again on CPU, at a small accuracy cost that ``bench/score_throughput.py``

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import pandas as pd
 
-from sentiment.language import FALLBACK_LANGUAGES, UNDETERMINED
+from voxlens.sentiment.language import FALLBACK_LANGUAGES, UNDETERMINED
 
 
 def lemmatised(texts: Sequence[str], langs: Sequence[str | None] | None = None,
@@ -65,7 +65,7 @@ def _covered(code: str) -> bool:
 
 @lru_cache(maxsize=1 << 16)     # daily runs re-read the same weeks of items
 def _lemmatised_text(text: str, lang: str | tuple[str, ...], stop: frozenset[str]) -> str:
-    from sentiment.topics import TOKEN_PATTERN
+    from voxlens.sentiment.topics import TOKEN_PATTERN
 
     words = [w for w in re.findall(TOKEN_PATTERN, text.lower()) if w not in stop]
     return " ".join(_lemma(w, lang) for w in words) if lang else " ".join(words)

@@ -7,7 +7,7 @@ or be routed to by language. Texts longer than ``long_text_chars`` are scored se
 aggregated, so a long review is not judged by its first lines.
 
 Example:
-    >>> from sentiment import SentimentModel
+    >>> from voxlens.sentiment import SentimentModel
     >>> SentimentModel().predict(["I love it", "Awful support"])[["label"]]  # doctest: +SKIP
           label
     0  positive
@@ -24,10 +24,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from sentiment.checkpoint import CheckpointScorer
-from sentiment.encoder import Encoder
-from sentiment.segments import aggregate, scoring_segments, split_sentences
-from voxlens.errors import ModelError
+from voxlens.sentiment.checkpoint import CheckpointScorer
+from voxlens.sentiment.encoder import Encoder
+from voxlens.sentiment.segments import aggregate, scoring_segments, split_sentences
+from voxlens.core.errors import ModelError
 
 LABELS = ("negative", "neutral", "positive")
 DEFAULT_HEAD = "voxlens/minilm-sentiment-head"
@@ -37,7 +37,7 @@ PUBLIC_COLUMNS = ["label", "score", "p_negative", "p_neutral", "p_positive"]
 
 
 def default_head_dir() -> Path:
-    import models
+    from voxlens import models
 
     return Path(models.__file__).parent / "sentiment_head"
 
@@ -258,7 +258,7 @@ class SentimentModel:
             return [str(lang) if lang else "und" for lang in langs]
         if set(self._routes()) == {ANY_LANGUAGE}:
             return ["und"] * len(texts)
-        from sentiment.language import detect_languages
+        from voxlens.sentiment.language import detect_languages
 
         return detect_languages(texts)
 

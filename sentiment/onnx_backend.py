@@ -7,7 +7,7 @@ batch). The files are cached under ``$VOXLENS_CACHE_DIR/onnx`` (default ``~/.cac
 keyed by the model's files and the library versions, so later runs and other processes load them directly.
 
 Example:
-    >>> from sentiment.encoder import default_encoder_path
+    >>> from voxlens.sentiment.encoder import default_encoder_path
     >>> encoder = OnnxEncoder.prepare(default_encoder_path(), quantize=True)  # doctest: +SKIP
     >>> hidden = encoder(input_ids, attention_mask)  # doctest: +SKIP
     >>> hidden.shape  # (batch, tokens, hidden size)  # doctest: +SKIP
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voxlens.errors import ModelError
+from voxlens.core.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ def length_batches(lengths: Sequence[int], batch_size: int = 64,
 def quantize_int8(model: Any) -> Any:
     """Dynamic int8 quantisation of every ``torch.nn.Linear`` (weights int8 per tensor, activations quantised
     per batch): the PyTorch backend's int8. ONNX Runtime's per-channel int8
-    (:func:`sentiment.onnx_backend.quantize_int8`) stays closer to fp32; this one is what the default head's
+    (:func:`voxlens.sentiment.onnx_backend.quantize_int8`) stays closer to fp32; this one is what the default head's
     training perturbs its vectors with, so it is kept as it is.
 
     Returns a new model; the input model is unchanged. On CPU this roughly halves transformer encoder time.

@@ -22,8 +22,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from sentiment.language import FALLBACK_LANGUAGES
-from sentiment.language_split import SHARED, language_groups
+from voxlens.sentiment.language import FALLBACK_LANGUAGES
+from voxlens.sentiment.language_split import SHARED, language_groups
 
 OUTLIER = -1
 TOKEN_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"
@@ -96,7 +96,7 @@ class TopicModel:
             are one theme and become one topic.
         split_languages: with ``langs`` given to :meth:`fit` and :meth:`update`, cluster each language the
             encoder keeps apart on its own (an English-only encoder puts all Polish texts in one region, see
-            :mod:`sentiment.language_split`); a multilingual encoder mixes languages, and they share topics.
+            :mod:`voxlens.sentiment.language_split`); a multilingual encoder mixes languages, and they share topics.
         min_language_items: fewest texts of a language for a clustering of its own in :meth:`fit`.
     """
 

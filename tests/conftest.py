@@ -24,7 +24,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path):
-    from voxlens.store import Store
+    from voxlens.core.store import Store
 
     with Store(tmp_path / "test.duckdb") as opened:
         yield opened
@@ -32,7 +32,7 @@ def store(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def sentiment_model():
-    from sentiment import SentimentModel
+    from voxlens.sentiment import SentimentModel
 
     return SentimentModel()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 HOSTILE_TEXT = "<script>alert(1)</script> and <img src=x onerror=alert(1)> broke checkout"
 HOSTILE_LABEL = "<b>checkout</b> · <script>alert('label')</script>"

@@ -91,3 +91,24 @@ def test_writing_where_it_cannot_exits_2(small_db, tmp_path):
     (tmp_path / "taken").write_text("a file, not a folder")
     result = CliRunner().invoke(main, ["report", "--db", small_db, "--out", str(tmp_path / "taken" / "r.html")])
     assert result.exit_code == 2 and "error: cannot use" in result.output
+
+
+@pytest.mark.slow
+def test_analyze_shows_its_own_progress_bars_not_the_model_loaders(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "reviews.csv").write_text("id,text,date\n" + "".join(
+        f"{i},Courier came late again {i},2026-05-04\n" for i in range(12)), encoding="utf-8")
+    env = {**os.environ, "VOXLENS_CACHE_DIR": str(tmp_path / "cache")}     # a fresh cache: the encoder is loaded
+    env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+    voxlens = [sys.executable, "-m", "voxlens"]
+    subprocess.run(voxlens + ["import", "reviews", "reviews.csv"], cwd=tmp_path, env=env, check=True,
+                   capture_output=True)
+
+    analyzed = subprocess.run(voxlens + ["analyze"], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    assert analyzed.returncode == 0, analyzed.stderr
+    assert "language:" in analyzed.stderr
+    assert "Loading weights" not in analyzed.stderr

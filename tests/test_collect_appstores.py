@@ -5,8 +5,8 @@ from __future__ import annotations
 import ssl
 from datetime import datetime
 
-from collectors.appstore import AppStoreSource
-from collectors.googleplay import GooglePlaySource
+from voxlens.collectors.appstore import AppStoreSource
+from voxlens.collectors.googleplay import GooglePlaySource
 from tests.fakes.stores import FakeAppleFeed, FakeGooglePlay, apple_entry, play_review
 
 
@@ -85,7 +85,7 @@ def test_google_play_rate_limit_is_waited_out(store):
 
 
 def test_importing_the_google_play_module_keeps_tls_verification():
-    from collectors.googleplay import _scraper
+    from voxlens.collectors.googleplay import _scraper
 
     _scraper()
     assert ssl._create_default_https_context is ssl.create_default_context

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from collectors.http import HttpClient
+from voxlens.collectors.http import HttpClient
 from tests.fakes.server import FakeServer, Response
-from voxlens.errors import SourceError
-from voxlens.privacy import redact_text
+from voxlens.core.errors import SourceError
+from voxlens.core.privacy import redact_text
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.reddit import RedditSource
+from voxlens.collectors.reddit import RedditSource
 from tests.fakes.reddit import CLIENT_ID, CLIENT_SECRET, FakeReddit, comment, post
 
 DAY = 86_400.0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collectors.rss import RssSource, html_to_text
+from voxlens.collectors.rss import RssSource, html_to_text
 from tests.fakes.server import FakeServer, Request, Response
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>

@@ -16,9 +16,9 @@ from tests.fakes.stores import FakeAppleFeed, apple_entry
 from tests.fakes.zendesk import EMAIL, TOKEN, FakeZendesk, metric_set, ticket
 from voxlens.cli import main
 from voxlens.config import load_config
-from voxlens.errors import ConfigError
+from voxlens.core.errors import ConfigError
 from voxlens.schedule import build_scheduler, lock_path, run_job
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 SURVEYS = Path(__file__).parent / "fixtures" / "surveys"
 
@@ -143,7 +143,7 @@ def test_the_scheduler_triggers_jobs_on_their_cron_and_records_each_run(tmp_path
 HOLDER = """
 import sys, time
 from filelock import FileLock
-from voxlens.store import Store
+from voxlens.core.store import Store
 lock = FileLock(sys.argv[1]); lock.acquire()
 store = Store(sys.argv[2])
 print("holding", flush=True)
@@ -171,9 +171,9 @@ def test_a_second_process_does_not_run_the_same_job_and_waits_for_the_store(tmp_
         holder.kill()
 
 
-def test_the_readme_sample_config_names_every_source_and_loads(tmp_path):
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    sample = readme.split("### Sample `voxlens.toml` (every source)\n\n```toml\n", 1)[1].split("```", 1)[0]
+def test_the_collectors_page_sample_config_names_every_source_and_loads(tmp_path):
+    page = (Path(__file__).parent.parent / "docs" / "collectors.md").read_text()
+    sample = page.split("### Sample `voxlens.toml` (every source)\n\n```toml\n", 1)[1].split("```", 1)[0]
     exports = tmp_path / "exports"
     exports.mkdir()
     (tmp_path / "voxlens.toml").write_text(sample)
@@ -183,6 +183,14 @@ def test_the_readme_sample_config_names_every_source_and_loads(tmp_path):
     assert [type(s).__name__ for s in config.build_sources(["reddit-parcelo", "helpdesk"])] == ["RedditSource", "ZendeskSource"]
     scheduler = build_scheduler(config, blocking=False)
     assert sorted(job.id for job in scheduler.get_jobs()) == ["hourly", "nightly"]
+
+
+def test_the_readme_config_loads_and_schedules_its_job(tmp_path):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    (tmp_path / "voxlens.toml").write_text(readme.split("```toml\n", 1)[1].split("```", 1)[0])
+    config = load_config(tmp_path / "voxlens.toml")
+    assert [type(s).__name__ for s in config.build_sources()] == ["RedditSource", "GooglePlaySource"]
+    assert [job.id for job in build_scheduler(config, blocking=False).get_jobs()] == ["nightly"]
 
 
 def test_schedule_run_now_runs_one_job_and_exits(tmp_path, fakes):

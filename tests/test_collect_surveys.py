@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from collectors.survey_formats import import_survey_export, read_survey_export
-from voxlens.errors import InputError
+from voxlens.collectors.survey_formats import import_survey_export, read_survey_export
+from voxlens.core.errors import InputError
 
 SURVEYS = Path(__file__).parent / "fixtures" / "surveys"
 

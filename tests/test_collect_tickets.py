@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collectors.tickets import import_tickets
+from voxlens.collectors.tickets import import_tickets
 
 EXPORT = """Ticket ID,Created at,First reply at,Solved at,Reopens,Tags,Subject,Description,Requester,Status
 101,2026-09-17 08:00,2026-09-17 08:45,2026-09-17 12:00,0,payment app-5.2,Card declined,"Paid twice, card declined, email me at ola@example.pl",ola@example.pl,solved

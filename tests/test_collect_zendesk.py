@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from collectors.zendesk import ZendeskSource
+from voxlens.collectors.zendesk import ZendeskSource
 from tests.fakes.zendesk import EMAIL, TOKEN, FakeZendesk, metric_set, ticket
-from voxlens.errors import ConfigError
+from voxlens.core.errors import ConfigError
 
 
 @pytest.fixture

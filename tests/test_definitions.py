@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from metrics import ces, churn_rate, csat, nps, retention_rate, wilson_interval
+from voxlens.metrics import ces, churn_rate, csat, nps, retention_rate, wilson_interval
 
 
 def test_nps_is_percent_promoters_minus_percent_detractors():

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from voxlens.sample.build import build, write
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 pytestmark = pytest.mark.slow
 

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.emerging import IssueDetector
-from metrics.emerging_groups import topic_groups
-from voxlens.errors import InputError
+from voxlens.metrics.emerging import IssueDetector
+from voxlens.metrics.emerging_groups import topic_groups
+from voxlens.core.errors import InputError
 
 DAYS = pd.date_range("2026-05-04", periods=42, freq="D")
 DAILY = [40, 35, 30, 10, 10, 25, 20, 30, 15, 25, 30, 20]   # items a day per topic
@@ -82,7 +82,7 @@ def test_groups_join_only_close_topics_and_a_missing_centroid_says_what_to_pass(
 
 def test_the_pipeline_passes_stored_topics_so_a_stored_group_issue_names_both_topics():
     from voxlens.pipeline import Pipeline
-    from voxlens.store import Store
+    from voxlens.core.store import Store
 
     items = _stream(extra_per_topic=7)
     with Store(":memory:") as store:

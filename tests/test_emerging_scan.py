@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.emerging import IssueDetector
-from metrics.emerging_scan import scan_similar
-from voxlens.errors import InputError
+from voxlens.metrics.emerging import IssueDetector
+from voxlens.metrics.emerging_scan import scan_similar
+from voxlens.core.errors import InputError
 
 DAYS = pd.date_range("2026-03-02", periods=35, freq="D")
 

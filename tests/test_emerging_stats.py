@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from metrics.emerging import IssueDetector
-from metrics.emerging_stats import (count_excess_sf, pearson_dispersion, pooled_dispersion, scan_p_value,
+from voxlens.metrics.emerging import IssueDetector
+from voxlens.metrics.emerging_stats import (count_excess_sf, pearson_dispersion, pooled_dispersion, scan_p_value,
                                     share_excess_sf, shrunk_dispersion, weekday_shares)
 
 

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from metrics.emerging import IssueDetector
-from metrics.emerging_scan import scan_similar, word_sets
+from voxlens.metrics.emerging import IssueDetector
+from voxlens.metrics.emerging_scan import scan_similar, word_sets
 
 DAYS = pd.date_range("2026-03-02", periods=35, freq="D")
 SYLLABLES = "ka po strze łą ni dro we mo ba tu ser cha ży pi lo ven".split()

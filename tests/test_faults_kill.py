@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 KILL_TIMEOUT = 300
 
@@ -71,7 +71,7 @@ def test_import_killed_mid_run_then_rerun_stores_every_row_once(tmp_path):
 ANALYZE = """
 import sys
 from voxlens.pipeline import Pipeline
-from voxlens.store import Store
+from voxlens.core.store import Store
 with Store(sys.argv[1]) as store:
     print(Pipeline(store, chunk_size=20, fit_sample=40, progress=True).analyze(), flush=True)
 """
@@ -79,7 +79,7 @@ with Store(sys.argv[1]) as store:
 
 @pytest.mark.slow
 def test_analyze_killed_mid_run_then_rerun_scores_every_item_once(tmp_path):
-    from collectors import import_reviews
+    from voxlens.collectors import import_reviews
     from voxlens.sample.build import build
 
     reviews = build()["reviews"].head(160)

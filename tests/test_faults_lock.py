@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 
 from voxlens.cli import main
-from voxlens.errors import StoreError
-from voxlens.store import TABLES, Store
+from voxlens.core.errors import StoreError
+from voxlens.core.store import TABLES, Store
 
 HOLD = """
 import sys
-from voxlens.store import Store
+from voxlens.core.store import Store
 store = Store(sys.argv[1])
 print("holding", flush=True)
 sys.stdin.readline()

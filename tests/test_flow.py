@@ -63,7 +63,7 @@ def test_analyze_scores_every_item_and_flags_the_planted_issue_first(analysed):
 
 
 def test_int8_analysis_stores_its_own_scores_and_flags_the_same_issue(sample_files, tmp_path):
-    from voxlens.store import Store
+    from voxlens.core.store import Store
 
     folder, n_reviews, n_survey = sample_files
     db = str(tmp_path / "int8.duckdb")
@@ -143,7 +143,7 @@ def test_detect_gives_the_scan_the_stored_vectors_of_its_35_days_only(analysed, 
     import shutil
 
     from voxlens.pipeline import Pipeline
-    from voxlens.store import Store
+    from voxlens.core.store import Store
 
     db, _ = analysed
     copy = tmp_path / "copy.duckdb"

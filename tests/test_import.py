@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from collectors import import_reviews, import_survey
-from voxlens.errors import InputError
+from voxlens.collectors import import_reviews, import_survey
+from voxlens.core.errors import InputError
 
 REVIEWS = """review_id,Review Body,Stars,Date,reviewer,device
 r1,Courier was lovely and on time,5,2026-03-01T10:00:00Z,anna,ios

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from metrics.emerging import IssueDetector
+from voxlens.metrics.emerging import IssueDetector
 
 
 def stream(days=60, daily=40, seed=0):

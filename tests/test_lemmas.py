@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sentiment.lemmas import lemmatised
+from voxlens.sentiment.lemmas import lemmatised
 
 
 def test_each_text_is_lemmatised_in_its_own_language():

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from metrics.emerging import IssueDetector
+from voxlens.metrics.emerging import IssueDetector
 
 DAYS = pd.date_range("2026-05-04", periods=42, freq="D")
 

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from voxlens.cli import main
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics.drivers import key_drivers
-from metrics.joins import topic_metrics
+from voxlens.metrics.drivers import key_drivers
+from voxlens.metrics.joins import topic_metrics
 
 
 def _responses(nps, csat=None, ces=None):

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from metrics.business import business_by_period, churn_rate, retention_rate
-from metrics.periods import survey_by_period, tickets_by_period, topic_series
+from voxlens.metrics.business import business_by_period, churn_rate, retention_rate
+from voxlens.metrics.periods import survey_by_period, tickets_by_period, topic_series
 
 
 def test_survey_by_week_and_segment_with_change_p_values():

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from metrics import ces, csat, nps
-from metrics.compare import compare
+from voxlens.metrics import ces, csat, nps
+from voxlens.metrics.compare import compare
 
 
 def test_nps_counts_promoters_minus_detractors():

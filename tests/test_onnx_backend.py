@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentiment import onnx_backend
-from sentiment.encoder import Encoder
-from sentiment.model import HeadScorer
-from voxlens.errors import ModelError
+from voxlens.sentiment import onnx_backend
+from voxlens.sentiment.encoder import Encoder
+from voxlens.sentiment.model import HeadScorer
+from voxlens.core.errors import ModelError
 
 TEXTS = ["the parcel came late", "great service", "the app crashed the app crashed the parcel came late",
          "great service"]

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from collectors import import_reviews, import_survey
+from voxlens.collectors import import_reviews, import_survey
 from voxlens.cli import main
-from voxlens.ids import hash_author
-from voxlens.privacy import forget, redact_text
+from voxlens.core.ids import hash_author
+from voxlens.core.privacy import forget, redact_text
 from voxlens.score_cache import ScoreCache
-from voxlens.store import TABLES, Store
+from voxlens.core.store import TABLES, Store
 
 
 @pytest.mark.parametrize("text, expected", [

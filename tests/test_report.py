@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from tests.report_store import HOSTILE_TEXT, build_small_store
-from voxlens.errors import InputError
+from voxlens.core.errors import InputError
 from voxlens.report import (
     DRIVER_COLUMNS, ISSUE_COLUMNS, METRIC_COLUMNS, TOPIC_COLUMNS, ReportData, ReportFilter, render_markdown,
     write_report,
 )
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +112,8 @@ def test_support_and_customer_sections_appear_only_with_tickets_or_subscriptions
 
 
 def test_support_and_customer_sections_show_the_hand_computed_values(small, tmp_path):
-    from collectors.subscriptions import import_subscriptions
-    from collectors.tickets import import_tickets
+    from voxlens.collectors.subscriptions import import_subscriptions
+    from voxlens.collectors.tickets import import_tickets
 
     db = tmp_path / "copy.duckdb"
     db.write_bytes(Path(small.path).read_bytes())

@@ -11,7 +11,7 @@ import pytest
 
 from tests.report_store import HOSTILE_LABEL, HOSTILE_TEXT, SAFE_URL, build_small_store
 from voxlens.report import write_report
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

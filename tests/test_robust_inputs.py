@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from collectors import import_reviews, import_survey
-from collectors.files import decode_file
+from voxlens.collectors import import_reviews, import_survey
+from voxlens.collectors.files import decode_file
 from voxlens.cli import main
-from voxlens.errors import InputError
+from voxlens.core.errors import InputError
 from tests.accounting import assert_every_row_accounted
 
 BROKEN = Path(__file__).parent / "fixtures" / "broken"
@@ -215,9 +215,9 @@ def test_whitespace_only_and_empty_text_are_quarantined_blank_lines_are_not_rows
 
 
 def test_a_value_no_rule_foresaw_is_quarantined_and_the_run_goes_on(store):
-    from collectors.base import ITEMS, Ingest
-    from collectors.files import RawRecord
-    from collectors.reviews import item_row
+    from voxlens.collectors.base import ITEMS, Ingest
+    from voxlens.collectors.files import RawRecord
+    from voxlens.collectors.reviews import item_row
 
     def normalise(record):
         if record.data["text"] == "odd":

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collectors import import_reviews, import_survey
-from voxlens.errors import InputError
-from voxlens.store import Store
+from voxlens.collectors import import_reviews, import_survey
+from voxlens.core.errors import InputError
+from voxlens.core.store import Store
 from tests.accounting import assert_every_row_accounted
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentiment.encoder import Encoder
-from sentiment.model import SentimentModel
-from sentiment.runtime import length_batches, unique_texts
+from voxlens.sentiment.encoder import Encoder
+from voxlens.sentiment.model import SentimentModel
+from voxlens.sentiment.runtime import length_batches, unique_texts
 from voxlens.pipeline import Pipeline
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 PHRASES = [
     ("The courier was friendly and the parcel arrived early. Great service!", 5),
@@ -96,7 +96,7 @@ class FailingSentiment(SentimentModel):
 
 
 def test_streaming_analysis_embeds_each_text_once_and_resumes(store, tmp_path: Path, texts_embedded):
-    from collectors import import_reviews
+    from voxlens.collectors import import_reviews
 
     import_reviews(store, write_reviews(tmp_path / "reviews.csv", 60))
     sentiment = FailingSentiment()
@@ -113,7 +113,7 @@ def test_streaming_analysis_embeds_each_text_once_and_resumes(store, tmp_path: P
 
 
 def test_unchanged_text_is_never_scored_again(store, tmp_path: Path, texts_embedded):
-    from collectors import import_reviews
+    from voxlens.collectors import import_reviews
 
     import_reviews(store, write_reviews(tmp_path / "reviews.csv", 24))
     Pipeline(store, chunk_size=10).analyze()
@@ -130,8 +130,8 @@ def test_unchanged_text_is_never_scored_again(store, tmp_path: Path, texts_embed
 
 def test_pipeline_scores_equal_predict_for_short_texts_and_per_sentence_long_texts(tmp_path):
     """Embedding once for sentiment and topics must not change a score, nor skip long-text handling."""
-    from collectors import import_reviews
-    from sentiment import SentimentModel
+    from voxlens.collectors import import_reviews
+    from voxlens.sentiment import SentimentModel
 
     long_review = " ".join(["The courier was friendly and the parcel arrived early."] * 4
                            + ["But the app crashed twice at checkout and support never answered."] * 4)

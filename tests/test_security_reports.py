@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from collectors import import_reviews
+from voxlens.collectors import import_reviews
 from voxlens.report import write_report
 
 ATTACKS = [

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from collectors.base import Ingest, ITEMS
-from collectors.files import RawRecord
-from voxlens.privacy import mask_secrets, register_secret
-from voxlens.store import TABLES, Store
+from voxlens.collectors.base import Ingest, ITEMS
+from voxlens.collectors.files import RawRecord
+from voxlens.core.privacy import mask_secrets, register_secret
+from voxlens.core.store import TABLES, Store
 
 SECRETS = {
     "praw_client_id": "fakeclientid7Q2",
@@ -95,7 +95,7 @@ def test_mask_secrets_covers_credential_names_and_registered_config_values():
 
 @pytest.mark.parametrize("fault", [None, 401, 500, "malformed"])
 def test_a_zendesk_run_leaks_its_token_nowhere_even_when_it_fails(store, monkeypatch, capsys, fault):
-    from collectors.zendesk import ZendeskSource
+    from voxlens.collectors.zendesk import ZendeskSource
     from tests.fakes.zendesk import EMAIL, TOKEN, FakeZendesk, metric_set, ticket
 
     monkeypatch.setenv("ZENDESK_EMAIL", EMAIL)

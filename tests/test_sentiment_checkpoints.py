@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sentiment import SentimentModel
-from sentiment.checkpoint import label_matrix
-from voxlens.errors import ModelError
+from voxlens.sentiment import SentimentModel
+from voxlens.sentiment.checkpoint import label_matrix
+from voxlens.core.errors import ModelError
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "courier", "was", "late", "great",
          "kurier", "spóźnił", "się", "app", "crashes", "."]

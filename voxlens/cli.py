@@ -16,9 +16,11 @@ from typing import Any
 import click
 
 from voxlens.cli_options import db_option, examples, open_db, parse_mapping
-from voxlens.errors import VoxlensError
+from voxlens.core.errors import VoxlensError
 
 EXIT_UNEXPECTED, EXIT_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+# The command line shows its own progress bars, not the model libraries' ("Loading weights", downloads).
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 class VoxlensGroup(click.Group):
@@ -36,7 +38,7 @@ class VoxlensGroup(click.Group):
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from voxlens.privacy import mask_secrets
+        from voxlens.core.privacy import mask_secrets
 
         try:
             return super().invoke(ctx)
@@ -116,7 +118,7 @@ def import_group() -> None:
 def import_reviews_command(file: str, db: str, source: str, channel: str | None, mapping: tuple[str, ...],
                            rating_scale: int, redact: bool) -> None:
     """Import reviews or posts: needs a text column; id, created_at, rating, lang, author are optional."""
-    from collectors.reviews import import_reviews
+    from voxlens.collectors.reviews import import_reviews
 
     with open_db(db) as store:
         counts = import_reviews(store, file, source=source, channel=channel, mapping=parse_mapping(mapping),
@@ -138,7 +140,7 @@ def import_reviews_command(file: str, db: str, source: str, channel: str | None,
 def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, ...], csat_scale: str,
                           ces_scale: str, redact: bool) -> None:
     """Import survey responses (NPS 0–10, CSAT 1–5, CES 1–7); free text becomes linked items."""
-    from collectors.survey import import_survey
+    from voxlens.collectors.survey import import_survey
 
     with open_db(db) as store:
         counts = import_survey(store, file, source=source, mapping=parse_mapping(mapping),
@@ -157,7 +159,7 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
               help="Run the encoder with int8 weights: about twice as fast on CPU, a small accuracy cost.")
 def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> None:
     """Score sentiment and assign topics for every item not yet analysed, then detect issues."""
-    from sentiment import SentimentModel
+    from voxlens.sentiment import SentimentModel
     from voxlens.pipeline import Pipeline
 
     with open_db(db) as store:
@@ -182,7 +184,7 @@ def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> N
 def issues(db: str, as_json: bool) -> None:
     """List flagged issues, most severe first."""
     from voxlens.report.data import issue_records
-    from voxlens.store import DETECTION_NOTE
+    from voxlens.core.store import DETECTION_NOTE
 
     with open_db(db, read_only=True) as store:
         if store.count("items") == 0:

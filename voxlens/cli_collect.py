@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from voxlens.cli_options import db_option, open_db
-from voxlens.errors import VoxlensError
+from voxlens.core.errors import VoxlensError
 
 CONFIG_HELP = "The voxlens.toml with [sources.NAME] and [jobs.NAME] (see README: Collectors and schedule)."
 
@@ -66,7 +66,7 @@ def collect(ctx: click.Context, config_path: str | None) -> None:
 def collect_reddit(subreddit: str, query: str | None, comments: bool, revisit_days: float, limit: int, site: str,
                    db: str, redact: bool) -> None:
     """Reddit submissions through praw (credentials from praw.ini or praw_client_id/praw_client_secret)."""
-    from collectors.reddit import RedditSource
+    from voxlens.collectors.reddit import RedditSource
 
     _run_one(db, RedditSource(subreddit, query=query, comments=comments, revisit_days=revisit_days, limit=limit,
                               site=site, redact=redact))
@@ -80,7 +80,7 @@ def collect_reddit(subreddit: str, query: str | None, comments: bool, revisit_da
 @redact_option
 def collect_appstore(app_id: str, country: str, base_url: str, db: str, redact: bool) -> None:
     """Apple App Store customer reviews with star ratings."""
-    from collectors.appstore import AppStoreSource
+    from voxlens.collectors.appstore import AppStoreSource
 
     _run_one(db, AppStoreSource(app_id, country=country, base_url=base_url, redact=redact))
 
@@ -96,7 +96,7 @@ def collect_appstore(app_id: str, country: str, base_url: str, db: str, redact: 
 def collect_googleplay(app_id: str, lang: str, country: str, max_reviews: int, base_url: str, db: str,
                        redact: bool) -> None:
     """Google Play reviews with star ratings, newest first."""
-    from collectors.googleplay import GooglePlaySource
+    from voxlens.collectors.googleplay import GooglePlaySource
 
     _run_one(db, GooglePlaySource(app_id, lang=lang, country=country, max_reviews=max_reviews,
                                   base_url=base_url, redact=redact))
@@ -109,7 +109,7 @@ def collect_googleplay(app_id: str, lang: str, country: str, max_reviews: int, b
 @redact_option
 def collect_rss(url: str, source: str, db: str, redact: bool) -> None:
     """RSS/Atom feeds: forums, review sites, status pages."""
-    from collectors.rss import RssSource
+    from voxlens.collectors.rss import RssSource
 
     _run_one(db, RssSource(url, source=source, redact=redact))
 
@@ -122,7 +122,7 @@ def collect_rss(url: str, source: str, db: str, redact: bool) -> None:
 @redact_option
 def collect_zendesk(subdomain: str | None, base_url: str | None, start_time: int, db: str, redact: bool) -> None:
     """Zendesk tickets (incremental export) with first-response/solved times, reopens and tags."""
-    from collectors.zendesk import ZendeskSource
+    from voxlens.collectors.zendesk import ZendeskSource
 
     _run_one(db, ZendeskSource(subdomain, base_url=base_url, start_time=start_time, redact=redact))
 
@@ -183,7 +183,7 @@ def schedule(config_path: str, run_now: str | None) -> None:
 @click.option("--limit", default=20, show_default=True, help="Rows to print.")
 def quarantine(db: str, source: str | None, csv_path: str | None, limit: int) -> None:
     """Rows set aside on import or collection, each with its reason (repeats across runs shown once)."""
-    from voxlens.privacy import spreadsheet_safe
+    from voxlens.core.privacy import spreadsheet_safe
     from voxlens.status import quarantined_rows
 
     with open_db(db, read_only=True) as store:

@@ -11,7 +11,7 @@ import click
 import pandas as pd
 
 from voxlens.cli_options import db_option, open_db
-from voxlens.errors import VoxlensError
+from voxlens.core.errors import VoxlensError
 
 def _echo_frame(frame: pd.DataFrame, fmt: str) -> None:
     if fmt == "json":
@@ -41,9 +41,9 @@ def _format_option(command):
 @_format_option
 def metrics_command(db: str, kind: str, period: str, segment: str | None, gross_margin: float, fmt: str) -> None:
     """Metrics by period (and segment), with 95% intervals and change p-values."""
-    from collectors.subscriptions import stored_subscriptions
-    from metrics.business import business_by_period
-    from metrics.periods import survey_by_period, tickets_by_period
+    from voxlens.collectors.subscriptions import stored_subscriptions
+    from voxlens.metrics.business import business_by_period
+    from voxlens.metrics.periods import survey_by_period, tickets_by_period
 
     with open_db(db, read_only=True) as store:
         if kind == "survey":
@@ -69,7 +69,7 @@ def metrics_command(db: str, kind: str, period: str, segment: str | None, gross_
 @db_option
 def import_customers_command(file: str, db: str) -> None:
     """Import a subscriptions CSV: customer_id, period, revenue (and optionally segment), one row per period."""
-    from collectors.subscriptions import import_subscriptions
+    from voxlens.collectors.subscriptions import import_subscriptions
 
     with open_db(db) as store:
         stored = import_subscriptions(store, file)
@@ -81,7 +81,7 @@ def import_customers_command(file: str, db: str) -> None:
 @_format_option
 def topics_command(db: str, fmt: str) -> None:
     """Per topic: volume, share, net sentiment, NPS/CSAT/CES with and without it, impact on NPS."""
-    from metrics.joins import topic_metrics
+    from voxlens.metrics.joins import topic_metrics
 
     with open_db(db, read_only=True) as store:
         items, responses, info = _analysed(store)
@@ -95,7 +95,7 @@ def topics_command(db: str, fmt: str) -> None:
 @_format_option
 def drivers_command(db: str, target: str, fmt: str) -> None:
     """Key drivers: which topics and sentiments explain score differences (regression, 95% intervals)."""
-    from metrics.drivers import key_drivers
+    from voxlens.metrics.drivers import key_drivers
 
     with open_db(db, read_only=True) as store:
         items, responses, info = _analysed(store)

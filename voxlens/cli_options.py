@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from voxlens.errors import VoxlensError
+from voxlens.core.errors import VoxlensError
 
 if TYPE_CHECKING:
-    from voxlens.store import Store
+    from voxlens.core.store import Store
 
 DEFAULT_DB = "voxlens.duckdb"
 
@@ -32,7 +32,7 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def open_db(db: str, read_only: bool = False) -> "Store":
     """The store at ``db`` for a command, waiting as long as the root ``--wait`` option says."""
-    from voxlens.store import Store
+    from voxlens.core.store import Store
 
     if read_only and not Path(db).exists():
         raise VoxlensError(f"no store at {db}: import data first (voxlens import reviews FILE --db {db})")

@@ -13,7 +13,7 @@ import click
 def forget_command(authors: tuple[str, ...], db: str) -> None:
     """Delete a person's items, scores, topic assignments, survey responses and quarantined rows."""
     from voxlens.cli_options import open_db
-    from voxlens.privacy import forget
+    from voxlens.core.privacy import forget
 
     with open_db(db) as store:
         for author in authors:

@@ -39,21 +39,21 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from collectors.base import RunCounts
-from collectors.source import RunOutcome
-from voxlens.errors import ConfigError
-from voxlens.store import Store
+from voxlens.collectors.base import RunCounts
+from voxlens.collectors.source import RunOutcome
+from voxlens.core.errors import ConfigError
+from voxlens.core.store import Store
 
 STEPS = ("collect", "analyze", "detect", "report")
 REPORT_FORMATS = {".html": "html", ".md": "md", ".csv": "csv", ".json": "json"}
 
 
 def _source_classes() -> dict[str, Callable[..., Any]]:
-    from collectors.appstore import AppStoreSource
-    from collectors.googleplay import GooglePlaySource
-    from collectors.reddit import RedditSource
-    from collectors.rss import RssSource
-    from collectors.zendesk import ZendeskSource
+    from voxlens.collectors.appstore import AppStoreSource
+    from voxlens.collectors.googleplay import GooglePlaySource
+    from voxlens.collectors.reddit import RedditSource
+    from voxlens.collectors.rss import RssSource
+    from voxlens.collectors.zendesk import ZendeskSource
 
     return {"reddit": RedditSource, "appstore": AppStoreSource, "googleplay": GooglePlaySource,
             "rss": RssSource, "zendesk": ZendeskSource, "survey": FileImport, "tickets": FileImport}
@@ -76,8 +76,8 @@ class FileImport:
         return f"{self.kind} {Path(self.path).name}"
 
     def run(self, store: Store, progress: bool = False) -> RunOutcome:
-        from collectors.survey_formats import import_survey_export
-        from collectors.tickets import import_tickets
+        from voxlens.collectors.survey_formats import import_survey_export
+        from voxlens.collectors.tickets import import_tickets
 
         try:
             if self.kind == "survey":

@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from collectors.reviews import import_reviews
-from collectors.subscriptions import import_subscriptions
-from collectors.survey import import_survey
-from collectors.tickets import import_tickets
+from voxlens.collectors.reviews import import_reviews
+from voxlens.collectors.subscriptions import import_subscriptions
+from voxlens.collectors.survey import import_survey
+from voxlens.collectors.tickets import import_tickets
 from voxlens.pipeline import Pipeline
 from voxlens.report import FORMATS, ReportData, write_report
 from voxlens.sample.build import DATA_DIR
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 
 DEMO_MARK = "demo_store"

@@ -4,7 +4,7 @@ Each step reads what is not yet done from the store and commits per chunk, so an
 resumes where it stopped and a re-run does nothing new.
 
 Example:
-    >>> from voxlens.store import DETECTION_NOTE, Store
+    >>> from voxlens.core.store import DETECTION_NOTE, Store
     >>> from voxlens.pipeline import Pipeline
     >>> with Store(":memory:") as store:
     ...     Pipeline(store).analyze()  # doctest: +SKIP
@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from collectors.base import utc_now
-from metrics.emerging import IssueDetector
-from sentiment.encoder import Encoder
-from sentiment.language import detect_languages
-from sentiment.model import SentimentModel
-from sentiment.topics import OUTLIER, TopicModel
+from voxlens.collectors.base import utc_now
+from voxlens.metrics.emerging import IssueDetector
+from voxlens.sentiment.encoder import Encoder
+from voxlens.sentiment.language import detect_languages
+from voxlens.sentiment.model import SentimentModel
+from voxlens.sentiment.topics import OUTLIER, TopicModel
 from voxlens.score_cache import ScoreCache
-from voxlens.store import DETECTION_NOTE, Store
+from voxlens.core.store import DETECTION_NOTE, Store
 
 
 SCORE_COLUMNS = ["label", "score", "p_negative", "p_neutral", "p_positive"]

@@ -21,11 +21,11 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from collectors.base import utc_now
-from collectors.source import RunOutcome
+from voxlens.collectors.base import utc_now
+from voxlens.collectors.source import RunOutcome
 from voxlens.config import Config, Job
-from voxlens.errors import StoreError
-from voxlens.store import Store
+from voxlens.core.errors import StoreError
+from voxlens.core.store import Store
 
 Echo = Callable[[str], None]
 
@@ -155,7 +155,7 @@ def build_scheduler(config: Config, progress: bool = False, echo: Echo = print, 
     from apscheduler.schedulers.blocking import BlockingScheduler
     from apscheduler.triggers.cron import CronTrigger
 
-    from voxlens.errors import ConfigError
+    from voxlens.core.errors import ConfigError
 
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=config.timezone)
     for job in config.jobs.values():

@@ -5,7 +5,7 @@ with unchanged text, or the same text posted in many places, reuses the stored p
 
 Example:
     >>> import pandas as pd
-    >>> from voxlens.store import Store
+    >>> from voxlens.core.store import Store
     >>> with Store(":memory:") as store:
     ...     cache = ScoreCache(store)
     ...     stored = cache.add(pd.DataFrame({"label": ["positive"], "score": [0.9], "p_negative": [0.02],
@@ -21,7 +21,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 COLUMNS = ["label", "score", "p_negative", "p_neutral", "p_positive"]
 

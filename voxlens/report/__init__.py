@@ -1,7 +1,7 @@
 """Issue reports: self-contained HTML with plots, Markdown, CSV and JSON.
 
 Example:
-    >>> from voxlens.store import Store
+    >>> from voxlens.core.store import Store
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.md"
     >>> with Store(":memory:") as store:

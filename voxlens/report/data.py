@@ -1,11 +1,11 @@
 """Everything a report shows, gathered from the store once: issues, topics, metrics, drivers, trends.
 
 Example:
-    >>> from voxlens.store import DETECTION_NOTE, Store
+    >>> from voxlens.core.store import DETECTION_NOTE, Store
     >>> with Store(":memory:") as store:
     ...     ReportData.from_store(store)
     Traceback (most recent call last):
-    voxlens.errors.InputError: the store has no feedback yet: import some first (voxlens import reviews FILE, voxlens import survey FILE), then voxlens analyze
+    voxlens.core.errors.InputError: the store has no feedback yet: import some first (voxlens import reviews FILE, voxlens import survey FILE), then voxlens analyze
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from typing import Any
 
 import pandas as pd
 
-from collectors.subscriptions import stored_subscriptions
-from metrics.business import business_by_period
-from metrics.compare import compare
-from metrics.drivers import key_drivers
-from metrics.joins import topic_metrics
-from metrics.periods import tickets_by_period
-from metrics.survey import ces, csat, nps
-from voxlens.privacy import safe_url
+from voxlens.collectors.subscriptions import stored_subscriptions
+from voxlens.metrics.business import business_by_period
+from voxlens.metrics.compare import compare
+from voxlens.metrics.drivers import key_drivers
+from voxlens.metrics.joins import topic_metrics
+from voxlens.metrics.periods import tickets_by_period
+from voxlens.metrics.survey import ces, csat, nps
+from voxlens.core.privacy import safe_url
 from voxlens.report.filters import ReportFilter
-from voxlens.store import DETECTION_NOTE, Store
+from voxlens.core.store import DETECTION_NOTE, Store
 
 METRIC_NAMES = ("nps", "csat", "ces")
 
@@ -114,7 +114,7 @@ def _metric_dict(result: Any) -> dict[str, Any]:
 
 
 def metric_changes(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-    """Current − previous period for each metric, with a 95% interval and p-value (``metrics.compare``)."""
+    """Current − previous period for each metric, with a 95% interval and p-value (``voxlens.metrics.compare``)."""
     changes = {}
     for name in METRIC_NAMES:
         a, b = before[name].dropna() if name in before else [], after[name].dropna() if name in after else []
@@ -208,13 +208,13 @@ class ReportData:
 
 
 def monthly_support(store: Store) -> pd.DataFrame:
-    """Ticket metrics of all stored tickets by month (``metrics.periods.tickets_by_period``); empty without tickets."""
+    """Ticket metrics of all stored tickets by month (``voxlens.metrics.periods.tickets_by_period``); empty without tickets."""
     tickets = store.query("SELECT opened_at, first_response_at, resolved_at, reopened FROM tickets")
     return tickets_by_period(tickets, by="month") if len(tickets) else pd.DataFrame()
 
 
 def monthly_business(store: Store) -> pd.DataFrame:
-    """Retention, churn, NRR and CLV by month (``metrics.business.business_by_period``); empty without
+    """Retention, churn, NRR and CLV by month (``voxlens.metrics.business.business_by_period``); empty without
     imported subscriptions."""
     subscriptions = stored_subscriptions(store)
     if subscriptions is None or subscriptions.empty:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from voxlens.privacy import spreadsheet_safe
+from voxlens.core.privacy import spreadsheet_safe
 from voxlens.report.data import ReportData
 
 ISSUE_COLUMNS = ["issue_id", "kind", "topic_id", "topic_label", "topic_keywords", "start", "end", "severity",
@@ -69,7 +69,7 @@ def metrics_frame(data: ReportData) -> pd.DataFrame:
 
 
 def drivers_frame(data: ReportData) -> pd.DataFrame:
-    """Key drivers of NPS (``metrics.drivers.key_drivers``) with readable topic labels."""
+    """Key drivers of NPS (``voxlens.metrics.drivers.key_drivers``) with readable topic labels."""
     return data.drivers.reindex(columns=DRIVER_COLUMNS)
 
 

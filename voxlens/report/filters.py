@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from voxlens.errors import InputError
+from voxlens.core.errors import InputError
 
 
 def _day(value: str | date | None, option: str) -> pd.Timestamp | None:

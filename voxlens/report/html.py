@@ -16,7 +16,7 @@ import jinja2
 import pandas as pd
 
 from voxlens.report.data import ReportData
-from voxlens.privacy import safe_url
+from voxlens.core.privacy import safe_url
 from voxlens.report.plots import driver_chart, safe_json, sentiment_trend, sparkline, topic_chart
 
 

@@ -1,7 +1,7 @@
 """The embedded store: one DuckDB file holding every table of the data model.
 
 Example:
-    >>> from voxlens.store import Store
+    >>> from voxlens.core.store import Store
     >>> with Store(":memory:") as store:
     ...     store.count("items")
     0
@@ -20,7 +20,7 @@ from typing import Any, Iterable, Sequence
 import duckdb
 import pandas as pd
 
-from voxlens.errors import StoreError
+from voxlens.core.errors import StoreError
 
 SCHEMA_VERSION = 2
 DETECTION_NOTE = "detection_note"    # meta key: why the last detection run could test nothing ('' when it could)

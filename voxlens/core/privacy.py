@@ -13,8 +13,8 @@ import os
 import re
 from typing import Any, Mapping
 
-from voxlens.errors import InputError
-from voxlens.ids import hash_author
+from voxlens.core.errors import InputError
+from voxlens.core.ids import hash_author
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
 # Digit groups separated by space, dot or dash, with an optional +CC / 00CC prefix and (area) code.
@@ -107,7 +107,7 @@ def forget(store: Any, author: str) -> dict[str, int]:
     dropped unless another remaining item has the same text.
 
     Example:
-        >>> from voxlens.store import Store
+        >>> from voxlens.core.store import Store
         >>> with Store(":memory:") as store:
         ...     forget(store, "anna")["items"]
         0
