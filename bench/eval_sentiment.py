@@ -15,8 +15,8 @@ Sets:
 Macro-F1 is over the classes present in a set (IMDB has no neutral class; a neutral prediction there is
 still an error).
 Models: VADER (compound ≥ 0.05 positive, ≤ −0.05 negative), v1 (MiniLM + head trained on tweets only, whole
-text truncated: ``bench/baseline_sentiment_head``), v2 (the previous default: tweets + snippets, linear
-head: ``bench/sentiment_head_v2``) and the current default, each head also with the int8-quantised encoder
+text truncated: ``models/previous/sentiment_head_v1``), v2 (the previous default: tweets + snippets, linear
+head: ``models/previous/sentiment_head_v2``) and the current default, each head also with the int8-quantised encoder
 (``Encoder(quantize=True)``). Also prints the scoring speed of v2 and the current default at the same
 batch size.
 
@@ -44,8 +44,8 @@ import numpy as np
 import pandas as pd
 
 LABELS = ("negative", "neutral", "positive")
-BASELINE_HEAD = Path(__file__).parent / "baseline_sentiment_head"
-PREVIOUS_HEAD = Path(__file__).parent / "sentiment_head_v2"
+BASELINE_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v1"
+PREVIOUS_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v2"
 NPM_SENTIMENT = "sentiment@5.0.2"
 NPM_CACHE = Path.home() / ".cache" / "voxlens" / "npm"
 UCI_SETS = {"amazon": "Amazon product-review sentences (out of domain)",

@@ -45,6 +45,7 @@ def test_the_wheel_holds_one_top_level_package(wheel):
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
 
     assert top == {"voxlens"}
+    assert not [name for name in names if name.startswith("voxlens/models/previous/")]   # evaluation-only heads
     for module in ("voxlens/sentiment/topics.py", "voxlens/metrics/emerging.py", "voxlens/collectors/reddit.py",
                    "voxlens/core/store.py", "voxlens/models/sentiment_head/head.npz", "voxlens/sample/data/reviews.csv"):
         assert module in names
