@@ -171,7 +171,7 @@ class IssueDetector:
         """
         if embeddings is not None and len(embeddings) != len(items):
             raise InputError(f"embeddings have {len(embeddings)} rows for {len(items)} items: pass one per item")
-        self.note_, self.tests_ = None, pd.DataFrame()
+        self.tests_ = pd.DataFrame()
         frame = items.assign(_row=np.arange(len(items))).dropna(subset=["created_at"])
         frame["day"] = calendar_days(frame["created_at"])
         end = pd.Timestamp(as_of).normalize() if as_of is not None else frame["day"].max()

@@ -126,18 +126,19 @@ class TopicModel:
         return CountVectorizer(stop_words=multilingual_stop_words(self.languages), ngram_range=(1, 2),
                                token_pattern=TOKEN_PATTERN, min_df=1)
 
-    def _choose_k(self, embeddings: np.ndarray) -> int:
+    def _choose_k(self, embeddings: np.ndarray, distinct: int) -> int:
+        """The silhouette-best number of clusters for ``embeddings`` (``distinct`` different vectors)."""
         from sklearn.cluster import KMeans
         from sklearn.metrics import silhouette_score
 
-        n, distinct = len(embeddings), _distinct_rows(embeddings)
+        n = len(embeddings)
         upper = max(2, min(self.max_topics, n // 15))
         if upper <= 2 or distinct <= 2:
             return min(2, distinct)
         rng = np.random.default_rng(self.random_state)
         sample = embeddings[rng.choice(n, size=min(n, 2000), replace=False)]
         scores = {}
-        for k in range(2, min(upper, _distinct_rows(sample) - 1) + 1):
+        for k in range(2, min(upper, distinct - 1) + 1):
             labels = KMeans(k, n_init=3, random_state=self.random_state).fit_predict(sample)
             if 2 <= len(np.unique(labels)) < len(sample):     # silhouette needs 2 to n - 1 clusters
                 scores[k] = silhouette_score(sample, labels, metric="cosine")
@@ -171,7 +172,8 @@ class TopicModel:
 
         n = len(embeddings)
         if n_topics is not None or n < 100:
-            k = min(_distinct_rows(embeddings), n_topics or self._choose_k(embeddings))
+            distinct = _distinct_rows(embeddings)
+            k = min(distinct, n_topics or self._choose_k(embeddings, distinct))
             return KMeans(k, n_init=5, random_state=self.random_state).fit_predict(embeddings)
         components = min(20, n - 1, embeddings.shape[1])
         reduced = PCA(n_components=components, random_state=self.random_state).fit_transform(embeddings)
