@@ -39,14 +39,20 @@ class WardTopics:
             that are plainly apart).
         max_ratio: a cluster larger than this many times the median of the others is split down its branch.
         min_size: clusters smaller than this dissolve into their nearest neighbours.
+        apart: a cluster whose last merge is this many times the mean of the merges in its halves is split.
         random_state: seed of the sample and of PCA.
+
+    A cluster that joins two groups plainly apart is split too: its last merge at least ``apart`` times
+    the mean height of the merges inside its halves (on real feedback rarely above 2, between distinct
+    intents or templated texts 2.2 to 3).
 
     Sets ``n_topics_``, ``heights_`` (the tree's merge heights) and ``centroids_`` (unit vectors).
     """
 
     def __init__(self, n_components: int = 50, max_fit: int = 10_000, min_topics: int | None = None,
                  max_topics: int | None = None, strong_gap: float = 2.0, max_ratio: float = 4.0,
-                 min_size: int = 5, random_state: int = 0) -> None:
+                 min_size: int = 5, apart: float = 2.2, random_state: int = 0) -> None:
+        self.apart = apart
         self.n_components = n_components
         self.max_fit = max_fit
         self.min_topics = min_topics
@@ -75,7 +81,8 @@ class WardTopics:
         tree = ward(reduced)
         self.heights_ = tree[:, 2]
         nodes = self._cut_branch(tree, 2 * len(rows) - 2)
-        nodes = self._split_giants(tree, nodes, cap=max(2 * self._range(len(rows))[1], len(nodes)))
+        cap = max(2 * self._range(len(rows))[1], len(nodes))
+        nodes = self._split_apart(tree, self._split_giants(tree, nodes, cap=cap), cap=cap)
         sample_labels = _node_labels(tree, nodes, len(rows))
         centroids = _centroids(vectors[rows], sample_labels, self.min_size)
         labels = (vectors @ centroids.T).argmax(axis=1)
@@ -87,8 +94,8 @@ class WardTopics:
     # -- choosing the cut ------------------------------------------------------------------------
     def _range(self, n: int) -> tuple[int, int]:
         most = max(2, n // 10)
-        high = self.max_topics or int(np.clip(max(np.sqrt(n) / 2, min(12, n / 15)), 2, 60))
-        low = self.min_topics or int(np.clip(max(np.sqrt(n) / 4, min(8, n / 25)), 2, 30))
+        high = self.max_topics or int(np.clip(max(np.sqrt(n) / 1.5, min(12, n / 15)), 2, 60))
+        low = self.min_topics or int(np.clip(max(np.sqrt(n) / 3, min(8, n / 25)), 2, 30))
         high = max(2, min(high, most))
         return min(low, high), high
 
@@ -137,6 +144,27 @@ class WardTopics:
                 break
             node = nodes.pop(largest)
             nodes += [int(child) for child in tree[node - n, :2]]
+        return nodes
+
+
+    def _split_apart(self, tree: np.ndarray, nodes: list[int], cap: int) -> list[int]:
+        """Split a cluster made of two groups plainly apart: its last merge at least ``apart`` times higher
+        than the mean of the merges inside its halves, each half of at least 10 texts."""
+        n = len(tree) + 1
+        nodes, changed = list(nodes), True
+        while changed and len(nodes) < cap:
+            changed = False
+            for node in sorted(nodes, key=lambda m: -_size(tree, m)):
+                if node < n:
+                    continue
+                children = [int(child) for child in tree[node - n, :2]]
+                inner = np.mean([tree[c - n, 2] if c >= n else 0.0 for c in children])
+                if (min(_size(tree, c) for c in children) >= max(self.min_size, 10)
+                        and tree[node - n, 2] >= self.apart * max(inner, 1e-12)):
+                    nodes.remove(node)
+                    nodes += children
+                    changed = True
+                    break
         return nodes
 
 
