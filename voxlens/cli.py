@@ -159,13 +159,14 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
               help="Run the encoder with int8 weights: about twice as fast on CPU, a small accuracy cost.")
 def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> None:
     """Score sentiment and assign topics for every item not yet analysed, then detect issues."""
-    from voxlens.sentiment import SentimentModel
     from voxlens.pipeline import Pipeline
+    from voxlens.ratings import store_sentiment_model
 
     with open_db(db) as store:
         if store.count("items") == 0:
             raise VoxlensError(f"the store {db} has no items: import some first (voxlens import reviews FILE)")
-        pipeline = Pipeline(store, sentiment=SentimentModel(progress=False, quantize=quantize), progress=True)
+        sentiment = store_sentiment_model(store, progress=False, quantize=quantize)
+        pipeline = Pipeline(store, sentiment=sentiment, progress=True)
         if engine == "spark":
             from voxlens.spark import SparkScorer
 
@@ -274,6 +275,10 @@ def load_commands() -> None:
     import_group.add_command(import_customers_command)
 
     from voxlens.cli_privacy import forget_command
+    from voxlens.cli_sentiment import export_group, tune_command
+
+    main.add_command(tune_command)
+    main.add_command(export_group)
 
     main.add_command(forget_command)
 

@@ -24,6 +24,7 @@ from voxlens.collectors.base import utc_now
 from voxlens.metrics.emerging import IssueDetector
 from voxlens.sentiment.encoder import Encoder
 from voxlens.sentiment.language import detect_languages
+from voxlens.ratings import TuneResult, store_sentiment_model, tune
 from voxlens.sentiment.model import SentimentModel
 from voxlens.sentiment.topics import OUTLIER, TopicModel
 from voxlens.score_cache import ScoreCache
@@ -52,7 +53,8 @@ class Pipeline:
 
     Args:
         store: the store to read and write.
-        sentiment: the sentiment model (default: the offline model).
+        sentiment: the sentiment model (default: the store's, i.e. the offline model, or the head
+            :meth:`tune` adopted for this store).
         encoder: the sentence encoder for topics (default: the offline MiniLM).
         topic_model: parameters for new topic models (a :class:`TopicModel` used as a template).
         detector: the emerging-issue detector.
@@ -65,7 +67,8 @@ class Pipeline:
                  topic_model: TopicModel | None = None, detector: IssueDetector | None = None,
                  chunk_size: int = 2000, fit_sample: int = 10_000, progress: bool = False) -> None:
         self.store = store
-        self.sentiment = sentiment or SentimentModel(progress=False)
+        self._sentiment_given = sentiment is not None
+        self.sentiment = sentiment or store_sentiment_model(store, progress=False)
         self._encoder_given = encoder
         self.encoder = encoder or Encoder(progress=False)
         self.fit_sample = fit_sample
@@ -74,6 +77,15 @@ class Pipeline:
         self.detector = detector or IssueDetector()
         self.chunk_size = chunk_size
         self.progress = progress
+
+    # -- the store's own sentiment model ------------------------------------------------------
+    def tune(self, folds: int = 5, languages: tuple[str, ...] = ("en",)) -> "TuneResult":
+        """Fit the store's sentiment head on its rated items (:func:`voxlens.ratings.tune`); when it is
+        adopted, this pipeline scores with it from now on, and :meth:`analyze` re-scores every item."""
+        result = tune(self.store, folds=folds, languages=languages)
+        if result.adopted and not self._sentiment_given:
+            self.sentiment = store_sentiment_model(self.store, progress=False)
+        return result
 
     # -- analyze ----------------------------------------------------------------------------
     def analyze(self) -> AnalyzeSummary:
@@ -217,6 +229,9 @@ class Pipeline:
         by_vector = np.zeros(len(rows), bool)
         if from_vectors:
             by_vector = rows["text"].str.len().to_numpy() <= self.sentiment.long_text_chars
+            routed = getattr(self.sentiment, "embedding_route", None)
+            if routed is not None:
+                by_vector &= np.array([routed(lang) for lang in rows["lang"]], dtype=bool)
         scores = pd.DataFrame(index=range(len(rows)), columns=SCORE_COLUMNS)
         if by_vector.any():
             scores.loc[by_vector] = self.sentiment.predict_embeddings(vectors[by_vector])[SCORE_COLUMNS].to_numpy()
