@@ -258,41 +258,45 @@ def rating_to_label(rating) -> str:
 
 def tune_curve(data: Path | None, cache: Path | None, sizes=TUNE_SIZES, repeats: int = TUNE_REPEATS) -> pd.DataFrame:
     """Macro-F1 on the held-out hotel reviews after tuning on n rated ones from the pool, as ``voxlens tune``
-    does: 5-fold cross-validation on the n decides whether the tuned head replaces the default."""
-    from sklearn.metrics import f1_score
-
-    from voxlens.models.adapt import adapt_head, cross_validate, embed_texts, labels_of, predict, subset
+    does: 5-fold cross-validation on the n decides whether the tuned model replaces the default."""
+    from voxlens.models.adapt import coefficients, cross_validate, fit_tuned
     from voxlens.models.review_data import load_review_set
+    from voxlens.models.train_sentiment import macro_f1
     from voxlens.sentiment.encoder import Encoder
     from voxlens.sentiment.model import SentimentHead, default_head_dir
+    from voxlens.sentiment.tuned import TunedHead, embed_and_aggregate, text_features
 
     pool, test = hotel_split(load_review_set("hotels", data))
-    encoder = CachedEncoder(Encoder(batch_size=64), cache)
-    both = pd.concat([pool, test], ignore_index=True)
-    embedded = embed_texts(both["text"].tolist(), both["label"].tolist(), encoder)
-    test_data = subset(embedded, np.arange(len(pool), len(both)))
-    y_test = labels_of(test_data)[1]
     base = SentimentHead.load(default_head_dir())
-    default_f1 = float(f1_score(y_test, predict(base, test_data).argmax(1), average="macro"))
+    encoder = CachedEncoder(Encoder(batch_size=64), cache)
+    embedded = {name: embed_and_aggregate(frame["text"].tolist(), encoder, base)
+                for name, frame in (("pool", pool), ("test", test))}
+    features = {name: text_features(*pair) for name, pair in embedded.items()}
+    y = {name: frame["label"].map(LABELS.index).to_numpy() for name, frame in (("pool", pool), ("test", test))}
+    default_f1 = macro_f1(y["test"], embedded["test"][1].argmax(1))
     rows = [{"rated reviews": 0, "repeat": 0, "cv default": np.nan, "cv tuned": np.nan, "adopted": False,
              "held-out macro-F1": default_f1}]
     for n in sizes:
         for repeat in range(repeats):
-            rng = np.random.default_rng(1000 * n + repeat)
-            chosen = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
-            train = subset(embedded, chosen)
-            cv = cross_validate(base, train, folds=5, seed=repeat)
-            head = adapt_head(base, train, seed=repeat) if cv.after > cv.before else base
-            f1 = float(f1_score(y_test, predict(head, test_data).argmax(1), average="macro"))
+            chosen = np.random.default_rng(1000 * n + repeat).choice(len(pool), size=min(n, len(pool)), replace=False)
+            x, labels, probs = features["pool"][chosen], y["pool"][chosen], embedded["pool"][1][chosen]
+            cv = cross_validate(x, probs, labels, folds=5, seed=repeat)
+            adopted = cv.after > cv.before
+            if adopted:
+                head = TunedHead(base, *coefficients(fit_tuned(x, labels, seed=repeat)))
+                predicted = head.proba_from_features(features["test"]).argmax(1)
+            else:
+                predicted = embedded["test"][1].argmax(1)
+            f1 = macro_f1(y["test"], predicted)
             rows.append({"rated reviews": n, "repeat": repeat, "cv default": cv.before, "cv tuned": cv.after,
-                         "adopted": cv.after > cv.before, "held-out macro-F1": f1})
+                         "adopted": adopted, "held-out macro-F1": f1})
             print(f"tune curve: n={n} repeat={repeat} cv {cv.before:.3f}→{cv.after:.3f} held-out {f1:.3f}", flush=True)
     frame = pd.DataFrame(rows)
     summary = frame.groupby("rated reviews").agg(
         repeats=("repeat", "size"), adopted=("adopted", "sum"), cv_default=("cv default", "mean"),
         cv_tuned=("cv tuned", "mean"), held_out_mean=("held-out macro-F1", "mean"),
         held_out_min=("held-out macro-F1", "min")).reset_index()
-    summary.insert(1, "held-out n", len(y_test))
+    summary.insert(1, "held-out n", len(test))
     return summary
 
 
@@ -317,12 +321,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--drugs-all", action="store_true",
                         help="also score all 979 drugs.com reviews (train and test files)")
     parser.add_argument("--tune-curve", action="store_true", help="also measure tune on the hotel reviews")
+    parser.add_argument("--only-tune-curve", action="store_true", help="measure only tune on the hotel reviews")
     parser.add_argument("--fit-bias", action="store_true",
                         help="also score the last head with class offsets fitted on the validation split")
     parser.add_argument("--confusion", action="store_true",
                         help="also print the default's confusion matrix and per-class errors on out-of-domain sets")
     args = parser.parse_args(argv)
 
+    if args.only_tune_curve:
+        print(markdown_table(tune_curve(args.data, args.cache)))
+        return
     sets: dict[str, pd.DataFrame] = {}
     if not args.no_training_sources:
         splits = load_splits(sources=TRAINING_SOURCES)

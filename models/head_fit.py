@@ -89,14 +89,12 @@ class HeadFitter:
             False: by length only.
         recency: later sentences weigh more, as :func:`voxlens.sentiment.segments.position_weights`.
         seed: torch and numpy seed.
-        init: a :class:`SentimentHead` of the same shape to start from (its temperature folded into the
-            output layer), e.g. to adapt the default head to a store's own rated items.
     """
 
     def __init__(self, hidden: int = 0, class_weight: str | None = None, review_weight: float = 1.0,
                  weight_decay: float = 1e-4, epochs: int = 20, batch_size: int = 512, lr: float = 2e-3,
                  dropout: float = 0.1, opinion_weighted: bool = True, recency: float = 0.0,
-                 seed: int = 13, init: SentimentHead | None = None) -> None:
+                 seed: int = 13) -> None:
         self.hidden = hidden
         self.class_weight = class_weight
         self.review_weight = review_weight
@@ -108,7 +106,6 @@ class HeadFitter:
         self.opinion_weighted = opinion_weighted
         self.recency = recency
         self.seed = seed
-        self.init = init
 
     def _network(self, dimension: int):
         import torch
@@ -136,8 +133,6 @@ class HeadFitter:
         if self.class_weight == "balanced":
             weights = torch.tensor(counts.sum() / (3 * np.maximum(counts, 1)), dtype=torch.float32)
         self.network_ = self._network(x_short.shape[1])
-        if self.init is not None:
-            self._start_from(self.init)
         optimiser = torch.optim.AdamW(self.network_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         steps = max(1, int(np.ceil(len(y_short) / self.batch_size)))
         self.network_.train()
@@ -155,20 +150,6 @@ class HeadFitter:
                 optimiser.step()
         self.network_.eval()
         return self
-
-    def _start_from(self, head: SentimentHead) -> None:
-        import torch
-
-        layers = [m for m in (self.network_ if self.hidden else [self.network_]) if hasattr(m, "weight")]
-        order = [head.classes.index(label) for label in LABELS]
-        with torch.no_grad():
-            if self.hidden:
-                if head.hidden_weight is None or head.hidden_weight.shape[0] != self.hidden:
-                    raise ValueError(f"init head has no hidden layer of {self.hidden} units")
-                layers[0].weight.copy_(torch.from_numpy(head.hidden_weight))
-                layers[0].bias.copy_(torch.from_numpy(head.hidden_bias))
-            layers[-1].weight.copy_(torch.from_numpy(head.coef[order] / head.temperature))
-            layers[-1].bias.copy_(torch.from_numpy(head.intercept[order] / head.temperature))
 
     def _review_loss(self, segments, chars, y_review, bounds, review_index):
         """Cross-entropy of the opinion-weighted mean of segment probabilities, as in ``aggregate``."""

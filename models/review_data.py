@@ -135,21 +135,22 @@ def load_review_set(name: str, data_dir: Path | None = None, cache: Path = CACHE
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             inner = next(n for n in archive.namelist() if n.endswith("/" + member) or n == member)
             raw = archive.read(inner)
-    if name == "clothing":
+    kind = review_set.name
+    if kind == "clothing":
         frame = pd.read_csv(io.BytesIO(raw))
         title = frame["Title"].fillna("").astype(str).str.strip()
         body = frame["ReviewText"].fillna("").astype(str).str.strip()
         text = (title + ". " + body).where(title != "", body).str.strip()
         frame = pd.DataFrame({"text": text, "rating": frame["Rating"].astype(float)})
         frame = frame[body != ""]
-    elif name == "hotels":
+    elif kind == "hotels":
         frame = pd.read_csv(io.BytesIO(raw)).rename(columns={"Review": "text", "Rating": "rating"})
         frame["rating"] = frame["rating"].astype(float)
-    elif name.startswith("polemo"):
+    elif kind.startswith("polemo"):
         frame = pd.read_csv(io.BytesIO(raw), sep="\t", quoting=3).rename(columns={"sentence": "text"})
         frame["label"] = frame["target"].map(POLEMO_LABELS)
         frame["rating"] = float("nan")
-    elif name == "allegro_reviews":
+    elif kind == "allegro_reviews":
         frame = pd.read_csv(io.BytesIO(raw), sep="\t", quoting=3)
         frame["rating"] = frame["rating"].astype(float)
     else:

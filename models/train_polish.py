@@ -19,8 +19,8 @@ Run (about 3 minutes):
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -60,11 +60,22 @@ def evaluate(model: NgramSentimentModel, frame: pd.DataFrame, x=None) -> dict[st
             for name in sorted(frame["set"].unique()) for mask in [(frame["set"] == name).to_numpy()]}
 
 
+def _grid(text: str) -> list[tuple[float, str | None, float]]:
+    """``C:class_weight:allegro_weight`` triples, comma-separated (class_weight none or balanced)."""
+    out = []
+    for item in text.split(","):
+        C, class_weight, allegro_weight = item.split(":")
+        out.append((float(C), None if class_weight == "none" else class_weight, float(allegro_weight)))
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=None, help="directory holding the KLEJ archives")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--n-features", type=int, default=2**17)
+    parser.add_argument("--grid", type=_grid, default=_grid("4:none:0.5,4:balanced:0.5,4:none:1"),
+                        help="settings validation chooses from: C:class_weight:allegro_weight,...")
     args = parser.parse_args(argv)
 
     started = time.time()
@@ -74,7 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     x_train = base.features(train["text"].tolist())
     x_validation = base.features(validation["text"].tolist())
     grid = []
-    for C, class_weight, allegro_weight in itertools.product((4.0, 16.0), (None, "balanced"), (0.5, 1.0)):
+    fitted = []
+    for C, class_weight, allegro_weight in args.grid:
         weight = np.where(train["set"] == "allegro_reviews", allegro_weight, 1.0)
         model = NgramSentimentModel(args.n_features, C, class_weight)
         model.idf_ = base.idf_
@@ -82,12 +94,10 @@ def main(argv: list[str] | None = None) -> None:
         scores = evaluate(model, validation, x_validation)
         grid.append({"C": C, "class_weight": class_weight, "allegro_weight": allegro_weight,
                      "validation": scores, "mean_validation_macro_f1": round(float(np.mean(list(scores.values()))), 4)})
+        fitted.append(model)
         print(json.dumps(grid[-1]), flush=True)
-    best = max(grid, key=lambda row: row["mean_validation_macro_f1"])
-    weight = np.where(train["set"] == "allegro_reviews", best["allegro_weight"], 1.0)
-    model = NgramSentimentModel(args.n_features, best["C"], best["class_weight"])
-    model.idf_ = base.idf_
-    model.fit_features(x_train, train["label"], weight)
+    chosen = int(np.argmax([row["mean_validation_macro_f1"] for row in grid]))
+    best, model = grid[chosen], fitted[chosen]
     test = evaluate(model, splits["test"])
     print(f"chosen on validation: {best}\nPolEmo 2.0 out of domain (test) macro-F1: {test}")
     model.card = {
@@ -100,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
         "allegro_weight": best["allegro_weight"], "selection": grid,
         "test": {"polemo_out_dev_macro_f1": test.get("polemo_out")},
         "train_rows": int(len(train)), "data": provenance(["polemo_in", "polemo_out", "allegro_reviews"], args.data),
-        "command": "python -m voxlens.models.train_polish", "seconds": round(time.time() - started),
+        "command": "python -m voxlens.models.train_polish " + " ".join(sys.argv[1:] if argv is None else argv), "seconds": round(time.time() - started),
     }
     model.save(args.out)
     print(f"wrote {args.out}")

@@ -27,6 +27,7 @@ import pandas as pd
 from voxlens.sentiment.checkpoint import CheckpointScorer
 from voxlens.sentiment.encoder import Encoder
 from voxlens.sentiment.ngram import NgramScorer, is_ngram_dir
+from voxlens.sentiment.tuned import TunedHead, embed_and_aggregate, is_tuned_dir, text_features
 from voxlens.sentiment.segments import aggregate, scoring_segments, split_sentences
 from voxlens.core.errors import ModelError
 
@@ -154,6 +155,24 @@ class HeadScorer:
         return self.head_.predict_proba(self.encoder_.encode(list(texts))).astype(np.float64)
 
 
+class TunedScorer(HeadScorer):
+    """A store's tuned model (:mod:`voxlens.sentiment.tuned`): reads whole texts, sentences aggregated inside."""
+
+    whole_text = True
+
+    def _load(self) -> None:
+        if getattr(self, "head_", None) is not None:
+            return
+        self.head_ = TunedHead.load(self.head_dir)
+        self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress,
+                                quantize=self.quantize)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        embeddings, base = embed_and_aggregate(list(texts), self.encoder_, self.head_.base)
+        return self.head_.proba_from_features(text_features(embeddings, base)).astype(np.float64)
+
+
 def build_scorer(spec: str | Path | None, batch_size: int = 64, progress: bool | None = None,
                  quantize: bool = False):
     """None/``"default"`` → the offline default; a head directory → that head; else a checkpoint."""
@@ -163,6 +182,8 @@ def build_scorer(spec: str | Path | None, batch_size: int = 64, progress: bool |
         return HeadScorer(head_dir=spec, batch_size=batch_size, progress=progress, quantize=quantize)
     if is_ngram_dir(spec):
         return NgramScorer(spec)
+    if is_tuned_dir(spec):
+        return TunedScorer(head_dir=spec, batch_size=batch_size, progress=progress, quantize=quantize)
     return CheckpointScorer(str(spec), batch_size=batch_size)
 
 

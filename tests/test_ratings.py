@@ -80,7 +80,7 @@ def test_tune_adopts_a_better_head_and_the_store_model_routes_english_to_it(stor
     assert result.after > result.before and result.adopted, str(result)
     assert "macro-F1 default" in str(result) and "adopted" in str(result)
     saved = Path(result.path)
-    assert (saved / "head.npz").exists() and json.loads(store.get_meta(META_KEY))["languages"] == ["en"]
+    assert (saved / "tuned.npz").exists() and json.loads(store.get_meta(META_KEY))["languages"] == ["en"]
     card = json.loads((saved / "card.json").read_text())
     assert card["rated_items"] == 108 and card["cross_validation"]["tuned_macro_f1"] == result.after
 

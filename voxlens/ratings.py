@@ -89,8 +89,9 @@ def tune(store: Store, folds: int = 5, min_items: int = MIN_ITEMS, seed: int = 1
          adopt: bool = True) -> TuneResult:
     """Fit the store's own sentiment head on its rated items in ``languages`` (the MiniLM head reads English)
     and adopt it when its cross-validated macro-F1 beats the default's on the same held-out items."""
-    from voxlens.models.adapt import adapt_head, cross_validate, embed_texts
+    from voxlens.models.adapt import coefficients, cross_validate, fit_tuned
     from voxlens.sentiment.encoder import Encoder
+    from voxlens.sentiment.tuned import TunedHead, embed_and_aggregate, text_features
 
     rated = rated_items(store)
     rated = rated[rated["lang"].isin(languages)]
@@ -101,19 +102,22 @@ def tune(store: Store, folds: int = 5, min_items: int = MIN_ITEMS, seed: int = 1
                          f"{min_items}, with {max(MIN_PER_CLASS, folds)} of each label")
         return result
     base = SentimentHead.load(default_head_dir())
-    data = embed_texts(rated["text"].tolist(), rated["label"].tolist(), Encoder(progress=False))
-    scores = cross_validate(base, data, folds=folds, seed=seed)
+    embeddings, base_probs = embed_and_aggregate(rated["text"].tolist(), Encoder(progress=False), base)
+    features = text_features(embeddings, base_probs)
+    y = rated["label"].map(["negative", "neutral", "positive"].index).to_numpy()
+    scores = cross_validate(features, base_probs, y, folds=folds, seed=seed)
     result.before, result.after = round(scores.before, 4), round(scores.after, 4)
     if not adopt or scores.after <= scores.before:
         return result
-    head = adapt_head(base, data, seed=seed)
+    fitted = fit_tuned(features, y, seed=seed)
     directory = model_dir(store)
-    head.card.update({
+    head = TunedHead(base, *coefficients(fitted), card={
         "name": f"tuned:{Path(store.path).name}", "version": pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S"),
         "base": f"voxlens/minilm-sentiment-head@{base.card.get('version')}", "rated_items": len(rated),
-        "labels": counts, "cross_validation": {"folds": folds, "default_macro_f1": result.before,
-                                               "tuned_macro_f1": result.after},
-        "languages": list(languages)})
+        "labels": counts, "C": fitted.chosen_c_, "languages": list(languages),
+        "cross_validation": {"folds": folds, "default_macro_f1": result.before, "tuned_macro_f1": result.after},
+        "model": "class-balanced logistic regression over the mean sentence embedding and the default head's "
+                 "log-probabilities"})
     head.save(directory)
     store.set_meta(META_KEY, json.dumps({"path": directory.name, "languages": list(languages),
                                          "name": head.card["name"], "version": head.card["version"]}))
@@ -133,7 +137,7 @@ def store_sentiment_model(store: Store, **kwargs) -> SentimentModel:
         return SentimentModel(**kwargs)
     info = json.loads(record)
     directory = Path(store.path).with_name(info["path"])
-    if not (directory / "head.npz").exists():
+    if not (directory / "tuned.npz").exists():
         raise ModelError(f"the store's tuned sentiment model is missing at {directory}: run `voxlens tune` again")
     routes = dict(SentimentModel().default_routes())
     routes.update({lang: str(directory) for lang in info["languages"]})
