@@ -52,7 +52,7 @@ class ReviewSet:
     path: str
     sha256: str
     licence: str
-    use: str                      # "train" (training and selection), "evaluation" (scored only)
+    use: str                      # "train", "selection" (chooses methods; test split scored), "evaluation"
     member: str | None = None     # a file inside a zip archive
     notes: str = ""
     extra: dict = field(default_factory=dict)
@@ -69,7 +69,7 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
     ReviewSet("clothing", "Women's E-Commerce Clothing Reviews (1–5 stars)", "en", "Littlerain09/660-BA-I",
               "f9279dda2b2fe322022b5da74147cf71f49031c0", "Womens Clothing E-Commerce Reviews.csv",
               "55a65372b9a7a50341d0f812a75916ce43fa6ce2479fff4ca5f9926f6bc62d28", "CC0-1.0 (public domain)",
-              "train", notes="the 1,499 rows with review text of the public-domain Kaggle set (Brooks 2018) as committed "
+              "selection", notes="the 1,499 rows with review text of the public-domain Kaggle set (Brooks 2018) as committed "
               "in this repository (its other rows lost their text); title and text joined"),
     ReviewSet("hotels", "TripAdvisor hotel reviews (1–5 stars)", "en", "Siti-M/Analisis-Sentimen-Hotel-di-TripAdvisor",
               "cdd892baa26645027e6fe470769ea47d3a69e654", "tripadvisor_hotel_reviews.csv",

@@ -163,7 +163,7 @@ class TunedScorer(HeadScorer):
     def _load(self) -> None:
         if getattr(self, "head_", None) is not None:
             return
-        self.head_ = TunedHead.load(self.head_dir)
+        self.head_ = TunedHead.load(self.head_dir, SentimentHead.load(default_head_dir()))
         self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress,
                                 quantize=self.quantize)
 

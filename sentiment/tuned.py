@@ -63,16 +63,15 @@ class TunedHead:
         (directory / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
-    def load(cls, directory: str | Path) -> "TunedHead":
-        from voxlens.sentiment.model import SentimentHead, default_head_dir
-
+    def load(cls, directory: str | Path, base) -> "TunedHead":
+        """The model saved in ``directory`` over ``base`` (the default head it was fitted on)."""
         directory = Path(directory)
         try:
             arrays = np.load(directory / "tuned.npz")
             card = json.loads((directory / "card.json").read_text())
         except FileNotFoundError as exc:
             raise ModelError(f"no tuned sentiment model in {directory}: run `voxlens tune`") from exc
-        return cls(SentimentHead.load(default_head_dir()), arrays["coef"], arrays["intercept"], card)
+        return cls(base, arrays["coef"], arrays["intercept"], card)
 
 
 def is_tuned_dir(path: str | Path) -> bool:
