@@ -170,11 +170,14 @@ def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int, 
 
 
 def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
-    """Texts per second of the v2 and the current default on the same texts, batch size 64."""
+    """Texts per second of v2, the previous default (English only) and the current default on the same
+    English texts, batch size 64."""
     from voxlens.sentiment import SentimentModel
 
     result = {}
-    for name, model in (("v2", SentimentModel(model=str(PREVIOUS_HEAD))), ("current", SentimentModel())):
+    for name, model in (("v2", SentimentModel(model=str(PREVIOUS_HEAD))),
+                        ("previous default (English route only)", SentimentModel(routes={"en": "default"})),
+                        ("current default", SentimentModel())):
         model.predict(texts[:8], langs=["en"] * 8)  # load weights outside the timing
         started = time.perf_counter()
         for _ in range(repeats):

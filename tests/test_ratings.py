@@ -184,3 +184,22 @@ def test_tune_then_analyze_rescores_every_item_with_the_tuned_model(tmp_path):
     with Store(db, read_only=True) as store:
         adopted = bool(store.get_meta("sentiment_model"))
     assert frame["model"].str.contains("tuned:").all() == adopted
+
+
+def test_the_tune_command_reports_and_resets(store, fake_encoder):
+    from voxlens.cli import main
+    from voxlens.ratings import META_KEY
+
+    import_fixture(store)
+    store.execute("UPDATE items SET rating = NULL WHERE item_id NOT IN (SELECT item_id FROM items LIMIT 30)")
+    store.set_meta(META_KEY, '{"path": "x", "languages": ["en"]}')
+    store.close()
+    runner = CliRunner()
+    tuned = runner.invoke(main, ["tune", "--db", store.path])
+    assert tuned.exit_code == 0 and "not tuned: 30 rated items" in tuned.output, tuned.output
+    reset = runner.invoke(main, ["tune", "--db", store.path, "--reset"])
+    assert reset.exit_code == 0 and "default sentiment model again" in reset.output
+    from voxlens.core.store import Store
+
+    with Store(store.path, read_only=True) as reopened:
+        assert not reopened.get_meta(META_KEY)
