@@ -11,7 +11,7 @@ Validation (picks C, the class weighting and the weight of the Allegro reviews):
 and AR ``dev.tsv``, mean macro-F1. Test, only reported and never used to choose anything: PolEmo 2.0's
 out-of-domain reviews (products and school, KLEJ PolEmo2.0-OUT ``dev.tsv``, ambivalent as neutral).
 
-Run (about 3 minutes):
+Run (a few minutes on a quiet machine; about 30 minutes on 2 busy shared cores):
     python -m voxlens.models.train_polish                 # writes models/polish_sentiment/
     python -m voxlens.models.train_polish --data DIR      # the archives copied to DIR (klej_ar.zip, ...)
 """
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=None, help="directory holding the KLEJ archives")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--n-features", type=int, default=2**17)
-    parser.add_argument("--grid", type=_grid, default=_grid("4:none:0.5,4:balanced:0.5,4:none:1"),
+    parser.add_argument("--grid", type=_grid, default=_grid("4:none:0.5,4:balanced:0.5,4:balanced:1,16:balanced:0.5,1:balanced:0.5"),
                         help="settings validation chooses from: C:class_weight:allegro_weight,...")
     args = parser.parse_args(argv)
 
