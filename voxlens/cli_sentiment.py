@@ -63,7 +63,7 @@ def write_items(frame: pd.DataFrame, out: Path, fmt: str) -> None:
         raise VoxlensError(f"unknown format {fmt!r}: use csv, parquet or jsonl")
 
 
-@click.group("export")
+@click.group("export", epilog=examples("voxlens export items --db feedback.duckdb --format csv --out items.csv"))
 def export_group() -> None:
     """Export analysed data from the store."""
 
