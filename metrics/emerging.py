@@ -63,7 +63,7 @@ SIMILAR_ITEMS = "similar items up"     # how a similar-items scan issue's summar
 
 ISSUE_COLUMNS = [
     "issue_id", "kind", "topic_id", "window_start", "window_end", "severity", "statistic", "p_value",
-    "q_value", "summary", "evidence", "topic_ids",
+    "q_value", "summary", "evidence", "topic_ids", "detail",
 ]
 
 
@@ -398,7 +398,8 @@ class IssueDetector:
             "severity": round(severity, 3), "statistic": float(lead["statistic"]),
             "p_value": float(lead["p_value"]), "q_value": float(lead["q_value"]),
             "summary": summary, "evidence": self._evidence(in_window if len(in_window) else in_topic),
-            "topic_ids": [topic],
+            "topic_ids": [topic], "detail": {"window_days": int(lead["window"]),
+                                             "negative_share": round(negative_share, 4)},
         }
 
     def _group_issue(self, test: pd.Series, recent: pd.DataFrame, end: pd.Timestamp, labels: dict) -> dict:
@@ -425,7 +426,8 @@ class IssueDetector:
             "window_end": end.date(), "severity": round(excess * (0.5 + negative_share), 3),
             "statistic": float(test["statistic"]), "p_value": float(test["p_value"]),
             "q_value": float(test["q_value"]), "summary": summary, "evidence": self._evidence(in_window),
-            "topic_ids": members,
+            "topic_ids": members, "detail": {"window_days": int(test["window"]),
+                                             "negative_share": round(negative_share, 4)},
         }
 
     def _metric_drops(self, items: pd.DataFrame, responses: pd.DataFrame, recent_start: pd.Timestamp,
@@ -444,6 +446,9 @@ class IssueDetector:
                 "q_value": float(drop["q_value"]), "summary": describe(drop),
                 "evidence": self._evidence(drop["evidence_items"]),
                 "topic_ids": [] if topic is None else [int(topic)],
+                "detail": {"metric": metric, "before": float(change.before.value), "after": float(change.after.value),
+                           "change": float(change.difference), "ci_low": float(change.ci_low),
+                           "ci_high": float(change.ci_high), "n": int(change.after.n)},
             })
         return issues
 
