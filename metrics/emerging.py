@@ -282,7 +282,8 @@ class IssueDetector:
             tests.append({"topic_id": named[0], "kind": "volume_spike", "window": cluster["window"],
                           "count": cluster["count"], "p_value": cluster["p_value"], "statistic": ratio,
                           "effect": ratio, "excess": excess, "excess_recent": excess, "members": tuple(sorted(named)),
-                          "rows": frame["_row"].to_numpy()[cluster["rows"]], "words": cluster["words"]})
+                          "rows": frame["_row"].to_numpy()[cluster["rows"]], "words": cluster["words"],
+                          "series": _daily_counts(frame["day"].iloc[cluster["members"]])})
         return tests
 
     def _topics_explaining(self, topic_ids: pd.Series, cluster: dict) -> list[int]:
@@ -427,7 +428,8 @@ class IssueDetector:
             "statistic": float(test["statistic"]), "p_value": float(test["p_value"]),
             "q_value": float(test["q_value"]), "summary": summary, "evidence": self._evidence(in_window),
             "topic_ids": members, "detail": {"window_days": int(test["window"]),
-                                             "negative_share": round(negative_share, 4)},
+                                             "negative_share": round(negative_share, 4),
+                                             **({"series": test["series"]} if similar else {})},
         }
 
     def _metric_drops(self, items: pd.DataFrame, responses: pd.DataFrame, recent_start: pd.Timestamp,
@@ -467,6 +469,11 @@ class IssueDetector:
             words = ranked["text"].fillna("").str.lower().str.replace(r"[\W_]+", " ", regex=True).str.strip()
             ranked = pd.concat([ranked[~words.duplicated()], ranked[words.duplicated()]])
         return ranked["item_id"].head(self.evidence).tolist()
+
+
+def _daily_counts(days: pd.Series) -> dict[str, int]:
+    """Items per calendar day (ISO dates): a scanned set's series, which dates its onset."""
+    return {day.date().isoformat(): int(n) for day, n in days.value_counts().sort_index().items()}
 
 
 def _vectors_at(embeddings: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

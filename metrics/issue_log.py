@@ -45,13 +45,13 @@ from voxlens.core.ids import stable_hash
 LOG_COLUMNS = [
     "issue_id", "kind", "topic_id", "topic_ids", "onset", "first_flagged", "last_seen", "ended", "status",
     "severity", "peak_severity", "facets", "evidence", "summary", "statistic", "p_value", "q_value",
-    "window_start", "window_end",
+    "window_start", "window_end", "reopened",
 ]
 OPEN = ("new", "ongoing", "reopened")
 KIND_ORDER = {"new_topic": 0, "volume_spike": 1, "negativity_spike": 2, "metric_drop": 3}
 FACET_NAMES = {"new_topic": "new_topic", "volume_spike": "volume", "negativity_spike": "negativity"}
 
-OnsetFunction = Callable[[list[int], set[str], pd.Timestamp], "pd.Timestamp | None"]
+OnsetFunction = Callable[[list[int], set[str], pd.Timestamp, list[dict]], "pd.Timestamp | None"]
 EndFunction = Callable[[dict], "pd.Timestamp | None"]
 ElevatedFunction = Callable[[dict], bool]
 
@@ -124,7 +124,7 @@ class IssueLog:
                elevated: ElevatedFunction | None = None) -> pd.DataFrame:
         """The log after a detection run on ``as_of`` that returned ``findings`` (the detector's frame).
 
-        ``onset(topic_ids, facets, as_of)`` dates a new issue (default: its findings' earliest window
+        ``onset(topic_ids, facets, as_of, findings)`` dates a new issue (default: its findings' earliest window
         start); ``end(issue)`` dates a resolved one (default: its last day seen); ``elevated(issue)`` keeps
         an issue about to resolve open (default: none is).
         """
@@ -182,19 +182,19 @@ class IssueLog:
         topics = sorted({t for f in theme for t in _ids(f["topic_ids"])})
         starts = [pd.Timestamp(f["window_start"]).date() for f in theme]
         facets = {facet_name(f) for f in theme}
-        estimate = onset(topics, facets, pd.Timestamp(day)) if onset is not None else None
+        estimate = onset(topics, facets, pd.Timestamp(day), theme) if onset is not None else None
         first = pd.Timestamp(estimate).date() if estimate is not None else min(starts)
         first = min(first, day)
         row = {"issue_id": stable_hash("issue", *topics, *(sorted(facets) if not topics else []), first),
                "topic_ids": topics, "onset": first, "first_flagged": day, "last_seen": day, "ended": None,
-               "status": "new", "peak_severity": 0.0, "facets": {}, "evidence": [], "window_start": min(starts)}
+               "status": "new", "reopened": None, "peak_severity": 0.0, "facets": {}, "evidence": [], "window_start": min(starts)}
         self._extend(row, theme, day)
         return row
 
     def _extend(self, row: dict, theme: list[dict], day: date) -> None:
         """Add one run's findings of the row's theme."""
         if row["status"] == "resolved":
-            row["status"], row["ended"] = "reopened", None
+            row["status"], row["ended"], row["reopened"] = "reopened", None, day
         elif row["status"] == "new" and day > row["first_flagged"]:
             row["status"] = "ongoing"
         row["last_seen"] = max(row["last_seen"], day)
@@ -211,7 +211,8 @@ class IssueLog:
                 "p_value": _float(finding.get("p_value")), "q_value": _float(finding.get("q_value")),
                 "window_start": pd.Timestamp(finding["window_start"]).date().isoformat(),
                 "summary": finding.get("summary"),
-                **(finding["detail"] if isinstance(finding.get("detail"), dict) else {}),
+                **{k: v for k, v in (finding["detail"] if isinstance(finding.get("detail"), dict) else {}).items()
+                   if k != "series"},
             }
         row["facets"] = facets
         kinds = sorted((f["kind"] for f in facets.values()), key=lambda k: KIND_ORDER.get(k, 9))
@@ -250,7 +251,7 @@ def _as_row(record: dict) -> dict:
     import json
 
     row = {k: record.get(k) for k in LOG_COLUMNS}
-    for key in ("onset", "first_flagged", "last_seen", "ended", "window_start", "window_end"):
+    for key in ("onset", "first_flagged", "last_seen", "ended", "window_start", "window_end", "reopened"):
         value = row[key]
         row[key] = None if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)) \
             else pd.Timestamp(value).date()

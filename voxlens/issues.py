@@ -4,8 +4,10 @@ Each detection run merges its findings into the ``issues`` table (see :mod:`voxl
 issues persist across runs with an onset, a status and an end. :meth:`IssueTracker.catch_up` runs detection
 on every day since the last run (all of the history on the first run: a backfill), so the log holds what a
 daily schedule would have produced. The replay loads the items, their vectors and the daily series once
-and steps ``step`` days at a time; where the flagged themes differ between two steps, the days between are
-run too, so first and last days flagged are those of a daily run.
+and steps ``step`` days at a time; where either of two steps flagged something, the days between are run
+too, so first and last days flagged are those of a daily run. Only the days between two quiet steps are
+skipped: a flag that a daily schedule would have raised on those days alone (shorter than ``step`` days,
+which a burst rarely is: the detector's 7-day window keeps flagging it) is not replayed.
 
 Example:
     >>> from voxlens.core.store import Store
@@ -79,7 +81,7 @@ class IssueTracker:
         detector: the emerging-issue detector run on each day.
         log: the lifecycle rules (resolution, reopening).
         model: the sentiment model whose scores say which items are negative.
-        step: days between replayed runs (the days between two runs whose flagged themes differ are run too).
+        step: days between replayed runs (the days between two runs are run too unless both flagged nothing).
         progress: show a progress bar over the replayed days.
     """
 
@@ -89,6 +91,7 @@ class IssueTracker:
         self.model, self.step, self.progress = model, max(1, int(step)), progress
         self.lookback = self.detector.recent_days + self.detector.baseline_days + self.detector.new_topic_days
         self.note_: str | None = None
+        self.runs_ = 0          # detector runs of the last replay (a daily replay runs once per day)
 
     # -- the stored log -------------------------------------------------------------------------
     def log(self) -> pd.DataFrame:
@@ -109,7 +112,7 @@ class IssueTracker:
         rows["topic_ids"] = [[int(t) for t in ids] for ids in rows["topic_ids"]]
         rows["window_start"], rows["window_end"] = rows["onset"], rows["last_seen"]
         rows["detected_at"] = utc_now()
-        for column in ("onset", "first_flagged", "last_seen", "ended", "window_start", "window_end"):
+        for column in ("onset", "first_flagged", "last_seen", "ended", "window_start", "window_end", "reopened"):
             rows[column] = pd.to_datetime(rows[column]).dt.date
         self.store.upsert("issues", rows[STORED], key=["issue_id"])
 
@@ -141,6 +144,7 @@ class IssueTracker:
 
     def detect_on(self, history: History, day: pd.Timestamp) -> pd.DataFrame:
         """The detector's findings on ``day`` (its windows ending that day)."""
+        self.runs_ += 1
         items, vectors = history.window(day, self.lookback)
         findings = self.detector.detect(items.drop(columns=["day"]), as_of=day, responses=history.responses,
                                         topics=history.topics, embeddings=vectors)
@@ -172,7 +176,7 @@ class IssueTracker:
         return findings
 
     def replay(self, history: History, days: list[pd.Timestamp], log: pd.DataFrame) -> pd.DataFrame:
-        """Run the days (stepping ``step`` days, refining where flagged themes change), update and save the log."""
+        """Run the days (stepping ``step`` days, every day near a flag), update and save the log."""
         found: dict[pd.Timestamp, pd.DataFrame] = {}
         notes: dict[pd.Timestamp, str | None] = {}
         bar = tqdm(total=len(days), desc="detecting", unit="day", disable=not self.progress or len(days) < 2)
@@ -183,7 +187,7 @@ class IssueTracker:
         for day in coarse:
             found[day], notes[day] = self.detect_on(history, day), self.note_
             bar.update(1)
-            if previous is not None and _themes_key(found[previous]) != _themes_key(found[day]):
+            if previous is not None and (_themes_key(found[previous]) or _themes_key(found[day])):
                 for between in pd.date_range(previous + pd.Timedelta(days=1), day - pd.Timedelta(days=1)):
                     found[between] = self.detect_on(history, between)
                     bar.update(1)
@@ -193,7 +197,7 @@ class IssueTracker:
         for day in days:
             current = day
             log = self.rules.update(log, found.get(day, pd.DataFrame(columns=ISSUE_COLUMNS)), day,
-                                    onset=lambda topics, facets, d: self._onset(history, topics, facets, d),
+                                    onset=lambda topics, facets, d, theme: self._onset(history, topics, facets, d, theme),
                                     end=lambda row, d=current: self._end(history, row, d),
                                     elevated=lambda row, d=current: self._elevated(history, row, d))
         with self.store.transaction():
@@ -206,13 +210,22 @@ class IssueTracker:
         if day is not None and self.note_ is None:
             self.store.set_meta(DETECTED_THROUGH, day.date().isoformat())
 
-    def _onset(self, history: History, topics: list[int], facets: set[str], day: pd.Timestamp) -> pd.Timestamp | None:
-        """The change point of the theme's daily series in the detector's span before ``day``."""
-        if not topics:
-            return None
-        negativity = not ({"volume", "new_topic"} & facets)
-        hits, trials = history.series(topics, negativity)
+    def _onset(self, history: History, topics: list[int], facets: set[str], day: pd.Timestamp,
+               theme: list[dict] | None = None) -> pd.Timestamp | None:
+        """The change point of the theme's daily series in the detector's span before ``day``: the series of
+        the items a similar-items scan flagged when it flagged them (a theme told in a word inside a large
+        topic), else the theme's topics' items (or negative items)."""
         since = day - pd.Timedelta(days=self.detector.recent_days + self.detector.baseline_days - 1)
+        scanned = [f["detail"]["series"] for f in theme or []
+                   if isinstance(f.get("detail"), dict) and f["detail"].get("series")]
+        if scanned:
+            hits = pd.Series(max(scanned, key=lambda s: sum(s.values())))
+            hits.index = pd.to_datetime(hits.index)
+            trials = history.totals
+        elif topics:
+            hits, trials = history.series(topics, negativity=not ({"volume", "new_topic"} & facets))
+        else:
+            return None
         trials = trials[(trials.index >= since) & (trials.index <= day)]
         return estimate_onset(hits, trials, not_after=day)
 

@@ -91,6 +91,46 @@ def _issue_record(row: Any, quotes: dict[str, dict[str, Any]]) -> dict[str, Any]
     }
 
 
+STATUS_COLOURS = {"new": "#c0392b", "reopened": "#d35400", "ongoing": "#e67e22", "resolved": "#7f8c8d"}
+_UNITS = {"nps": "points", "csat": "points", "ces": "on its scale"}
+
+
+def facet_lines(issue: dict[str, Any]) -> list[str]:
+    """One plain line per facet of an issue (volume, negativity, new topic, each metric drop): effects with
+    their windows, metric drops as the change with its 95% interval.
+
+    >>> facet_lines({"facets": {"metric_drop:nps": {"kind": "metric_drop", "metric": "nps", "change": -9.0,
+    ...     "ci_low": -14.0, "ci_high": -4.0, "before": 41.0, "after": 32.0, "n": 80}}})
+    ['NPS down: change -9.0 points (95% CI -14.0 … -4.0), 41.0 → 32.0, n=80']
+    """
+    lines = []
+    for name, facet in issue.get("facets", {}).items():
+        kind = facet.get("kind", name)
+        if kind == "metric_drop":
+            metric = str(facet.get("metric", "metric"))
+            lines.append(f"{metric.upper()} down: change {_signed(facet.get('change'))} {_UNITS.get(metric, '')} "
+                         f"(95% CI {_signed(facet.get('ci_low'))} … {_signed(facet.get('ci_high'))}), "
+                         f"{_plain(facet.get('before'))} → {_plain(facet.get('after'))}, n={facet.get('n', '—')}")
+            continue
+        what = {"volume_spike": "volume up", "new_topic": "new topic",
+                "negativity_spike": "negativity up"}.get(kind, kind.replace("_", " "))
+        ratio = facet.get("statistic")
+        unit = "the expected negative items" if kind == "negativity_spike" else "the baseline rate"
+        effect = f"{ratio:.1f}× {unit}" if isinstance(ratio, (int, float)) else ""
+        window = f" over {facet['window_days']} day(s)" if facet.get("window_days") else ""
+        seen = f"; flagged {facet.get('first_seen')} to {facet.get('last_seen')}" if facet.get("first_seen") else ""
+        lines.append(f"{what}: {effect}{window}{seen}".replace(": ;", ":"))
+    return lines
+
+
+def _signed(value: Any) -> str:
+    return "—" if not isinstance(value, (int, float)) else f"{value:+.1f}".replace("+", "+", 1)
+
+
+def _plain(value: Any) -> str:
+    return "—" if not isinstance(value, (int, float)) else f"{value:.1f}"
+
+
 def _as_it_stood(record: dict[str, Any], cut: Any, resolve_after: int) -> dict[str, Any] | None:
     """The record as the log held it on day ``cut`` (None when not yet flagged then)."""
     day = cut.isoformat()
