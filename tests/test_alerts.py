@@ -156,7 +156,7 @@ def test_alerts_in_the_config_file_are_checked(tmp_path, monkeypatch):
 
 def test_the_detection_page_alerts_example_loads(monkeypatch, tmp_path):
     page = (Path(__file__).parent.parent / "docs" / "detection.md").read_text()
-    sample = page.split("### Alerts in `voxlens.toml`\n\n```toml\n", 1)[1].split("```", 1)[0]
+    sample = page.split("### Alerts in `voxlens.toml`\n", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
     monkeypatch.setenv("VOXLENS_WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/abc")
     monkeypatch.setenv("VOXLENS_SMTP_PASSWORD", "pw-123456")
     (tmp_path / "voxlens.toml").write_text(sample)
