@@ -212,7 +212,7 @@ class IssueLog:
                 "window_start": pd.Timestamp(finding["window_start"]).date().isoformat(),
                 "summary": finding.get("summary"),
                 **{k: v for k, v in (finding["detail"] if isinstance(finding.get("detail"), dict) else {}).items()
-                   if k != "series"},
+                   if k not in ("series", "negative_series")},
             }
         row["facets"] = facets
         kinds = sorted((f["kind"] for f in facets.values()), key=lambda k: KIND_ORDER.get(k, 9))

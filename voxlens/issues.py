@@ -214,11 +214,17 @@ class IssueTracker:
                theme: list[dict] | None = None) -> pd.Timestamp | None:
         """The change point of the theme's daily series in the detector's span before ``day``: the series of
         the items a similar-items scan flagged when it flagged them (a theme told in a word inside a large
-        topic), else the theme's topics' items (or negative items)."""
+        topic), the negative share of a word's items for a word turned negative, else the theme's topics'
+        items (or negative items)."""
         since = day - pd.Timedelta(days=self.detector.recent_days + self.detector.baseline_days - 1)
-        scanned = [f["detail"]["series"] for f in theme or []
-                   if isinstance(f.get("detail"), dict) and f["detail"].get("series")]
-        if scanned:
+        details = [f["detail"] for f in theme or [] if isinstance(f.get("detail"), dict)]
+        scanned = [d["series"] for d in details if d.get("series")]
+        worded = [d["negative_series"] for d in details if d.get("negative_series")]
+        if worded and not scanned and not ({"volume", "new_topic"} & facets):
+            chosen = max(worded, key=lambda s: sum(s["hits"].values()))
+            hits, trials = (pd.Series(chosen[k]) for k in ("hits", "trials"))
+            hits.index, trials.index = pd.to_datetime(hits.index), pd.to_datetime(trials.index)
+        elif scanned:
             hits = pd.Series(max(scanned, key=lambda s: sum(s.values())))
             hits.index = pd.to_datetime(hits.index)
             trials = history.totals
