@@ -15,8 +15,11 @@ them into the log:
   absorbed is still going: it stays open and counts as seen); ``ended`` is the ``end`` function's
   estimate, else its last day seen.
 
-``status`` is ``new`` in the run that first flags an issue, then ``ongoing``; ``resolved``; ``reopened``
-from the run that sees a resolved issue again until it resolves anew. Nothing is deleted.
+A theme becomes an issue once flagged on ``confirm`` days within ``confirm_days`` of its first flag (a
+one-day blip of a daily run's false-alarm budget never enters the log; a real change keeps being flagged, its
+windows being up to 7 days long); until then it is a ``candidate``, dropped when not confirmed in time.
+``status`` is ``new`` in the run that confirms an issue, then ``ongoing``; ``resolved``; ``reopened`` from the
+run that sees a resolved issue again until it resolves anew. No issue is deleted.
 
 Example:
     >>> import pandas as pd
@@ -24,7 +27,7 @@ Example:
     ...     "window_start": pd.Timestamp("2026-05-08").date(), "window_end": pd.Timestamp("2026-05-10").date(),
     ...     "severity": 12.0, "statistic": 3.0, "p_value": 1e-6, "q_value": 1e-5, "summary": "volume up",
     ...     "evidence": ["a", "b"]}])
-    >>> log = IssueLog().update(empty_log(), finding, pd.Timestamp("2026-05-10"))
+    >>> log = IssueLog(confirm=1).update(empty_log(), finding, pd.Timestamp("2026-05-10"))
     >>> log[["status", "onset", "last_seen"]].astype(str).values.tolist()
     [['new', '2026-05-08', '2026-05-10']]
     >>> IssueLog().update(log, finding.iloc[:0], pd.Timestamp("2026-05-20"))["status"].tolist()
@@ -45,9 +48,10 @@ from voxlens.core.ids import stable_hash
 LOG_COLUMNS = [
     "issue_id", "kind", "topic_id", "topic_ids", "onset", "first_flagged", "last_seen", "ended", "status",
     "severity", "peak_severity", "facets", "evidence", "summary", "statistic", "p_value", "q_value",
-    "window_start", "window_end", "reopened",
+    "window_start", "window_end", "reopened", "days_flagged",
 ]
 OPEN = ("new", "ongoing", "reopened")
+CANDIDATE = "candidate"      # flagged once, not yet an issue (see IssueLog.confirm)
 KIND_ORDER = {"new_topic": 0, "volume_spike": 1, "negativity_spike": 2, "metric_drop": 3}
 FACET_NAMES = {"new_topic": "new_topic", "volume_spike": "volume", "negativity_spike": "negativity"}
 
@@ -113,11 +117,15 @@ class IssueLog:
             new issue.
         evidence: most evidence item ids an issue keeps over its episode (the first half from its first
             days, the rest the latest).
+        confirm: days a theme must be flagged on (within ``confirm_days`` of its first flag) to become an issue.
+        confirm_days: days a candidate has to be confirmed; then it is dropped.
     """
 
     resolve_after: int = 7
     reopen_days: int = 28
     evidence: int = 10
+    confirm: int = 2
+    confirm_days: int = 3
 
     def update(self, log: pd.DataFrame, findings: pd.DataFrame, as_of: pd.Timestamp | date,
                onset: OnsetFunction | None = None, end: EndFunction | None = None,
@@ -141,6 +149,10 @@ class IssueLog:
             else:
                 self._extend(rows[index], theme, day)
                 touched.add(index)
+        expired = {i for i, row in enumerate(rows) if i not in touched and row["status"] == CANDIDATE
+                   and (day - row["first_flagged"]).days >= self.confirm_days}
+        rows = [row for i, row in enumerate(rows) if i not in expired]
+        touched = {i - sum(e < i for e in expired) for i in touched}
         for index, row in enumerate(rows):
             if index in touched or row["status"] not in OPEN:
                 continue
@@ -168,7 +180,7 @@ class IssueLog:
                 not _ids(row["topic_ids"]) and facets & set(row["facets"]))
             if not shared:
                 continue
-            if row["status"] in OPEN:
+            if row["status"] in OPEN or row["status"] == CANDIDATE:
                 key = (0, row["first_flagged"])
             elif row["ended"] is not None and (day - row["ended"]).days <= self.reopen_days:
                 key = (1, -row["ended"].toordinal())
@@ -187,7 +199,7 @@ class IssueLog:
         first = min(first, day)
         row = {"issue_id": stable_hash("issue", *topics, *(sorted(facets) if not topics else []), first),
                "topic_ids": topics, "onset": first, "first_flagged": day, "last_seen": day, "ended": None,
-               "status": "new", "reopened": None, "peak_severity": 0.0, "facets": {}, "evidence": [], "window_start": min(starts)}
+               "status": CANDIDATE, "reopened": None, "days_flagged": 0, "peak_severity": 0.0, "facets": {}, "evidence": [], "window_start": min(starts)}
         self._extend(row, theme, day)
         return row
 
@@ -197,6 +209,10 @@ class IssueLog:
             row["status"], row["ended"], row["reopened"] = "reopened", None, day
         elif row["status"] == "new" and day > row["first_flagged"]:
             row["status"] = "ongoing"
+        if row["days_flagged"] == 0 or day > row["last_seen"]:
+            row["days_flagged"] += 1
+        if row["status"] == CANDIDATE and row["days_flagged"] >= self.confirm:
+            row["status"] = "new"
         row["last_seen"] = max(row["last_seen"], day)
         theme = sorted(theme, key=lambda f: (KIND_ORDER.get(f["kind"], 9), -float(f["severity"])))
         lead = max(theme, key=lambda f: float(f["severity"]))
@@ -260,6 +276,8 @@ def _as_row(record: dict) -> dict:
     facets = row["facets"]
     row["facets"] = json.loads(facets) if isinstance(facets, str) else dict(facets or {})
     row["peak_severity"] = float(row["peak_severity"] or 0.0)
+    flagged = row.get("days_flagged")
+    row["days_flagged"] = 1 if flagged is None or pd.isna(flagged) else int(flagged)
     return row
 
 

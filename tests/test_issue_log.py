@@ -34,7 +34,7 @@ def day(text):
 
 
 def test_an_issue_goes_new_ongoing_resolved_and_reopened():
-    rules = IssueLog(resolve_after=3, reopen_days=10)
+    rules = IssueLog(resolve_after=3, reopen_days=10, confirm=1)
     log = rules.update(empty_log(), frame(finding()), day("2026-05-10"))
     assert log["status"].tolist() == ["new"]
     log = rules.update(log, frame(finding(severity=30.0, evidence=("c",))), day("2026-05-11"))
@@ -54,7 +54,7 @@ def test_an_issue_goes_new_ongoing_resolved_and_reopened():
 
 
 def test_a_theme_back_long_after_its_end_is_a_new_issue():
-    rules = IssueLog(resolve_after=3, reopen_days=10)
+    rules = IssueLog(resolve_after=3, reopen_days=10, confirm=1)
     log = rules.update(empty_log(), frame(finding()), day("2026-05-10"))
     log = rules.update(log, frame(), day("2026-05-13"))
     log = rules.update(log, frame(finding(start="2026-06-20", end="2026-06-20")), day("2026-06-20"))
@@ -65,7 +65,7 @@ def test_a_theme_back_long_after_its_end_is_a_new_issue():
 def test_a_new_topic_and_the_metric_drops_it_explains_are_one_issue_with_facets():
     drops = [finding("metric_drop", topics=(3,), severity=2.0, evidence=("q",),
                      detail={"metric": m, "change": -9.0, "ci_low": -14.0, "ci_high": -4.0}) for m in ("nps", "csat", "ces")]
-    log = IssueLog().update(empty_log(), frame(finding("new_topic"), *drops, finding(topics=(1,), evidence=("z",))),
+    log = IssueLog(confirm=1).update(empty_log(), frame(finding("new_topic"), *drops, finding(topics=(1,), evidence=("z",))),
                             day("2026-05-10"))
     assert len(log) == 2
     theme = log[log["topic_id"] == 3].iloc[0]
@@ -78,9 +78,22 @@ def test_a_new_topic_and_the_metric_drops_it_explains_are_one_issue_with_facets(
 def test_findings_sharing_evidence_are_one_theme_and_a_topicless_drop_matches_its_metric():
     assert themes(pd.DataFrame({"topic_ids": [[1], [2], [7]], "evidence": [["a"], ["a"], ["b"]]})) == [[0, 1], [2]]
     drop = finding("metric_drop", topics=(), evidence=(), detail={"metric": "nps"})
-    log = IssueLog().update(empty_log(), frame(drop), day("2026-05-10"))
-    log = IssueLog().update(log, frame(drop, {**drop, "detail": {"metric": "csat"}}), day("2026-05-11"))
+    log = IssueLog(confirm=1).update(empty_log(), frame(drop), day("2026-05-10"))
+    log = IssueLog(confirm=1).update(log, frame(drop, {**drop, "detail": {"metric": "csat"}}), day("2026-05-11"))
     assert log["status"].tolist() == ["ongoing", "new"]
+
+
+def test_a_theme_flagged_once_is_a_candidate_dropped_unless_confirmed():
+    rules = IssueLog()                      # confirm on 2 days within 3
+    log = rules.update(empty_log(), frame(finding()), day("2026-05-10"))
+    assert log["status"].tolist() == ["candidate"]
+    log = rules.update(log, frame(), day("2026-05-11"))
+    log = rules.update(log, frame(finding(evidence=("c",))), day("2026-05-12"))
+    assert log["status"].tolist() == ["new"] and log.loc[0, "first_flagged"].isoformat() == "2026-05-10"
+    log = rules.update(log, frame(finding(topics=(8,), evidence=("q",))), day("2026-05-13"))
+    assert log["status"].tolist() == ["ongoing", "candidate"]
+    log = rules.update(log, frame(), day("2026-05-16"))
+    assert log["status"].tolist() == ["ongoing"]        # the blip of topic 8 never became an issue
 
 
 def test_the_change_point_finds_a_planted_rise_and_its_end():

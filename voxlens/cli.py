@@ -181,7 +181,7 @@ def analyze(db: str, engine: str, spark_master: str | None, quantize: bool, back
         issues = pipeline.detect(backfill=backfill)
         note = pipeline.detection_note
         open_issues = int(store.execute("SELECT count(*) FROM issues WHERE coalesce(status, 'ongoing') "
-                                        "<> 'resolved'")[0][0])
+                                        "NOT IN ('resolved', 'candidate')")[0][0])
     click.echo(f"{summary}; issues flagged {len(issues)}; open issues in the log {open_issues}")
     if note:
         click.echo(note)

@@ -3,11 +3,12 @@
 Each detection run merges its findings into the ``issues`` table (see :mod:`voxlens.metrics.issue_log`), so
 issues persist across runs with an onset, a status and an end. :meth:`IssueTracker.catch_up` runs detection
 on every day since the last run (all of the history on the first run: a backfill), so the log holds what a
-daily schedule would have produced. The replay loads the items, their vectors and the daily series once
-and steps ``step`` days at a time; where either of two steps flagged something, the days between are run
-too, so first and last days flagged are those of a daily run. Only the days between two quiet steps are
-skipped: a flag that a daily schedule would have raised on those days alone (shorter than ``step`` days,
-which a burst rarely is: the detector's 7-day window keeps flagging it) is not replayed.
+daily schedule would have produced. The replay loads the items, their vectors and the daily series once and runs the detector on every day, but
+its costly part, the similar-items scan (Monte Carlo shuffles), only every ``step`` days; where either of two
+such runs flagged with the scan, the days between are run with it too. So first and last days flagged are those
+of a daily run; only a scan flag that a daily schedule would have raised on the days between two scan runs
+that flagged nothing (shorter than ``step`` days, which a burst rarely is: the scan's 7-day window keeps
+flagging it) is not replayed.
 
 Example:
     >>> from voxlens.core.store import Store
@@ -19,7 +20,7 @@ Example:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -81,17 +82,18 @@ class IssueTracker:
         detector: the emerging-issue detector run on each day.
         log: the lifecycle rules (resolution, reopening).
         model: the sentiment model whose scores say which items are negative.
-        step: days between replayed runs (the days between two runs are run too unless both flagged nothing).
+        step: days between replayed runs of the similar-items scan, the costly part of detection (every day is
+            run without it; the days between two runs with it are run with it too when either flagged with it).
         progress: show a progress bar over the replayed days.
     """
 
     def __init__(self, store: Store, detector: IssueDetector | None = None, log: IssueLog | None = None,
-                 model: str = "", step: int = 3, progress: bool = False) -> None:
+                 model: str = "", step: int = 7, progress: bool = False) -> None:
         self.store, self.detector, self.rules = store, detector or IssueDetector(), log or IssueLog()
         self.model, self.step, self.progress = model, max(1, int(step)), progress
         self.lookback = self.detector.recent_days + self.detector.baseline_days + self.detector.new_topic_days
         self.note_: str | None = None
-        self.runs_ = 0          # detector runs of the last replay (a daily replay runs once per day)
+        self.runs_ = 0          # runs with the similar-items scan (a daily schedule runs it once per day)
 
     # -- the stored log -------------------------------------------------------------------------
     def log(self) -> pd.DataFrame:
@@ -103,8 +105,9 @@ class IssueTracker:
         return frame
 
     def save(self, log: pd.DataFrame) -> None:
-        """Write the log's rows (replacing rows with the same id; no row is deleted)."""
+        """Write the log's rows (replacing rows with the same id; no issue is deleted, expired candidates are)."""
         if log.empty:
+            self.store.execute("DELETE FROM issues WHERE status = 'candidate'")
             return
         rows = log.copy()
         rows["facets"] = [json.dumps(f, default=str) for f in rows["facets"]]
@@ -112,6 +115,7 @@ class IssueTracker:
         rows["topic_ids"] = [[int(t) for t in ids] for ids in rows["topic_ids"]]
         rows["window_start"], rows["window_end"] = rows["onset"], rows["last_seen"]
         rows["detected_at"] = utc_now()
+        self.store.execute("DELETE FROM issues WHERE status = 'candidate'")    # unconfirmed ones left are re-written
         for column in ("onset", "first_flagged", "last_seen", "ended", "window_start", "window_end", "reopened"):
             rows[column] = pd.to_datetime(rows[column]).dt.date
         self.store.upsert("issues", rows[STORED], key=["issue_id"])
@@ -142,13 +146,14 @@ class IssueTracker:
                                      "FROM responses")
         return History(items, vectors, responses if len(responses) else None, topics if len(topics) else None)
 
-    def detect_on(self, history: History, day: pd.Timestamp) -> pd.DataFrame:
-        """The detector's findings on ``day`` (its windows ending that day)."""
-        self.runs_ += 1
+    def detect_on(self, history: History, day: pd.Timestamp, detector: IssueDetector | None = None) -> pd.DataFrame:
+        """The detector's (or ``detector``'s) findings on ``day`` (its windows ending that day)."""
+        detector = detector or self.detector
+        self.runs_ += detector is self.detector
         items, vectors = history.window(day, self.lookback)
-        findings = self.detector.detect(items.drop(columns=["day"]), as_of=day, responses=history.responses,
+        findings = detector.detect(items.drop(columns=["day"]), as_of=day, responses=history.responses,
                                         topics=history.topics, embeddings=vectors)
-        self.note_ = self.detector.note_
+        self.note_ = detector.note_
         return findings
 
     def catch_up(self, through: date | None = None, backfill: bool = False) -> pd.DataFrame:
@@ -176,27 +181,30 @@ class IssueTracker:
         return findings
 
     def replay(self, history: History, days: list[pd.Timestamp], log: pd.DataFrame) -> pd.DataFrame:
-        """Run the days (stepping ``step`` days, every day near a flag), update and save the log."""
+        """Run every day (the similar-items scan every ``step`` days, and every day near a scan flag), update
+        and save the log."""
         found: dict[pd.Timestamp, pd.DataFrame] = {}
         notes: dict[pd.Timestamp, str | None] = {}
+        cheap = replace(self.detector, scan_replicates=0) if self.detector.scan_replicates > 0 and self.step > 1 else None
+        coarse = sorted(set(days[:: self.step]) | set(days[-1:]))
         bar = tqdm(total=len(days), desc="detecting", unit="day", disable=not self.progress or len(days) < 2)
-        coarse = days[:: self.step]
-        if days and coarse[-1] != days[-1]:
-            coarse.append(days[-1])
-        previous = None
-        for day in coarse:
-            found[day], notes[day] = self.detect_on(history, day), self.note_
+        for day in days:
+            found[day] = self.detect_on(history, day, None if cheap is None or day in coarse else cheap)
+            notes[day] = self.note_
             bar.update(1)
-            if previous is not None and (_themes_key(found[previous]) or _themes_key(found[day])):
-                for between in pd.date_range(previous + pd.Timedelta(days=1), day - pd.Timedelta(days=1)):
-                    found[between] = self.detect_on(history, between)
-                    bar.update(1)
-            previous = day
+        if cheap is not None:       # a scan flag: the days around it are run with the scan too
+            refine = [between for before, after in zip(coarse, coarse[1:])
+                      if _scanned(found[before]) or _scanned(found[after])
+                      for between in pd.date_range(before + pd.Timedelta(days=1), after - pd.Timedelta(days=1))]
+            bar.total += len(refine)
+            for day in refine:
+                found[day] = self.detect_on(history, day)
+                bar.update(1)
         bar.close()
-        self.note_ = notes[days[-1]] if days else self.note_     # the last day's, not a refinement's
+        self.note_ = notes[days[-1]] if days else self.note_
         for day in days:
             current = day
-            log = self.rules.update(log, found.get(day, pd.DataFrame(columns=ISSUE_COLUMNS)), day,
+            log = self.rules.update(log, found[day], day,
                                     onset=lambda topics, facets, d, theme: self._onset(history, topics, facets, d, theme),
                                     end=lambda row, d=current: self._end(history, row, d),
                                     elevated=lambda row, d=current: self._elevated(history, row, d))
@@ -263,18 +271,9 @@ class IssueTracker:
         return bool(binomtest(int(h1), int(n1), min(base, 1.0), alternative="greater").pvalue < self.detector.alpha)
 
 
-def _themes_key(findings: pd.DataFrame) -> frozenset:
-    """What a run flagged, to compare two runs: the topics (and metrics) flagged."""
-    if findings is None or findings.empty:
-        return frozenset()
-    keys = set()
-    for row in findings.itertuples(index=False):
-        ids = list(row.topic_ids) if row.topic_ids is not None else []
-        keys.update(int(t) for t in ids)
-        if row.kind == "metric_drop" and not ids:
-            detail = getattr(row, "detail", None)
-            keys.add(("metric", detail.get("metric") if isinstance(detail, dict) else None))
-    return frozenset(keys)
+def _scanned(findings: pd.DataFrame) -> bool:
+    """Whether a run's findings hold one of the similar-items scan (its items' series in the detail)."""
+    return "detail" in findings and any(isinstance(d, dict) and "series" in d for d in findings["detail"])
 
 
 def _centroid_length(topics: pd.DataFrame) -> int | None:

@@ -152,6 +152,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE issues ADD COLUMN peak_severity DOUBLE;
     ALTER TABLE issues ADD COLUMN facets JSON;
     ALTER TABLE issues ADD COLUMN reopened DATE;
+    ALTER TABLE issues ADD COLUMN days_flagged INTEGER;
     ALTER TABLE issues ADD COLUMN notified_at TIMESTAMP;
     UPDATE issues SET onset = window_start, first_flagged = window_end, last_seen = window_end,
         status = 'ongoing', peak_severity = severity;

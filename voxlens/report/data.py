@@ -41,7 +41,7 @@ def issue_records(store: Store, which: str = "all", since: str | None = None,
     """
     issues = store.query(
         "SELECT i.*, t.label, t.keywords FROM issues i LEFT JOIN topic_info t USING (topic_id) "
-        "ORDER BY severity DESC, issue_id")
+        "WHERE coalesce(i.status, '') <> 'candidate' ORDER BY severity DESC, issue_id")
     evidence_ids = sorted({e for ids in issues["evidence"] for e in (list(ids) if ids is not None else [])})
     quotes = _quotes(store, evidence_ids)
     records = []
