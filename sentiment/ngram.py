@@ -1,0 +1,159 @@
+"""A small word + character n-gram sentiment model (TF-IDF over hashed n-grams, multinomial logistic
+regression), for languages the English-only MiniLM encoder does not read, such as Polish.
+
+The features are stateless (scikit-learn's ``HashingVectorizer``), so the artefact is only the learnt
+weights: ``ngram.npz`` (idf, coefficients, intercepts, in float16) and ``card.json`` (feature settings,
+provenance, metrics). ``models/train_polish.py`` trains the shipped Polish model.
+
+Example:
+    >>> texts = ["świetny produkt, polecam", "tragedia, nie polecam", "produkt dotarł we wtorek"] * 5
+    >>> labels = ["positive", "negative", "neutral"] * 5
+    >>> model = NgramSentimentModel(n_features=2**12).fit(texts, labels)
+    >>> model.predict_proba(["polecam, świetny"]).argmax(axis=1).tolist()
+    [2]
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from voxlens.core.errors import ModelError
+
+LABELS = ("negative", "neutral", "positive")
+
+
+class NgramSentimentModel:
+    """TF-IDF over hashed word (1–2) and character (2–5, within words) n-grams + logistic regression.
+
+    Args:
+        n_features: hash buckets per feature kind (word and character n-grams each).
+        C: inverse regularisation strength of the logistic regression.
+        class_weight: None or ``"balanced"``.
+        card: free-form metadata saved with the model (``version``, provenance, metrics).
+    """
+
+    def __init__(self, n_features: int = 2**17, C: float = 4.0, class_weight: str | None = None,
+                 card: dict | None = None) -> None:
+        self.n_features = n_features
+        self.C = C
+        self.class_weight = class_weight
+        self.card = card or {}
+
+    def _vectorizers(self):
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        common = dict(n_features=self.n_features, alternate_sign=False, norm=None, lowercase=True,
+                      dtype=np.float32)
+        return (HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common),
+                HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common))
+
+    def _counts(self, texts: Sequence[str]):
+        from scipy import sparse
+
+        texts = [str(t) for t in texts]
+        return sparse.hstack([v.transform(texts) for v in self._vectorizers()]).tocsr()
+
+    def _features(self, texts: Sequence[str]):
+        from sklearn.preprocessing import normalize
+
+        x = self._counts(texts)
+        x.data = 1.0 + np.log(x.data)          # sublinear term frequency
+        x = x.multiply(self.idf_.astype(np.float32)).tocsr()
+        return normalize(x)
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str], sample_weight: np.ndarray | None = None
+            ) -> "NgramSentimentModel":
+        """Learn the idf and the classifier from ``texts`` labelled negative/neutral/positive."""
+        self.fit_idf(texts)
+        return self.fit_features(self._features(texts), labels, sample_weight)
+
+    def fit_idf(self, texts: Sequence[str]) -> "NgramSentimentModel":
+        """Learn only the inverse document frequencies (then :meth:`features` and :meth:`fit_features`)."""
+        counts = self._counts(texts)
+        document_frequency = np.bincount(counts.indices, minlength=counts.shape[1])
+        self.idf_ = (np.log((1 + counts.shape[0]) / (1 + document_frequency)) + 1).astype(np.float32)
+        return self
+
+    def features(self, texts: Sequence[str]):
+        """The normalised TF-IDF rows of ``texts`` (after :meth:`fit_idf`)."""
+        return self._features(texts)
+
+    def fit_features(self, x, labels: Sequence[str], sample_weight: np.ndarray | None = None
+                     ) -> "NgramSentimentModel":
+        """Learn the classifier from precomputed :meth:`features` (so a grid search computes them once)."""
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.array([LABELS.index(label) for label in labels])
+        classifier = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=1000)
+        classifier.fit(x, y, sample_weight=sample_weight)
+        self.coef_ = classifier.coef_.astype(np.float32)
+        self.intercept_ = classifier.intercept_.astype(np.float32)
+        return self
+
+    def predict_features(self, x) -> np.ndarray:
+        """Probabilities from precomputed :meth:`features`."""
+        logits = np.asarray(x @ self.coef_.T) + self.intercept_
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = np.exp(logits)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, 3) probabilities in the order negative, neutral, positive."""
+        if not len(texts):
+            return np.zeros((0, 3))
+        return self.predict_features(self._features(texts))
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(directory / "ngram.npz", idf=self.idf_.astype(np.float16),
+                            coef=self.coef_.astype(np.float16), intercept=self.intercept_)
+        card = {**self.card, "kind": "ngram", "classes": list(LABELS), "n_features": self.n_features,
+                "C": self.C, "class_weight": self.class_weight}
+        (directory / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "NgramSentimentModel":
+        directory = Path(directory)
+        try:
+            card = json.loads((directory / "card.json").read_text())
+            arrays = np.load(directory / "ngram.npz")
+        except FileNotFoundError as exc:
+            raise ModelError(f"no n-gram sentiment model in {directory}") from exc
+        model = cls(card["n_features"], card.get("C", 4.0), card.get("class_weight"), card)
+        model.idf_ = arrays["idf"].astype(np.float32)
+        model.coef_ = arrays["coef"].astype(np.float32)
+        model.intercept_ = arrays["intercept"].astype(np.float32)
+        return model
+
+
+def is_ngram_dir(path: str | Path) -> bool:
+    """Whether ``path`` holds a saved :class:`NgramSentimentModel`."""
+    return (Path(path) / "ngram.npz").exists()
+
+
+class NgramScorer:
+    """A saved :class:`NgramSentimentModel` as a :class:`voxlens.sentiment.SentimentModel` scorer."""
+
+    recency = 0.0
+    whole_text = True
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def _load(self) -> None:
+        if getattr(self, "model_", None) is None:
+            self.model_ = NgramSentimentModel.load(self.directory)
+
+    @property
+    def name(self) -> str:
+        self._load()
+        return f"{self.model_.card.get('name', self.directory.name)}@{self.model_.card.get('version', 'dev')}"
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        self._load()
+        return self.model_.predict_proba(list(texts)).astype(np.float64)
