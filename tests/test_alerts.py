@@ -188,7 +188,7 @@ def test_the_schedulers_detect_step_sends_alerts(tmp_path, webhook, monkeypatch)
         [alerts]
         webhook = "{url}"
         """))
-    monkeypatch.setattr(pipeline, "SentimentModel", _FakeSentiment)
+    monkeypatch.setattr(pipeline, "store_sentiment_model", lambda store, **kwargs: _FakeSentiment())
     monkeypatch.setattr(pipeline, "IssueDetector", lambda: IssueDetector(scan_replicates=0))
     config = load_config(tmp_path / "voxlens.toml")
     lines = []
