@@ -239,17 +239,24 @@ class SentimentModel:
 
     # -- scoring --------------------------------------------------------------------------------
     def _proba(self, scorer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Text probabilities (long texts aggregated over sentences) and each text's sentence count."""
-        sentences = [scoring_segments(t, self.long_text_chars) for t in texts]
-        flat = [s for group in sentences for s in group]
+        """Text probabilities (long texts aggregated over sentences) and each text's sentence count.
+
+        The segments of all texts (whole short texts, sentences of long ones) go to the scorer in one
+        call, so the encoder batches sentences of many texts together by length."""
+        segments = [scoring_segments(t, self.long_text_chars) for t in texts]
+        flat = [s for group in segments for s in group]
         flat_probs = scorer.predict_proba(flat) if flat else np.zeros((0, 3))
+        return self._fold(scorer, segments, flat_probs), np.array([len(g) for g in segments], dtype=int)
+
+    def _fold(self, scorer, segments: list[list[str]], flat_probs: np.ndarray) -> np.ndarray:
+        """One probability row per text from the rows of its segments (in order)."""
         recency = float(getattr(scorer, "recency", 0.0))
-        out, start = np.zeros((len(texts), 3)), 0
-        for i, group in enumerate(sentences):
+        out, start = np.zeros((len(segments), 3)), 0
+        for i, group in enumerate(segments):
             rows = flat_probs[start:start + len(group)]
             out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group], recency=recency)
             start += len(group)
-        return out, np.array([len(g) for g in sentences], dtype=int)
+        return out
 
     def _languages(self, texts: list[str], langs: Sequence[str] | None) -> list[str]:
         if langs is not None:
@@ -342,3 +349,39 @@ class SentimentModel:
         if not len(embeddings):
             return frame_from_probabilities(np.zeros((0, 3)))
         return frame_from_probabilities(self._scorer(spec).head_.predict_proba(embeddings).astype(np.float64))
+
+    def predict_and_embed(self, texts: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+        """:meth:`predict`'s :data:`PUBLIC_COLUMNS` and ``sentences``, and one unit vector per text, from one
+        encoder pass (a pipeline's sentiment and topics share it, so no text is tokenised or encoded twice).
+
+        A short text's vector is its embedding; a long text (scored sentence by sentence) gets the mean of
+        its sentence vectors weighted by their token counts, scaled to unit length. Needs a model whose
+        single route is an encoder + head (:meth:`embedding_encoder`); that model scores every language.
+
+        Example:
+            >>> scores, vectors = SentimentModel().predict_and_embed(["Great app", "Slow refund"])  # doctest: +SKIP
+            >>> vectors.shape  # doctest: +SKIP
+            (2, 384)
+        """
+        encoder = self.embedding_encoder()
+        if encoder is None:
+            raise ModelError("this model scores text, not embeddings: call predict() and embed separately")
+        (spec,) = set(self._routes().values())
+        scorer = self._scorer(spec)
+        texts = [str(t) for t in texts]
+        segments = [scoring_segments(t, self.long_text_chars) for t in texts]
+        flat = [s for group in segments for s in group]
+        if not flat:
+            frame = frame_from_probabilities(np.zeros((0, 3)))
+            frame["sentences"] = np.zeros(0, dtype=int)
+            return frame, np.zeros((0, encoder.dimension), dtype=np.float32)
+        vectors, lengths = encoder.encode(flat, return_lengths=True)
+        probs = self._fold(scorer, segments, scorer.head_.predict_proba(vectors).astype(np.float64))
+        counts = np.array([len(g) for g in segments])
+        owner = np.repeat(np.arange(len(texts)), counts)
+        pooled = np.zeros((len(texts), vectors.shape[1]), dtype=np.float64)
+        np.add.at(pooled, owner, vectors * lengths[:, None])
+        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        frame = frame_from_probabilities(probs)
+        frame["sentences"] = counts
+        return frame, pooled.astype(np.float32)

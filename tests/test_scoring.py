@@ -75,9 +75,9 @@ def texts_embedded(monkeypatch) -> list[int]:
     seen = [0]
     original = Encoder.encode
 
-    def counting(self, texts):
+    def counting(self, texts, **options):
         seen[0] += len(texts)
-        return original(self, texts)
+        return original(self, texts, **options)
 
     monkeypatch.setattr(Encoder, "encode", counting)
     return seen
@@ -88,11 +88,11 @@ class FailingSentiment(SentimentModel):
 
     calls = 0
 
-    def predict_embeddings(self, embeddings):
+    def predict_and_embed(self, texts):
         FailingSentiment.calls += 1
         if FailingSentiment.calls == 3:
             raise KeyboardInterrupt
-        return super().predict_embeddings(embeddings)
+        return super().predict_and_embed(texts)
 
 
 def test_streaming_analysis_embeds_each_text_once_and_resumes(store, tmp_path: Path, texts_embedded):
