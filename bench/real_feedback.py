@@ -4,14 +4,16 @@ Two public sets, each read from a git copy of a public repository (a bare git di
 ``git clone --mirror``) or from a CSV path given by the user, extracted once to
 ``$VOXLENS_CACHE_DIR/speed`` (default ``~/.cache/voxlens/speed``) with a ``provenance.json`` beside them:
 
-- **reviews**: Women's E-Commerce Clothing Reviews (23,486 reviews, CC0 1.0). Stars become three classes:
-  1–2 negative, 3 neutral, 4–5 positive.
-- **tweets**: Twitter US Airline Sentiment (14,640 tweets, CC BY-NC-SA 4.0), with their human sentiment labels.
+- **reviews**: Women's E-Commerce Clothing Reviews (CC0 1.0; the stored copy has the first 1,499 of its
+  23,486 reviews). Stars become three classes: 1–2 negative, 3 neutral, 4–5 positive; ``group`` is the
+  garment class (Dresses, Knits, ...).
+- **tweets**: Twitter US Airline Sentiment (14,640 tweets, CC BY-NC-SA 4.0), with their human sentiment
+  labels; ``group`` is the annotated reason of a negative tweet (Late Flight, Customer Service Issue, ...).
 
 Example:
     >>> sets = load_sets()  # doctest: +SKIP
     >>> sets["reviews"].columns.tolist()  # doctest: +SKIP
-    ['text', 'label']
+    ['text', 'label', 'group']
 """
 
 from __future__ import annotations
@@ -35,15 +37,16 @@ class Source:
     licence: str
     text_column: str
     label_column: str
+    group_column: str
 
 
 SOURCES = {
     "reviews": Source("reviews", "Littlerain09/660-BA-I", "f9279dda2b2fe322022b5da74147cf71f49031c0",
                       "Womens Clothing E-Commerce Reviews.csv", "CC0 1.0 (Women's E-Commerce Clothing Reviews)",
-                      "ReviewText", "Rating"),
+                      "ReviewText", "Rating", "ClassName"),
     "tweets": Source("tweets", "Anuragiitk/Twitter-US-Sentiment-Analysis", "58786bed120ea193a2a6ed6d5565c4dbbc4890a9",
                      "Tweets.csv", "CC BY-NC-SA 4.0 (Twitter US Airline Sentiment, Figure Eight)",
-                     "text", "airline_sentiment"),
+                     "text", "airline_sentiment", "negativereason"),
 }
 
 
@@ -85,6 +88,7 @@ def extract(name: str, csv_path: Path | None = None, mirror: Path | None = None)
     else:
         label = frame[source.label_column].str.lower()
     data = pd.DataFrame({"text": text.str.strip(), "label": label}).dropna()
+    data["group"] = frame.loc[data.index, source.group_column].fillna("").astype(str)
     data = data[data["text"].str.len() > 0].drop_duplicates("text").reset_index(drop=True)
     target = cache_dir() / f"{name}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -103,9 +107,9 @@ def load_sets(reviews: Path | None = None, tweets: Path | None = None, mirror: P
     out = {}
     for name, path in (("reviews", reviews), ("tweets", tweets)):
         target = cache_dir() / f"{name}.csv"
-        if path is not None or not target.exists():
+        if path is not None or not target.exists() or "group" not in pd.read_csv(target, nrows=1).columns:
             extract(name, path, mirror)
-        out[name] = pd.read_csv(target, dtype={"text": str, "label": str}, keep_default_na=False)
+        out[name] = pd.read_csv(target, dtype={"text": str, "label": str, "group": str}, keep_default_na=False)
     return out
 
 

@@ -12,6 +12,9 @@ MiniLM weights and the default sentiment head:
 - voxlens fp32: ``SentimentModel(quantize=False).predict``;
 - voxlens int8: ``SentimentModel(quantize=True).predict`` (the encoder's weights int8).
 
+Before the timed runs, fp32 and int8 are also scored (untimed, cached on disk) on every review and on
+``--eval-tweets`` tweets, and int8's macro-F1 cost against fp32 is printed with a paired bootstrap interval.
+
 The engines run in interleaved rounds on equal slices of the texts, so a change in machine load hits all
 of them alike; ``--repeats 3`` measures three consecutive runs in one process. Each run prints texts per
 second, the ratio to the naive loop, and macro-F1 on the reviews, on the tweets and on the mix.
@@ -135,6 +138,46 @@ def report(results: dict, mix: pd.DataFrame, target: float) -> list[dict]:
     return rows
 
 
+def cached_probabilities(model, texts: list[str]) -> np.ndarray:
+    """``model.predict`` probabilities, kept on disk keyed by the texts and the model's name."""
+    import hashlib
+
+    from bench.real_feedback import cache_dir
+
+    key = hashlib.sha256("\n".join([model.name, *texts]).encode()).hexdigest()[:20]
+    path = cache_dir() / "probabilities" / f"{key}.npy"
+    if path.exists():
+        return np.load(path)
+    probs = model.predict(texts, langs=["en"] * len(texts))[COLUMNS].to_numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, probs)
+    return probs
+
+
+def evaluate(models: dict, n_tweets: int, seed: int = 0, resamples: int = 1000) -> None:
+    """Macro-F1 of each model on every review and ``n_tweets`` tweets (untimed), and int8's cost against fp32
+    with a paired bootstrap 95% interval."""
+    from bench.real_feedback import load_sets
+
+    sets = load_sets()
+    sets["tweets"] = sets["tweets"].sample(n=min(n_tweets, len(sets["tweets"])), random_state=seed)
+    rng = np.random.default_rng(seed)
+    print(f"\n{'evaluation set':<16} {'texts':>6} " + " ".join(f"{name:>12}" for name in models)
+          + f" {'int8 - fp32':>12} {'95% interval':>16}")
+    for name, data in sets.items():
+        truth = data["label"].to_numpy()
+        probs = {model_name: cached_probabilities(model, data["text"].tolist()) for model_name, model in models.items()}
+        f1 = {model_name: macro_f1(truth, p) for model_name, p in probs.items()}
+        fp32, int8 = probs["fp32"], probs["int8"]
+        diffs = []
+        for _ in range(resamples):
+            pick = rng.integers(0, len(truth), len(truth))
+            diffs.append(macro_f1(truth[pick], int8[pick]) - macro_f1(truth[pick], fp32[pick]))
+        low, high = np.percentile(diffs, [2.5, 97.5])
+        print(f"{name:<16} {len(truth):6d} " + " ".join(f"{f1[m]:12.2f}" for m in models)
+              + f" {f1['int8'] - f1['fp32']:+12.2f} {f'[{low:+.2f}, {high:+.2f}]':>16}")
+
+
 def main(argv: list[str] | None = None) -> None:
     from voxlens.sentiment.model import SentimentHead, SentimentModel, default_head_dir
     from voxlens.sentiment.runtime import set_threads
@@ -149,6 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads for every engine")
     parser.add_argument("--target", type=float, default=6.0, help="speed-up over the naive loop to reach")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-tweets", type=int, default=3000,
+                        help="tweets in the untimed macro-F1 evaluation (with every review); 0 skips it")
     args = parser.parse_args(argv)
     set_threads(args.threads)
 
@@ -162,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
           f"(median {lengths['tweets']:.0f} chars)")
 
     head = SentimentHead.load(default_head_dir())
-    fp32, int8 = SentimentModel(quantize=False), SentimentModel(quantize=True)
+    fp32, int8 = SentimentModel(quantize=False, progress=False), SentimentModel(quantize=True, progress=False)
     engines = {
         NAIVE: lambda part: naive_predict(part, head),
         PIPELINE: lambda part: pipeline_predict(part, head),
@@ -172,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     for run in engines.values():  # load weights (export, quantise) outside the timed runs
         run(texts[:16])
     print(f"model: {fp32.name} / {int8.name}")
+    if args.eval_tweets:
+        evaluate({"fp32": fp32, "int8": int8}, args.eval_tweets, args.seed)
     for repeat in range(args.repeats):
         print(f"\nrun {repeat + 1} of {args.repeats}")
         report(run_once(engines, texts, args.rounds), mix, args.target)

@@ -155,8 +155,9 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="Where sentiment is scored: in this process, or on Apache Spark (pip install 'voxlens[spark]').")
 @click.option("--spark-master", default=None, help="Spark master URL (default: spark-submit's, else local[*]).")
-@click.option("--int8", "quantize", is_flag=True,
-              help="Run the encoder with int8 weights: about twice as fast on CPU, a small accuracy cost.")
+@click.option("--int8/--fp32", "quantize", default=False, show_default=True,
+              help="Encoder weights: int8 is about twice as fast on CPU at a small accuracy cost "
+                   "(docs/performance.md); fp32 is exact.")
 def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> None:
     """Score sentiment and assign topics for every item not yet analysed, then detect issues."""
     from voxlens.sentiment import SentimentModel
