@@ -144,7 +144,10 @@ def cached_probabilities(model, texts: list[str]) -> np.ndarray:
 
     from bench.real_feedback import cache_dir
 
-    key = hashlib.sha256("\n".join([model.name, *texts]).encode()).hexdigest()[:20]
+    from voxlens.sentiment.onnx_backend import INT8_RECIPE
+
+    recipe = INT8_RECIPE if model.quantize else "fp32"
+    key = hashlib.sha256("\n".join([model.name, recipe, *texts]).encode()).hexdigest()[:20]
     path = cache_dir() / "probabilities" / f"{key}.npy"
     if path.exists():
         return np.load(path)

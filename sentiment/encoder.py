@@ -56,7 +56,7 @@ class Encoder:
     Args:
         model: a hub name or local path; None is the offline MiniLM.
         batch_size: texts per forward pass for long texts.
-        max_length: tokens per text; longer texts are truncated.
+        max_length: tokens per text; longer texts are truncated (also to the model's position limit).
         progress: show a progress bar for long inputs.
         quantize: int8 dynamic quantisation of the weights (faster, slightly less accurate).
         max_batch_tokens: token budget per batch (texts × longest length); short texts fill bigger batches.
@@ -162,7 +162,8 @@ class Encoder:
         out = np.zeros((len(unique), self.dimension), dtype=np.float32)
         lengths = np.zeros(len(unique), dtype=np.int64)
         if unique:
-            ids = self.tokenizer_(unique, truncation=True, max_length=self.max_length,
+            limit = min(self.max_length, int(getattr(self.config_, "max_position_embeddings", self.max_length)))
+            ids = self.tokenizer_(unique, truncation=True, max_length=limit,
                                   return_attention_mask=False, return_token_type_ids=False)["input_ids"]
             lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
             batches = list(length_batches(lengths, self.batch_size, self.max_batch_tokens))

@@ -352,11 +352,13 @@ class SentimentModel:
 
     def predict_and_embed(self, texts: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
         """:meth:`predict`'s :data:`PUBLIC_COLUMNS` and ``sentences``, and one unit vector per text, from one
-        encoder pass (a pipeline's sentiment and topics share it, so no text is tokenised or encoded twice).
+        encoder call (a pipeline's sentiment and topics share it, so no text is tokenised or encoded twice).
 
-        A short text's vector is its embedding; a long text (scored sentence by sentence) gets the mean of
-        its sentence vectors weighted by their token counts, scaled to unit length. Needs a model whose
-        single route is an encoder + head (:meth:`embedding_encoder`); that model scores every language.
+        A short text is encoded once and its vector serves both. A long text is scored sentence by sentence
+        and its topic vector is its whole-text embedding, in the same length-sorted batches as the
+        sentences (pooling the sentence vectors instead lost topic quality on real reviews, see
+        docs/performance.md). Needs a model whose single route is an encoder + head
+        (:meth:`embedding_encoder`); that model scores every language.
 
         Example:
             >>> scores, vectors = SentimentModel().predict_and_embed(["Great app", "Slow refund"])  # doctest: +SKIP
@@ -371,17 +373,16 @@ class SentimentModel:
         texts = [str(t) for t in texts]
         segments = [scoring_segments(t, self.long_text_chars) for t in texts]
         flat = [s for group in segments for s in group]
+        counts = np.array([len(g) for g in segments], dtype=int)
         if not flat:
             frame = frame_from_probabilities(np.zeros((0, 3)))
-            frame["sentences"] = np.zeros(0, dtype=int)
+            frame["sentences"] = counts
             return frame, np.zeros((0, encoder.dimension), dtype=np.float32)
-        vectors, lengths = encoder.encode(flat, return_lengths=True)
-        probs = self._fold(scorer, segments, scorer.head_.predict_proba(vectors).astype(np.float64))
-        counts = np.array([len(g) for g in segments])
-        owner = np.repeat(np.arange(len(texts)), counts)
-        pooled = np.zeros((len(texts), vectors.shape[1]), dtype=np.float64)
-        np.add.at(pooled, owner, vectors * lengths[:, None])
-        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        split = np.flatnonzero([len(g) > 1 or g[0] != t for g, t in zip(segments, texts)])
+        vectors = encoder.encode(flat + [texts[i] for i in split])
+        probs = self._fold(scorer, segments, scorer.head_.predict_proba(vectors[:len(flat)]).astype(np.float64))
+        text_vectors = vectors[np.cumsum(counts) - counts]          # a whole text's only segment
+        text_vectors[split] = vectors[len(flat):]
         frame = frame_from_probabilities(probs)
         frame["sentences"] = counts
-        return frame, pooled.astype(np.float32)
+        return frame, text_vectors

@@ -63,20 +63,15 @@ def test_global_batching_gives_each_text_the_scores_it_gets_alone(tiny_model):
     assert together["sentences"].tolist()[-2] > 1
 
 
-def test_predict_and_embed_scores_as_predict_and_pools_sentence_vectors_by_tokens(tiny_model, tiny_encoder_dir):
+def test_predict_and_embed_scores_as_predict_and_embeds_each_text_whole(tiny_model, tiny_encoder_dir, encoded):
     texts = [*SHORT, LONG]
     scores, vectors = tiny_model.predict_and_embed(texts)
+    assert len(encoded) == 1                                    # sentences and whole texts in one call
     expected = tiny_model.predict(texts, langs=["en"] * len(texts))
-    columns = ["label", "score", "p_negative", "p_neutral", "p_positive", "sentences"]
-    assert scores[columns].equals(expected[columns]) or np.allclose(
-        scores[columns[1:]].to_numpy(float), expected[columns[1:]].to_numpy(float), atol=1e-6)
-    encoder = Encoder(str(tiny_encoder_dir))
-    np.testing.assert_allclose(vectors[:4], encoder.encode(SHORT), atol=1e-5)
-    sentences = scoring_segments(LONG, tiny_model.long_text_chars)
-    sentence_vectors, lengths = encoder.encode(sentences, return_lengths=True)
-    pooled = (sentence_vectors * lengths[:, None]).sum(axis=0)
-    np.testing.assert_allclose(vectors[4], pooled / np.linalg.norm(pooled), atol=1e-5)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    columns = ["score", "p_negative", "p_neutral", "p_positive", "sentences"]
+    np.testing.assert_allclose(scores[columns].to_numpy(float), expected[columns].to_numpy(float), atol=1e-6)
+    assert scores["label"].tolist() == expected["label"].tolist()
+    np.testing.assert_allclose(vectors, Encoder(str(tiny_encoder_dir)).encode(texts), atol=1e-5)
 
 
 def test_pipeline_encodes_each_text_once_for_sentiment_and_topics(tiny_model, encoded, store, tmp_path):
@@ -95,7 +90,7 @@ def test_pipeline_encodes_each_text_once_for_sentiment_and_topics(tiny_model, en
     seen = [t for call in encoded for t in call]
     distinct = set(store.query("SELECT text FROM items")["text"])
     segments = {s for t in distinct for s in scoring_segments(t, tiny_model.long_text_chars)}
-    assert set(seen) == segments                      # long texts only through their sentences
+    assert set(seen) == segments | distinct            # sentences of long texts, and each text whole
     assert len(seen) == len(set(seen))                 # nothing encoded twice
     stored = store.query("SELECT i.text, s.score FROM items i JOIN scores s USING (item_id)")
     direct = tiny_model.predict(stored["text"].tolist(), langs=["en"] * len(stored))
