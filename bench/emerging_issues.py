@@ -210,17 +210,20 @@ def theme_pools(corpus: pd.DataFrame, vectors: np.ndarray, size: int = 100) -> d
     return pools
 
 
-def run(seeds: int, scenarios: list[str], n_topics: int | None = 30, alpha: float = IssueDetector.alpha,
+def run(seeds: int, scenarios: list[str], n_topics: int | None = None, alpha: float = IssueDetector.alpha,
         short_windows: tuple[int, ...] = (1, 2, 3), daily: int = DAILY,
         methods: tuple[str, ...] = METHODS, first_seed: int = 0, **scan: float | int | None) -> pd.DataFrame:
     """The benchmark table; ``scan`` may set the detector's ``scan_alpha``, ``scan_replicates``,
     ``scan_mean_shift`` and ``scan_centres``."""
+    from voxlens.pipeline import fit_topic_model
+    from voxlens.sentiment.language import detect_languages
     from voxlens.sentiment.topics import TopicModel
 
     started = time.time()
     corpus = load_stream_corpus()
     vectors = embeddings_for(corpus["text"].tolist())
-    model = TopicModel(n_topics=n_topics, random_state=0).fit(corpus["text"].tolist(), vectors)
+    texts = corpus["text"].tolist()      # topics as `voxlens analyze` fits them, unless a number is forced
+    model = fit_topic_model(TopicModel(n_topics=n_topics, random_state=0), texts, vectors, detect_languages(texts))
     corpus["topic_id"] = model.transform(vectors)["topic_id"].to_numpy()
     corpus.attrs["pools"] = theme_pools(corpus, vectors)
     print(f"corpus {len(corpus)} tweets, {len(model.topics_)} topics, outliers "
@@ -369,7 +372,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--first-seed", type=int, default=0, help="run seeds from this one (a fresh set to confirm on)")
     parser.add_argument("--scenarios", default="burst 5%,burst 10%,sentiment shift,quiet")
-    parser.add_argument("--topics", type=int, default=30, help="topics to fit (0: chosen by HDBSCAN)")
+    parser.add_argument("--topics", type=int, default=0,
+                        help="force this many topics (0, the default: as `voxlens analyze` fits them)")
     parser.add_argument("--alpha", type=float, default=IssueDetector.alpha, help="the detector's false discovery rate")
     parser.add_argument("--windows", default="1,2,3", help="the detector's short windows in days (7 is always scanned)")
     parser.add_argument("--methods", default=",".join(METHODS), help="which of: " + ", ".join(METHODS))

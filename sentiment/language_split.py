@@ -39,7 +39,8 @@ def separated_languages(langs: Sequence[str | None], embeddings: np.ndarray, min
     """Languages with at least ``min_items`` texts whose separation is at least ``min_separation``.
 
     Up to ``sample`` texts per language are checked against all texts. Undetermined languages (None,
-    empty or ``und``) are never separated; a single language is not "separated" from nothing.
+    empty or ``und``) are never separated; a language is not "separated" from fewer than ``min_items``
+    other texts (a few misdetected ones make the test a coin toss: chance is then close to 1).
     """
     codes = _codes(langs)
     counts = pd.Series(codes[codes != SHARED]).value_counts()
@@ -50,6 +51,8 @@ def separated_languages(langs: Sequence[str | None], embeddings: np.ndarray, min
     rng = np.random.default_rng(random_state)
     separated = []
     for lang in sorted(counts[counts >= min_items].index):
+        if len(codes) - counts[lang] < min_items:      # too few other texts to be kept apart from
+            continue
         rows = np.flatnonzero(codes == lang)
         rows = np.sort(rng.choice(rows, size=min(sample, len(rows)), replace=False))
         similarity = vectors[rows] @ vectors.T

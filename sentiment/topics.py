@@ -1,7 +1,10 @@
 """Topics: sentence embeddings clustered, labelled with class-based TF-IDF keywords.
 
-Each step is a swappable part (as in BERTopic): ``clusterer`` is any scikit-learn clusterer with
-``fit_predict``; ``vectorizer`` any ``CountVectorizer``-like object. Topic ids stay stable across runs:
+The default clustering is a Ward tree cut where merges jump, with no giant topic
+(:mod:`voxlens.sentiment.topic_clusters`); labels are c-TF-IDF keywords without handles, URLs, brand or
+corpus-wide words, chosen for diversity (:mod:`voxlens.sentiment.topic_labels`). Each step is a swappable
+part (as in BERTopic): ``clusterer`` is any scikit-learn clusterer with ``fit_predict``; ``vectorizer``
+any ``CountVectorizer``-like object. Topic ids stay stable across runs:
 :meth:`TopicModel.transform` assigns new texts to the nearest existing topic, and :meth:`TopicModel.update`
 turns a dense group of unassigned texts into a new topic with a fresh id.
 
@@ -24,51 +27,11 @@ import pandas as pd
 
 from voxlens.sentiment.language import FALLBACK_LANGUAGES
 from voxlens.sentiment.language_split import SHARED, language_groups
+from voxlens.sentiment.topic_clusters import WardTopics
+from voxlens.sentiment.topic_labels import TOKEN_PATTERN, TopicLabeller, multilingual_stop_words
 
 OUTLIER = -1
-TOKEN_PATTERN = r"(?u)\b[^\W\d_]{3,}\b"
-
-
-def multilingual_stop_words(languages: Sequence[str] = FALLBACK_LANGUAGES) -> list[str]:
-    """Stop words of every language given (from the ``stop-words`` package)."""
-    from stop_words import get_stop_words
-
-    import re
-
-    words: set[str] = set()
-    for lang in languages:
-        try:
-            listed = get_stop_words(lang)
-        except Exception:  # an unsupported language has no list; keywords still work
-            continue
-        for word in listed:  # split "don't" into the tokens the vectoriser will see
-            words.update(re.findall(TOKEN_PATTERN, word.lower()))
-    return sorted(words)
-
-
-def class_tfidf_keywords(texts: Sequence[str], topic_ids: Sequence[int], vectorizer: Any,
-                         top_n: int = 6) -> dict[int, list[str]]:
-    """Top keywords per topic by class-based TF-IDF (term frequency in the topic × rarity across topics)."""
-    frame = pd.DataFrame({"text": list(texts), "topic": list(topic_ids)})
-    frame = frame[frame["topic"] != OUTLIER]
-    if frame.empty:
-        return {}
-    documents = frame.groupby("topic")["text"].apply(" ".join)
-    try:
-        counts = vectorizer.fit_transform(documents.tolist())
-    except ValueError:  # only stop words
-        return {int(t): [] for t in documents.index}
-    counts = counts.toarray().astype(np.float64)
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    average_words = counts.sum() / max(len(documents), 1)
-    idf = np.log(1 + average_words / np.maximum(counts.sum(axis=0), 1))
-    weights = tf * idf
-    vocabulary = np.asarray(vectorizer.get_feature_names_out())
-    keywords = {}
-    for row, topic in enumerate(documents.index):
-        best = [i for i in np.argsort(-weights[row])[:top_n] if weights[row, i] > 0]
-        keywords[int(topic)] = [str(vocabulary[i]) for i in best]
-    return keywords
+__all__ = ["OUTLIER", "TOKEN_PATTERN", "TopicInfo", "TopicModel", "multilingual_stop_words", "normalise"]
 
 
 @dataclass
@@ -87,10 +50,13 @@ class TopicModel:
         n_topics: a fixed number of topics, or None to choose it by silhouette score.
         max_topics: upper bound when choosing.
         min_similarity: cosine similarity to the nearest centroid below which a text is an outlier.
-        clusterer: a scikit-learn clusterer; default HDBSCAN on 20 PCA components (KMeans with a
-            silhouette-chosen k for fewer than 100 texts or when ``n_topics`` is set).
+        clusterer: a scikit-learn clusterer; default :class:`~voxlens.sentiment.topic_clusters.WardTopics`
+            (KMeans with a silhouette-chosen k for fewer than 100 texts or when ``n_topics`` is set).
         vectorizer: a CountVectorizer-like object for keywords; default unigrams+bigrams without
             stop words of the languages present.
+        max_df: words in more than this share of the texts (or of 1.5 topics' average share, whichever is
+            more) name the corpus and are kept out of labels.
+        max_fit: most texts the default clustering builds its tree on (the rest join the nearest topic).
         random_state: seed for every random step.
         merge_similarity: in :meth:`update`, new clusters whose centroids are at least this cosine-similar
             are one theme and become one topic.
@@ -103,7 +69,9 @@ class TopicModel:
     def __init__(self, n_topics: int | None = None, max_topics: int = 20, min_similarity: float = 0.25,
                  clusterer: Any = None, vectorizer: Any = None, languages: Sequence[str] = FALLBACK_LANGUAGES,
                  random_state: int = 0, merge_similarity: float = 0.9, split_languages: bool = True,
-                 min_language_items: int = 50) -> None:
+                 min_language_items: int = 50, max_df: float = 0.2, max_fit: int = 10_000) -> None:
+        self.max_df = max_df
+        self.max_fit = max_fit
         self.n_topics = n_topics
         self.merge_similarity = merge_similarity
         self.max_topics = max_topics
@@ -116,16 +84,6 @@ class TopicModel:
         self.min_language_items = min_language_items
 
     # -- fitting -----------------------------------------------------------------------------
-    def _make_vectorizer(self) -> Any:
-        if self.vectorizer is not None:
-            from sklearn.base import clone
-
-            return clone(self.vectorizer)
-        from sklearn.feature_extraction.text import CountVectorizer
-
-        return CountVectorizer(stop_words=multilingual_stop_words(self.languages), ngram_range=(1, 2),
-                               token_pattern=TOKEN_PATTERN, min_df=1)
-
     def _choose_k(self, embeddings: np.ndarray, distinct: int) -> int:
         """The silhouette-best number of clusters for ``embeddings`` (``distinct`` different vectors)."""
         from sklearn.cluster import KMeans
@@ -167,17 +125,14 @@ class TopicModel:
             from sklearn.base import clone
 
             return np.asarray(clone(self.clusterer).fit_predict(embeddings))
-        from sklearn.cluster import HDBSCAN, KMeans
-        from sklearn.decomposition import PCA
+        from sklearn.cluster import KMeans
 
         n = len(embeddings)
         if n_topics is not None or n < 100:
             distinct = _distinct_rows(embeddings)
             k = min(distinct, n_topics or self._choose_k(embeddings, distinct))
             return KMeans(k, n_init=5, random_state=self.random_state).fit_predict(embeddings)
-        components = min(20, n - 1, embeddings.shape[1])
-        reduced = PCA(n_components=components, random_state=self.random_state).fit_transform(embeddings)
-        return HDBSCAN(min_cluster_size=max(10, n // 100), min_samples=5, copy=True).fit_predict(reduced)
+        return WardTopics(max_fit=self.max_fit, random_state=self.random_state).fit_predict(embeddings)
 
     def fit(self, texts: Sequence[str], embeddings: np.ndarray,
             langs: Sequence[str | None] | None = None) -> "TopicModel":
@@ -201,14 +156,14 @@ class TopicModel:
 
     def _describe(self, texts: Sequence[str], embeddings: np.ndarray,
                   labels: np.ndarray) -> dict[int, TopicInfo]:
-        keywords = class_tfidf_keywords(texts, labels, self._make_vectorizer())
+        labeller = TopicLabeller(languages=self.languages, vectorizer=self.vectorizer, max_df=self.max_df)
+        labeller.fit(labels, texts)
         topics = {}
-        for topic in sorted(set(labels) - {OUTLIER}):
+        for topic in sorted(set(labels.tolist()) - {OUTLIER}):
             members = labels == topic
             centroid = normalise(embeddings[members].mean(axis=0, keepdims=True))[0]
-            words = keywords.get(int(topic), [])
-            label = " · ".join(words[:3]) if words else f"topic {topic}"
-            topics[int(topic)] = TopicInfo(int(topic), label, words, int(members.sum()), centroid)
+            topics[int(topic)] = TopicInfo(int(topic), labeller.labels_[topic], labeller.keywords_[topic],
+                                           int(members.sum()), centroid)
         return topics
 
     # -- assigning -----------------------------------------------------------------------------
@@ -235,7 +190,8 @@ class TopicModel:
             return []
         embeddings = normalise(embeddings)
         clustering = TopicModel(max_topics=max(2, len(texts) // min_size), clusterer=self.clusterer,
-                                random_state=self.random_state, split_languages=self.split_languages)
+                                random_state=self.random_state, split_languages=self.split_languages,
+                                max_fit=self.max_fit)
         labels = clustering._cluster_by_language(embeddings, langs, min_size, None)
         labels = _merge_close_clusters(embeddings, labels, self.merge_similarity)
         next_id = max(self.topics_, default=-1) + 1

@@ -144,9 +144,8 @@ class Pipeline:
             return
         sample = sample.sort_values("item_id", kind="stable").reset_index(drop=True)
         embeddings = self._process(sample, state, summary, fit=True)
-        languages = sorted(set(sample["lang"].dropna()) | {"en"})
-        state.model = _with_languages(self.topic_template, languages).fit(sample["text"].tolist(), embeddings,
-                                                                         langs=sample["lang"].tolist())
+        state.model = fit_topic_model(self.topic_template, sample["text"].tolist(), embeddings,
+                                      sample["lang"].tolist())
         summary.new_topics = list(state.model.topics_)
         self._store_topic_info(state.model)  # before any item points at a topic: a killed run resumes on it
         self._assign(sample, embeddings, state, summary)
@@ -350,6 +349,23 @@ def _centroid_length(topics: pd.DataFrame) -> int | None:
 def _parameters(template: TopicModel) -> dict[str, Any]:
     """The template's constructor parameters (its attributes, fitted ones aside)."""
     return {k: v for k, v in template.__dict__.items() if not k.endswith("_")}
+
+
+def fit_topic_model(template: TopicModel, texts: list[str], embeddings: np.ndarray,
+                    langs: list[str | None]) -> TopicModel:
+    """The topic model ``voxlens analyze`` fits on new items: the template's settings, with the stop words
+    of every language present (and English), each language the encoder keeps apart clustered on its own.
+
+    Example:
+        >>> import numpy as np
+        >>> vectors = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], dtype=np.float32)
+        >>> model = fit_topic_model(TopicModel(n_topics=2), ["late", "late again", "crash", "crash"], vectors,
+        ...                         ["en"] * 4)
+        >>> len(model.topics_)
+        2
+    """
+    languages = sorted({lang for lang in langs if isinstance(lang, str)} | {"en"})
+    return _with_languages(template, languages).fit(texts, embeddings, langs=list(langs))
 
 
 def _with_languages(template: TopicModel, languages: list[str]) -> TopicModel:
