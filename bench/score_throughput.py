@@ -9,8 +9,9 @@ MiniLM weights and the default sentiment head:
   truncated to 256 tokens, mean pooling + the head on each whole text;
 - ``transformers.pipeline``: the ``feature-extraction`` pipeline (batches of 32, truncated to 256 tokens)
   on the same weights, mean pooling over each text's tokens + the head;
-- voxlens fp32: ``SentimentModel(quantize=False).predict``;
-- voxlens int8: ``SentimentModel(quantize=True).predict`` (the encoder's weights int8).
+- voxlens fp32: ``SentimentModel(quantize=False).predict`` (``voxlens analyze --fp32``);
+- voxlens int8: ``SentimentModel().predict``, the default (the encoder's weights int8 but for each
+  layer's feed-forward output).
 
 Before the timed runs, fp32 and int8 are also scored (untimed, cached on disk) on every review and on
 ``--eval-tweets`` tweets, and int8's macro-F1 cost against fp32 is printed with a paired bootstrap interval.
@@ -36,8 +37,8 @@ import pandas as pd
 COLUMNS = ["p_negative", "p_neutral", "p_positive"]
 NAIVE = "naive loop (AutoModel fp32, batch 32, input order)"
 PIPELINE = "transformers.pipeline (feature-extraction)"
-FP32 = "voxlens fp32 (SentimentModel())"
-INT8 = "voxlens int8 (SentimentModel(quantize=True))"
+FP32 = "voxlens fp32 (quantize=False, --fp32)"
+INT8 = "voxlens int8 (SentimentModel(), default)"
 
 
 @functools.lru_cache(maxsize=1)

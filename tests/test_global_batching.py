@@ -24,7 +24,7 @@ def tiny_model(tiny_encoder_dir: Path, tmp_path: Path) -> SentimentModel:
     rng = np.random.default_rng(0)
     SentimentHead(rng.normal(size=(3, 32)), rng.normal(size=3), ["negative", "neutral", "positive"],
                   card={"version": "test", "aggregation": {"recency": 1.0}}).save(tmp_path / "head")
-    model = SentimentModel(long_text_chars=100)
+    model = SentimentModel(long_text_chars=100, quantize=False)
     model.__dict__["scorers_"] = {"default": HeadScorer(head_dir=tmp_path / "head", encoder=str(tiny_encoder_dir),
                                                         batch_size=2)}
     return model
@@ -97,7 +97,7 @@ def test_pipeline_encodes_each_text_once_for_sentiment_and_topics(tiny_model, en
     np.testing.assert_allclose(stored["score"].to_numpy(), direct["score"].to_numpy(), atol=1e-5)
 
 
-@pytest.mark.parametrize("flag, int8", [("--int8", True), ("--fp32", False), (None, False)])
+@pytest.mark.parametrize("flag, int8", [("--int8", True), ("--fp32", False), (None, True)])
 def test_analyze_int8_and_fp32_options_choose_the_encoder(flag, int8, monkeypatch, tmp_path):
     from click.testing import CliRunner
 
