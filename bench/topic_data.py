@@ -39,12 +39,12 @@ class Source:
 
 SOURCES = [
     Source("airline", "AyushDhatwalia/Twitter-Airline-Sentiment", "97f2cfe60c6d87fd2211c2975ea29817e972ceed",
-           "Tweets.csv", "", "CC BY-NC-SA 4.0 (Figure Eight, Twitter US Airline Sentiment)",
+           "Tweets.csv", "4224f422a6aad17e89e898f5484ebcbc460d1df7a4896e107f61ba045bf589d2", "CC BY-NC-SA 4.0 (Figure Eight, Twitter US Airline Sentiment)",
            "negativereason of the negative tweets (9 reasons; Can't Tell and repeated texts left out)"),
     Source("banking77", "donnytk/task-specific-datasets", "2fdac0984d2f7f0a6b6e55d52bbb8f9f52350148",
-           "banking_data/train.csv", "", "CC BY 4.0 (PolyAI banking77)", "intent (77 categories)"),
+           "banking_data/train.csv", "3d7ef3756cb12556fc50f1e1fc8ab0df35f3b638939c91de3e7372e8129298b6", "CC BY 4.0 (PolyAI banking77)", "intent (77 categories)"),
     Source("restaurants", "HugoBrg/sentiment_analysis", "6faefb68a0871e33b1e59f7f2d5a016bc4ed5958",
-           "Restaurants_Train.xml", "", "SemEval-2014 Task 4 data, research use (METASHARE licence)",
+           "Restaurants_Train.xml", "c94c9e20912490fba5a8e67bfc23d9f979137605d3494e10e3036e704c5f6bcc", "SemEval-2014 Task 4 data, research use (METASHARE licence)",
            "aspect category of the sentences with exactly one (food, service, price, ambience, misc)"),
 ]
 

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from voxlens.metrics.emerging_groups import topic_groups
 from voxlens.metrics.emerging_scan import scan_similar, word_sets
@@ -63,7 +64,7 @@ SIMILAR_ITEMS = "similar items up"     # how a similar-items scan issue's summar
 
 ISSUE_COLUMNS = [
     "issue_id", "kind", "topic_id", "window_start", "window_end", "severity", "statistic", "p_value",
-    "q_value", "summary", "evidence", "topic_ids",
+    "q_value", "summary", "evidence", "topic_ids", "detail",
 ]
 
 
@@ -103,6 +104,11 @@ class IssueDetector:
         min_baseline_days: fewest days of history before the longest window that detection needs: with
             less (counted from the first item to ``as_of``), :meth:`detect` tests nothing and :attr:`note_`
             says why, as it does when no item falls in a topic.
+        word_negativity: with ``scan_word_share`` above 0 and a ``text`` column, the items of each word are also
+            tested for negativity like a topic (Fisher's test, widened by the topics' pooled overdispersion) in the
+            topic tests' Benjamini–Hochberg family: a theme told in one word that turns negative inside a large
+            topic. A flagged word is a ``negativity_spike`` naming the fewest topics that hold half of its
+            negative items in the window.
         scan_alpha: the scan's own false-alarm budget per run: a neighbourhood or word is flagged when its
             p-value (already corrected for every centre, word, size and window the scan tried) is below it,
             and the topic and group tests keep the false discovery rate ``alpha`` among themselves. None
@@ -126,6 +132,7 @@ class IssueDetector:
     scan_alpha: float | None = 0.002
     scan_mean_shift: float = 0.02
     min_baseline_days: int = 7
+    word_negativity: bool = True
 
     @property
     def history_needed(self) -> int:
@@ -222,6 +229,8 @@ class IssueDetector:
                                                shrunk_dispersion(*own_negative, pooled_negative)))
         new_topics = {t for t in counts.index if self.first_days_[t] >= new_since}
         tests += self._scan_groups(topics, counts, shares, totals, in_baseline, windows, pooled_volume, new_topics)
+        if self.word_negativity and self._scans_words(frame):
+            tests += self._scan_word_negativity(frame, days, in_baseline, windows, pooled_negative)
         if self.scan_replicates > 0 and (embeddings is not None or self._scans_words(frame)):
             tests += self._scan_similar(frame, embeddings, windows, pooled_volume)
         issues = []
@@ -282,7 +291,8 @@ class IssueDetector:
             tests.append({"topic_id": named[0], "kind": "volume_spike", "window": cluster["window"],
                           "count": cluster["count"], "p_value": cluster["p_value"], "statistic": ratio,
                           "effect": ratio, "excess": excess, "excess_recent": excess, "members": tuple(sorted(named)),
-                          "rows": frame["_row"].to_numpy()[cluster["rows"]], "words": cluster["words"]})
+                          "rows": frame["_row"].to_numpy()[cluster["rows"]], "words": cluster["words"],
+                          "series": _daily_counts(frame["day"].iloc[cluster["members"]])})
         return tests
 
     def _topics_explaining(self, topic_ids: pd.Series, cluster: dict) -> list[int]:
@@ -318,6 +328,41 @@ class IssueDetector:
 
         languages = sorted(set(frame["lang"].dropna().astype(str)) - {UNDETERMINED}) if "lang" in frame else []
         return multilingual_stop_words(languages) if languages else multilingual_stop_words()
+
+    def _scan_word_negativity(self, frame: pd.DataFrame, days: pd.DatetimeIndex, in_baseline: np.ndarray,
+                              windows: list[int], dispersion: float) -> list[dict]:
+        """Negativity tests of the items of each word (as for a topic), named by the topics of their negatives."""
+        langs = frame["lang"].tolist() if "lang" in frame else None
+        sets, words = word_sets(frame["text"].tolist(), self.word_min_items(len(frame)),
+                                stop_words=self._stop_words(frame), langs=langs)
+        if not words:
+            return []
+        position = days.get_indexer(frame["day"])
+        daily = sparse.csr_matrix((np.ones(len(frame)), (np.arange(len(frame)), position)), shape=(len(frame), len(days)))
+        negative = frame["negative"].to_numpy(dtype=float)
+        counts = (sets @ daily).toarray()
+        negatives = (sets @ sparse.diags(negative) @ daily).toarray()
+        recent = ~in_baseline[position]
+        topic_ids = frame["topic_id"].to_numpy()
+        iso_days = [d.date().isoformat() for d in days]
+        tests = []
+        for index, word in enumerate(words):
+            if counts[index, ~in_baseline].sum() < self.min_count:
+                continue
+            test = self._scan_negativity(-1, negatives[index], counts[index], in_baseline, windows, dispersion)
+            rows = sets[index].indices
+            bad = rows[(negative[rows] > 0) & recent[rows] & (topic_ids[rows] >= 0)]
+            share = pd.Series(topic_ids[bad]).value_counts()
+            if share.empty:
+                continue
+            needed = int(np.searchsorted(share.cumsum().to_numpy(), share.sum() / 2)) + 1
+            named = [int(t) for t in share.index[:min(needed, max(1, self.group_topics))]]
+            series = {"hits": dict(zip(iso_days, negatives[index].astype(int).tolist())),
+                      "trials": dict(zip(iso_days, counts[index].astype(int).tolist()))}
+            tests.append({**test, "topic_id": named[0], "members": tuple(sorted(named)), "words": (word,),
+                          "negative_series": series,
+                          "word_rows": frame["_row"].to_numpy()[rows[recent[rows]]]})
+        return tests
 
     def _scan_groups(self, topics: pd.DataFrame | None, counts: pd.DataFrame, shares: dict, totals: np.ndarray,
                      in_baseline: np.ndarray, windows: list[int], pooled: float, new_topics: set) -> list[dict]:
@@ -398,7 +443,8 @@ class IssueDetector:
             "severity": round(severity, 3), "statistic": float(lead["statistic"]),
             "p_value": float(lead["p_value"]), "q_value": float(lead["q_value"]),
             "summary": summary, "evidence": self._evidence(in_window if len(in_window) else in_topic),
-            "topic_ids": [topic],
+            "topic_ids": [topic], "detail": {"window_days": int(lead["window"]),
+                                             "negative_share": round(negative_share, 4)},
         }
 
     def _group_issue(self, test: pd.Series, recent: pd.DataFrame, end: pd.Timestamp, labels: dict) -> dict:
@@ -406,26 +452,32 @@ class IssueDetector:
         members = [int(t) for t in test["members"]]
         window_start = end - pd.Timedelta(days=int(test["window"]) - 1)
         similar = isinstance(test.get("rows"), np.ndarray)    # a scanned neighbourhood: its own items
-        if similar:
-            in_window = recent[recent["_row"].isin(test["rows"])]
+        by_word = isinstance(test.get("word_rows"), np.ndarray)  # a word's items turned negative
+        if similar or by_word:
+            in_window = recent[recent["_row"].isin(test["rows"] if similar else test["word_rows"])]
         else:
             in_window = recent[recent["topic_id"].isin(members) & (recent["day"] >= window_start)]
         negative_share = float(in_window["negative"].mean()) if len(in_window) else 0.0
         excess = max(test["excess"], test["excess_recent"], 0.0)
         names = "; ".join(str(labels.get(t, f"topic {t}")) for t in members)
-        words = test.get("words") if similar else None
+        words = test.get("words") if similar or by_word else None
         mention = f" (mentioning {' or '.join(map(repr, words))})" if isinstance(words, tuple) and words else ""
-        what = SIMILAR_ITEMS + mention if similar else "volume up"
+        what = SIMILAR_ITEMS + mention if similar else ("negativity up" + mention if by_word else "volume up")
+        kind = "negativity_spike" if by_word else "volume_spike"
+        rate = "the expected negative items" if by_word else "the baseline rate"
         summary = (f"{what} across topics {', '.join(map(str, members))} ({names}): {len(in_window)} items in "
-                   f"the last {int(test['window'])} day(s), {test['statistic']:.1f}× the baseline rate; "
+                   f"the last {int(test['window'])} day(s), {test['statistic']:.1f}× {rate}; "
                    f"{100 * negative_share:.0f}% negative")
         return {
-            "issue_id": stable_hash("volume_spike", *members, window_start.date()),
-            "kind": "volume_spike", "topic_id": int(test["topic_id"]), "window_start": window_start.date(),
+            "issue_id": stable_hash(kind, *members, window_start.date()),
+            "kind": kind, "topic_id": int(test["topic_id"]), "window_start": window_start.date(),
             "window_end": end.date(), "severity": round(excess * (0.5 + negative_share), 3),
             "statistic": float(test["statistic"]), "p_value": float(test["p_value"]),
             "q_value": float(test["q_value"]), "summary": summary, "evidence": self._evidence(in_window),
-            "topic_ids": members,
+            "topic_ids": members, "detail": {"window_days": int(test["window"]),
+                                             "negative_share": round(negative_share, 4),
+                                             **({"series": test["series"]} if similar else {}),
+                                             **({"negative_series": test["negative_series"]} if by_word else {})},
         }
 
     def _metric_drops(self, items: pd.DataFrame, responses: pd.DataFrame, recent_start: pd.Timestamp,
@@ -444,6 +496,9 @@ class IssueDetector:
                 "q_value": float(drop["q_value"]), "summary": describe(drop),
                 "evidence": self._evidence(drop["evidence_items"]),
                 "topic_ids": [] if topic is None else [int(topic)],
+                "detail": {"metric": metric, "before": float(change.before.value), "after": float(change.after.value),
+                           "change": float(change.difference), "ci_low": float(change.ci_low),
+                           "ci_high": float(change.ci_high), "n": int(change.after.n)},
             })
         return issues
 
@@ -462,6 +517,11 @@ class IssueDetector:
             words = ranked["text"].fillna("").str.lower().str.replace(r"[\W_]+", " ", regex=True).str.strip()
             ranked = pd.concat([ranked[~words.duplicated()], ranked[words.duplicated()]])
         return ranked["item_id"].head(self.evidence).tolist()
+
+
+def _daily_counts(days: pd.Series) -> dict[str, int]:
+    """Items per calendar day (ISO dates): a scanned set's series, which dates its onset."""
+    return {day.date().isoformat(): int(n) for day, n in days.value_counts().sort_index().items()}
 
 
 def _vectors_at(embeddings: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

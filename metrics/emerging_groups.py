@@ -50,4 +50,4 @@ def topic_groups(topics: pd.DataFrame, max_topics: int = 4, max_distance: float 
 
 
 def _has_vector(value: object) -> bool:
-    return value is not None and not (isinstance(value, float) and np.isnan(value)) and len(value) > 0
+    return hasattr(value, "__len__") and len(value) > 0     # None, NaN and NA (a NULL centroid) have none

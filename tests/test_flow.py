@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -139,7 +140,7 @@ def test_the_console_script_runs_with_help_examples():
     assert "Examples:\n    voxlens import reviews" in result.stdout
 
 
-def test_detect_gives_the_scan_the_stored_vectors_of_its_35_days_only(analysed, tmp_path):
+def test_detect_gives_the_scan_the_stored_vectors_of_the_current_encoder(analysed, tmp_path):
     import shutil
 
     from voxlens.pipeline import Pipeline
@@ -164,10 +165,8 @@ def test_detect_gives_the_scan_the_stored_vectors_of_its_35_days_only(analysed, 
         issues = pipeline.detect()
 
     items, vectors = seen["items"], seen["embeddings"]
-    created = pd.to_datetime(items["created_at"])
-    in_span = created >= created.max().normalize() - pd.Timedelta(days=35)
-    has_vector = vectors.notna()
-    assert len(vectors) == len(items) and not has_vector[~in_span].any()
-    assert set(items.loc[in_span & ~has_vector, "item_id"]) == stale & set(items.loc[in_span, "item_id"])
-    assert {len(v) for v in vectors[has_vector]} == {384}
+    has_vector = np.isfinite(vectors).all(axis=1)
+    assert vectors.shape == (len(items), 384)                  # one row per item, NaN for a stale vector
+    assert set(items.loc[~has_vector, "item_id"]) == stale & set(items["item_id"])
+    assert has_vector.sum() > len(items) / 2
     assert len(issues) and "topic_ids" in issues

@@ -110,7 +110,9 @@ def two_people(store, tmp_path):
                                             "SELECT md5(text) FROM items")]), "m")
     store.execute("INSERT INTO topic_info VALUES (0, 'delivery', ['late'], NULL, 5, NULL)")
     ids = [r[0] for r in store.execute("SELECT item_id FROM items ORDER BY external_id")]
-    store.execute("INSERT INTO issues VALUES ('i1', 'volume_spike', 0, DATE '2026-09-01', DATE '2026-09-07', "
+    store.execute("INSERT INTO issues (issue_id, kind, topic_id, window_start, window_end, severity, statistic, "
+                  "p_value, q_value, summary, evidence, detected_at, topic_ids) VALUES ("
+                  "'i1', 'volume_spike', 0, DATE '2026-09-01', DATE '2026-09-07', "
                   "3.0, 2.0, 0.01, 0.02, 'more delivery complaints', ?, now(), [0])", [ids])
     return store
 

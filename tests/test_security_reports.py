@@ -40,7 +40,9 @@ def hostile_store(store, tmp_path):
     store.execute("INSERT INTO topic_info VALUES (0, ?, ?, DATE '2026-09-17', 5, NULL)", [LABEL, KEYWORDS])
     store.execute("INSERT INTO topics SELECT item_id, 0, 1.0, [0.1, 0.2] FROM items")
     store.execute("INSERT INTO scores SELECT item_id, 'm', 'negative', -0.9, 0.9, 0.05, 0.05, now() FROM items")
-    store.execute("INSERT INTO issues VALUES ('i1', 'new_topic', 0, DATE '2026-09-17', DATE '2026-09-23', 9.5, 3.0, "
+    store.execute("INSERT INTO issues (issue_id, kind, topic_id, window_start, window_end, severity, statistic, "
+                  "p_value, q_value, summary, evidence, detected_at, topic_ids) VALUES ("
+                  "'i1', 'new_topic', 0, DATE '2026-09-17', DATE '2026-09-23', 9.5, 3.0, "
                   "0.001, 0.01, ?, ?, now(), [0])", ["<u>summary</u> with onerror=x", ids])
     return store
 

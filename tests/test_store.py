@@ -57,7 +57,7 @@ def test_a_version_1_store_gains_topic_vectors_and_issue_topics_and_keeps_its_ro
     with pytest.raises(StoreError, match="schema version 1"):
         Store(path, read_only=True)
     with Store(path) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         assert store.execute("SELECT item_id, topic_id, vector FROM topics") == [("a", 3, None)]
         store.execute("INSERT INTO topics VALUES ('b', 1, 0.5, [0.25, 0.5])")
         assert store.execute("SELECT vector FROM topics WHERE item_id = 'b'") == [([0.25, 0.5],)]

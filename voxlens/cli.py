@@ -150,6 +150,7 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
 
 @main.command(epilog=examples("voxlens analyze --db feedback.duckdb   # re-run after each import: only new items",
                               "voxlens analyze --db feedback.duckdb --fp32   # exact fp32 encoder (int8 is the default)",
+                              "voxlens analyze --db feedback.duckdb --backfill   # replay detection over history",
                               "voxlens analyze --db feedback.duckdb --engine spark --spark-master local[2]"))
 @db_option
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
@@ -158,8 +159,14 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
 @click.option("--int8/--fp32", "quantize", default=True, show_default=True,
               help="Encoder weights: int8 (feed-forward outputs fp32) is faster on CPU at under half a macro-F1 "
                    "point (docs/performance.md); fp32 is the exact encoder.")
-def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> None:
-    """Score sentiment and assign topics for every item not yet analysed, then detect issues."""
+@click.option("--backfill", is_flag=True,
+              help="Replay detection over every past day (the first analysis of a store does so by itself).")
+def analyze(db: str, engine: str, spark_master: str | None, quantize: bool, backfill: bool) -> None:
+    """Score sentiment and assign topics for every item not yet analysed, then detect issues.
+
+    Detection runs on every day since its last run, so the issue log holds what a daily schedule would
+    have produced; on a store with history the first analysis replays all of it.
+    """
     from voxlens.sentiment import SentimentModel
     from voxlens.pipeline import Pipeline
 
@@ -172,26 +179,41 @@ def analyze(db: str, engine: str, spark_master: str | None, quantize: bool) -> N
 
             click.echo(f"sentiment scored on Spark: {SparkScorer(master=spark_master).score(store, pipeline.sentiment)}")
         summary = pipeline.analyze()
-        issues = pipeline.detect()
+        issues = pipeline.detect(backfill=backfill)
         note = pipeline.detection_note
-    click.echo(f"{summary}; issues flagged {len(issues)}")
+        open_issues = int(store.execute("SELECT count(*) FROM issues WHERE coalesce(status, 'ongoing') "
+                                        "NOT IN ('resolved', 'candidate')")[0][0])
+    click.echo(f"{summary}; issues flagged {len(issues)}; open issues in the log {open_issues}")
     if note:
         click.echo(note)
 
 
-@main.command(epilog=examples("voxlens issues --db feedback.duckdb", "voxlens issues --db feedback.duckdb --json > issues.json"))
+@main.group(invoke_without_command=True, epilog=examples(
+    "voxlens issues --db feedback.duckdb                 # open issues, with onset and status",
+    "voxlens issues --all --since 2026-09-01 --db feedback.duckdb",
+    "voxlens issues --as-of 2026-09-20 --db feedback.duckdb   # the log as it stood that day",
+    "voxlens issues --db feedback.duckdb --json > issues.json",
+    "voxlens issues forget 3f2a9c1e0b7d --db feedback.duckdb"))
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-def issues(db: str, as_json: bool) -> None:
-    """List flagged issues, most severe first."""
+@click.option("--all", "show_all", is_flag=True, help="Resolved issues too (default: open ones only).")
+@click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only issues seen on or after this day.")
+@click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD", help="The log as it stood on this day.")
+@click.pass_context
+def issues(ctx: click.Context, db: str, as_json: bool, show_all: bool, since: str | None, as_of: str | None) -> None:
+    """List the issue log: open issues by default, most severe first, with onset and status."""
+    if ctx.invoked_subcommand is not None:
+        return
     from voxlens.report.data import issue_records
     from voxlens.core.store import DETECTION_NOTE
 
+    for name, value in (("--since", since), ("--as-of", as_of)):
+        _check_day(name, value)
     with open_db(db, read_only=True) as store:
         if store.count("items") == 0:
             raise VoxlensError(f"the store {db} has no items: import some first (voxlens import reviews FILE --db {db}), "
                                "then run voxlens analyze")
-        records = issue_records(store)
+        records = issue_records(store, "all" if show_all else "open", since=since, as_of=as_of)
         note = store.get_meta(DETECTION_NOTE) or None
     if as_json:
         if note:
@@ -199,12 +221,41 @@ def issues(db: str, as_json: bool) -> None:
         click.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
     if not records:
-        click.echo(note or "no issues flagged (run voxlens analyze first if you have not)")
+        click.echo(note or ("no issues logged (run voxlens analyze first if you have not)" if show_all
+                            else "no open issues (voxlens issues --all lists resolved ones too)"))
     for rank, issue in enumerate(records, start=1):
-        click.echo(f"{rank}. [{issue['severity']:.1f}] {issue['topic']['label']} — {issue['kind']} "
-                   f"{issue['start']}..{issue['end']}: {issue['summary']}")
+        until = f"ended {issue['ended']}" if issue["ended"] else f"last seen {issue['last_seen']}"
+        click.echo(f"{rank}. [{issue['severity']:.1f}] {issue['topic']['label']} — {issue['status']}, "
+                   f"since {issue['onset']}, {until} ({', '.join(issue['facets']) or issue['kind']}) "
+                   f"id {issue['issue_id']}")
+        click.echo(f"     {issue['summary']}")
         for quote in issue["evidence"][:3]:
             click.echo(f"     “{quote['text'][:100]}”")
+
+
+@issues.command("forget", epilog=examples("voxlens issues forget 3f2a9c1e0b7d --db feedback.duckdb"))
+@click.argument("issue_id")
+@db_option
+def issues_forget(issue_id: str, db: str) -> None:
+    """Delete one issue from the log (a later run may flag its theme anew)."""
+    from voxlens.issues import IssueTracker, check_issue_id
+
+    issue_id = check_issue_id(issue_id)
+    with open_db(db) as store:
+        if not IssueTracker(store).forget(issue_id):
+            raise VoxlensError(f"no issue {issue_id!r} in the log of {db} (voxlens issues --all lists them)")
+    click.echo(f"forgot issue {issue_id}")
+
+
+def _check_day(name: str, value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        from datetime import date
+
+        date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a day: use YYYY-MM-DD", param_hint=name) from None
 
 
 @main.command(epilog=examples(

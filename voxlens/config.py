@@ -18,6 +18,10 @@ Example (``voxlens.toml``)::
     steps = ["collect", "analyze", "detect", "report"]
     report = "reports/feedback.html"
 
+    [alerts]            # new and reopened issues, sent by the detect step (see voxlens.alerts)
+    webhook_env = "VOXLENS_WEBHOOK_URL"
+    cooldown_hours = 24
+
     >>> import tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "voxlens.toml"
     >>> _ = path.write_text('[sources.forum]\\ntype = "rss"\\nurl = "https://forum.example/latest.rss"\\n')
@@ -111,6 +115,7 @@ class Config:
     defaults: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     jobs: dict[str, Job] = field(default_factory=dict)
+    alerts: Any = None      # voxlens.alerts.AlertSettings when the file has an [alerts] table
 
     def build_sources(self, names: list[str] | None = None) -> list[Any]:
         """Source objects for ``names`` (default: all), with defaults applied and options checked."""
@@ -149,10 +154,10 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    unknown = set(data) - {"store", "defaults", "sources", "jobs"}
+    unknown = set(data) - {"store", "defaults", "sources", "jobs", "alerts"}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}; "
-                          "use [store], [defaults], [sources.NAME] and [jobs.NAME]")
+                          "use [store], [defaults], [sources.NAME], [jobs.NAME] and [alerts]")
     store = data.get("store", {})
     config = Config(path, db=str(store.get("db", "voxlens.duckdb")), store_wait=float(store.get("wait", 600)),
                     timezone=str(store.get("timezone", "UTC")), defaults=dict(data.get("defaults", {})))
@@ -167,6 +172,10 @@ def load_config(path: str | Path) -> Config:
         config.sources[name] = dict(options)
     for name, options in data.get("jobs", {}).items():
         config.jobs[name] = _job(path, name, options, config)
+    if "alerts" in data:
+        from voxlens.alerts import AlertSettings
+
+        config.alerts = AlertSettings.from_mapping(dict(data["alerts"]), source=f"{path}: [alerts]")
     config.build_sources()  # check every source's options now, not at 3 a.m.
     return config
 

@@ -287,47 +287,23 @@ class Pipeline:
             [self.sentiment.name],
         )
 
-    def detect(self, as_of: date | None = None) -> pd.DataFrame:
-        """Run the detector over analysed items and replace the stored issues with its result."""
-        items = self.analysed_items()
-        items["negative"] = items["label"] == "negative"
-        items["topic_id"] = items["topic_id"].fillna(OUTLIER).astype(int)
-        responses = self.store.query("SELECT response_id, submitted_at, nps, csat, csat_scale, ces, ces_scale "
-                                     "FROM responses")
-        topics = self.store.query("SELECT topic_id, label, centroid FROM topic_info ORDER BY topic_id")
-        end = pd.Timestamp(as_of) if as_of else None
-        issues = self.detector.detect(items, as_of=end, responses=responses if len(responses) else None,
-                                      topics=topics if len(topics) else None,
-                                      embeddings=self._recent_vectors(items, end, _centroid_length(topics)))
-        issues["detected_at"] = utc_now()
-        with self.store.transaction():
-            self.store.execute("DELETE FROM issues")
-            self.store.upsert("issues", issues, key=["issue_id"])
-            self.store.set_meta(DETECTION_NOTE, self.detector.note_ or "")
-        return issues
+    def detect(self, as_of: date | None = None, backfill: bool = False) -> pd.DataFrame:
+        """Run the detector on every day since the last run through ``as_of`` (default: the latest item's
+        day) and merge its findings into the stored issue log (see :mod:`voxlens.issues`).
+
+        The first run on a store with history replays every day of it (a backfill), as ``backfill`` does on
+        any run. Returns the findings of the last day.
+        """
+        from voxlens.issues import IssueTracker
+
+        tracker = IssueTracker(self.store, detector=self.detector, model=self.sentiment.name,
+                               progress=self.progress)
+        return tracker.catch_up(as_of, backfill=backfill)
 
     @property
     def detection_note(self) -> str | None:
         """Why the last detection run could test nothing (too little history, ...), or None."""
         return self.store.get_meta(DETECTION_NOTE) or None
-
-    def _recent_vectors(self, items: pd.DataFrame, end: pd.Timestamp | None,
-                        centroid_length: int | None = None) -> pd.Series | None:
-        """The stored vectors of the items the detector's windows and baseline span (None for the rest)."""
-        if items.empty or self.detector.scan_replicates <= 0:
-            return None
-        created = pd.to_datetime(items["created_at"])
-        last = (end if end is not None else created.max()).normalize()
-        since = last - pd.Timedelta(days=self.detector.recent_days + self.detector.baseline_days)
-        vectors = self.store.query(
-            "SELECT t.item_id, t.vector FROM topics t JOIN items i ON i.item_id = t.item_id "
-            "WHERE t.vector IS NOT NULL AND coalesce(i.created_at, i.collected_at) >= ?", [since.to_pydatetime()])
-        if vectors.empty:
-            return None
-        lengths = vectors["vector"].map(len)
-        current = lengths.mode().iloc[0] if centroid_length is None else centroid_length
-        vectors = vectors[lengths == current]    # vectors of an earlier encoder (another length) are left out
-        return items["item_id"].map(dict(zip(vectors["item_id"], vectors["vector"])))
 
 
 @dataclass
@@ -338,12 +314,6 @@ class _RunState:
     outlier_texts: list[str] = field(default_factory=list)
     outlier_langs: list[str | None] = field(default_factory=list)
     outlier_vectors: list[np.ndarray] = field(default_factory=list)
-
-
-def _centroid_length(topics: pd.DataFrame) -> int | None:
-    """The length of the stored topic centroids: the current encoder's vector length."""
-    lengths = {len(c) for c in topics["centroid"] if hasattr(c, "__len__") and len(c)}
-    return lengths.pop() if len(lengths) == 1 else None
 
 
 def _parameters(template: TopicModel) -> dict[str, Any]:

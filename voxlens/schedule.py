@@ -126,6 +126,12 @@ def _steps(config: Config, job: Job, store: Store, result: JobResult, progress: 
         if "detect" in job.steps:
             echo(f"detect: {len(pipeline.detect())} issue(s) flagged")
             result.steps.append("detect")
+            if config.alerts is not None and config.alerts.enabled:
+                from voxlens.alerts import send_alerts
+
+                sent = send_alerts(store, config.alerts)
+                echo(f"alerts: {len(sent.sent)} sent" + "".join(f"; {e}" for e in sent.errors))
+                result.errors += sent.errors
     if "report" in job.steps and job.report:
         from pathlib import Path
 

@@ -22,8 +22,9 @@ import pandas as pd
 
 from voxlens.core.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DETECTION_NOTE = "detection_note"    # meta key: why the last detection run could test nothing ('' when it could)
+DETECTED_THROUGH = "detected_through"  # meta key: the last day detection ran on (ISO date), so a run replays the days since
 
 # Each entry migrates the store from version i to i + 1; index 0 creates the first schema.
 MIGRATIONS: list[str] = [
@@ -140,6 +141,21 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE topics ADD COLUMN vector FLOAT[];
     ALTER TABLE issues ADD COLUMN topic_ids INTEGER[];
+    """,
+    # 3: issues become a log of theme episodes with a lifecycle (rows of earlier runs are kept, as ongoing)
+    """
+    ALTER TABLE issues ADD COLUMN onset DATE;
+    ALTER TABLE issues ADD COLUMN first_flagged DATE;
+    ALTER TABLE issues ADD COLUMN last_seen DATE;
+    ALTER TABLE issues ADD COLUMN ended DATE;
+    ALTER TABLE issues ADD COLUMN status VARCHAR;
+    ALTER TABLE issues ADD COLUMN peak_severity DOUBLE;
+    ALTER TABLE issues ADD COLUMN facets JSON;
+    ALTER TABLE issues ADD COLUMN reopened DATE;
+    ALTER TABLE issues ADD COLUMN days_flagged INTEGER;
+    ALTER TABLE issues ADD COLUMN notified_at TIMESTAMP;
+    UPDATE issues SET onset = window_start, first_flagged = window_end, last_seen = window_end,
+        status = 'ongoing', peak_severity = severity;
     """,
 ]
 

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,32 +31,124 @@ from voxlens.core.store import DETECTION_NOTE, Store
 METRIC_NAMES = ("nps", "csat", "ces")
 
 
-def issue_records(store: Store) -> list[dict[str, Any]]:
-    """Stored issues in the public JSON shape, most severe first."""
+def issue_records(store: Store, which: str = "all", since: str | None = None,
+                  as_of: str | None = None, resolve_after: int = 7) -> list[dict[str, Any]]:
+    """Logged issues in the public JSON shape, open ones first, each most severe first.
+
+    ``which`` is ``"all"`` or ``"open"`` (new, ongoing, reopened); ``since`` keeps issues seen on or after
+    that day; ``as_of`` shows the log as it stood that day: issues first flagged by then, seen until then at
+    most, resolved when ``resolve_after`` quiet days had passed by then.
+    """
     issues = store.query(
         "SELECT i.*, t.label, t.keywords FROM issues i LEFT JOIN topic_info t USING (topic_id) "
-        "ORDER BY severity DESC, issue_id")
+        "WHERE coalesce(i.status, '') <> 'candidate' ORDER BY severity DESC, issue_id")
     evidence_ids = sorted({e for ids in issues["evidence"] for e in (list(ids) if ids is not None else [])})
     quotes = _quotes(store, evidence_ids)
     records = []
+    cut = pd.Timestamp(as_of).date() if as_of else None
     for row in issues.itertuples(index=False):
-        ids = list(row.evidence) if row.evidence is not None else []
-        records.append({
-            "issue_id": row.issue_id,
-            "kind": row.kind,
-            "topic": {"id": None if pd.isna(row.topic_id) else int(row.topic_id),
-                      "label": row.label, "keywords": list(row.keywords) if row.keywords is not None else []},
-            "start": pd.Timestamp(row.window_start).date().isoformat(),
-            "end": pd.Timestamp(row.window_end).date().isoformat(),
-            "severity": float(row.severity),
-            "statistic": _number(row.statistic),
-            "p_value": _number(row.p_value),
-            "q_value": _number(row.q_value),
-            "summary": row.summary,
-            "topic_ids": _topic_ids(row.topic_ids, row.topic_id),
-            "evidence": [quotes[i] for i in ids if i in quotes],
-        })
-    return records
+        record = _issue_record(row, quotes)
+        if cut is not None:
+            record = _as_it_stood(record, cut, resolve_after)
+            if record is None:
+                continue
+        if which == "open" and record["status"] == "resolved":
+            continue
+        if since and record["last_seen"] < pd.Timestamp(since).date().isoformat():
+            continue
+        records.append(record)
+    return sorted(records, key=lambda r: (r["status"] == "resolved", -r["severity"], r["issue_id"]))
+
+
+def _issue_record(row: Any, quotes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    ids = list(row.evidence) if row.evidence is not None else []
+    onset = _day(getattr(row, "onset", None)) or _day(row.window_start)
+    last_seen = _day(getattr(row, "last_seen", None)) or _day(row.window_end)
+    ended = _day(getattr(row, "ended", None))
+    facets = getattr(row, "facets", None)
+    facets = json.loads(facets) if isinstance(facets, str) else (facets or {})
+    return {
+        "issue_id": row.issue_id,
+        "kind": row.kind,
+        "topic": {"id": None if pd.isna(row.topic_id) else int(row.topic_id),
+                  "label": row.label, "keywords": list(row.keywords) if row.keywords is not None else []},
+        "start": onset,
+        "end": ended or last_seen,
+        "severity": float(row.severity),
+        "statistic": _number(row.statistic),
+        "p_value": _number(row.p_value),
+        "q_value": _number(row.q_value),
+        "summary": row.summary,
+        "topic_ids": _topic_ids(row.topic_ids, row.topic_id),
+        "evidence": [quotes[i] for i in ids if i in quotes],
+        "status": getattr(row, "status", None) or "ongoing",
+        "onset": onset,
+        "first_flagged": _day(getattr(row, "first_flagged", None)) or last_seen,
+        "last_seen": last_seen,
+        "ended": ended,
+        "peak_severity": _number(getattr(row, "peak_severity", None)) or float(row.severity),
+        "facets": facets,
+    }
+
+
+STATUS_COLOURS = {"new": "#c0392b", "reopened": "#d35400", "ongoing": "#e67e22", "resolved": "#7f8c8d"}
+_UNITS = {"nps": "points", "csat": "points", "ces": "on its scale"}
+
+
+def facet_lines(issue: dict[str, Any]) -> list[str]:
+    """One plain line per facet of an issue (volume, negativity, new topic, each metric drop): effects with
+    their windows, metric drops as the change with its 95% interval.
+
+    >>> facet_lines({"facets": {"metric_drop:nps": {"kind": "metric_drop", "metric": "nps", "change": -9.0,
+    ...     "ci_low": -14.0, "ci_high": -4.0, "before": 41.0, "after": 32.0, "n": 80}}})
+    ['NPS down: change -9.0 points (95% CI -14.0 … -4.0), 41.0 → 32.0, n=80']
+    """
+    lines = []
+    for name, facet in issue.get("facets", {}).items():
+        kind = facet.get("kind", name)
+        if kind == "metric_drop":
+            metric = str(facet.get("metric", "metric"))
+            lines.append(f"{metric.upper()} down: change {_signed(facet.get('change'))} {_UNITS.get(metric, '')} "
+                         f"(95% CI {_signed(facet.get('ci_low'))} … {_signed(facet.get('ci_high'))}), "
+                         f"{_plain(facet.get('before'))} → {_plain(facet.get('after'))}, n={facet.get('n', '—')}")
+            continue
+        what = {"volume_spike": "volume up", "new_topic": "new topic",
+                "negativity_spike": "negativity up"}.get(kind, kind.replace("_", " "))
+        ratio = facet.get("statistic")
+        unit = "the expected negative items" if kind == "negativity_spike" else "the baseline rate"
+        effect = f"{ratio:.1f}× {unit}" if isinstance(ratio, (int, float)) else ""
+        window = f" over {facet['window_days']} day(s)" if facet.get("window_days") else ""
+        seen = f"; flagged {facet.get('first_seen')} to {facet.get('last_seen')}" if facet.get("first_seen") else ""
+        lines.append(f"{what}: {effect}{window}{seen}".replace(": ;", ":"))
+    return lines
+
+
+def _signed(value: Any) -> str:
+    return "—" if not isinstance(value, (int, float)) else f"{value:+.1f}".replace("+", "+", 1)
+
+
+def _plain(value: Any) -> str:
+    return "—" if not isinstance(value, (int, float)) else f"{value:.1f}"
+
+
+def _as_it_stood(record: dict[str, Any], cut: Any, resolve_after: int) -> dict[str, Any] | None:
+    """The record as the log held it on day ``cut`` (None when not yet flagged then)."""
+    day = cut.isoformat()
+    if record["first_flagged"] > day:
+        return None
+    last_seen = min(record["last_seen"], day)
+    quiet = (cut - pd.Timestamp(last_seen).date()).days
+    resolved = record["ended"] is not None and record["last_seen"] <= day and quiet >= resolve_after
+    status = "resolved" if resolved else ("new" if record["first_flagged"] == day else
+                                          "reopened" if record["status"] == "reopened" else "ongoing")
+    ended = record["ended"] if resolved else None
+    return {**record, "last_seen": last_seen, "ended": ended, "end": ended or last_seen, "status": status}
+
+
+def _day(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return pd.Timestamp(value).date().isoformat()
 
 
 def _topic_ids(stored: Any, lead: Any) -> list[int]:

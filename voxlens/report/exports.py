@@ -20,7 +20,8 @@ from voxlens.core.privacy import spreadsheet_safe
 from voxlens.report.data import ReportData
 
 ISSUE_COLUMNS = ["issue_id", "kind", "topic_id", "topic_label", "topic_keywords", "start", "end", "severity",
-                 "statistic", "p_value", "q_value", "summary", "evidence_external_ids"]
+                 "statistic", "p_value", "q_value", "summary", "evidence_external_ids", "status", "first_flagged",
+                 "last_seen", "ended", "peak_severity", "facets"]
 TOPIC_COLUMNS = ["topic_id", "label", "keywords", "first_seen", "items", "share", "net_sentiment", "mean_score",
                  "negative_share", "nps_with", "nps_without", "nps_impact", "csat_with", "csat_without",
                  "ces_with", "ces_without", "n_responses"]
@@ -37,6 +38,8 @@ def issues_frame(issues: list[dict[str, Any]]) -> pd.DataFrame:
         "start": i["start"], "end": i["end"], "severity": i["severity"], "statistic": i["statistic"],
         "p_value": i["p_value"], "q_value": i["q_value"], "summary": i["summary"],
         "evidence_external_ids": ";".join(str(e["external_id"]) for e in i["evidence"]),
+        "status": i.get("status"), "first_flagged": i.get("first_flagged"), "last_seen": i.get("last_seen"),
+        "ended": i.get("ended"), "peak_severity": i.get("peak_severity"), "facets": ";".join(i.get("facets", {})),
     } for i in issues], columns=ISSUE_COLUMNS)
 
 

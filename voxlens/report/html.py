@@ -15,9 +15,10 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from voxlens.report.data import ReportData
+from voxlens.report.data import STATUS_COLOURS, ReportData, facet_lines
 from voxlens.core.privacy import safe_url
-from voxlens.report.plots import driver_chart, safe_json, sentiment_trend, sparkline, topic_chart
+from voxlens.report.plots import (driver_chart, issue_timeline, metric_drop_chart, safe_json, sentiment_trend,
+                                  sparkline, topic_chart)
 
 
 def template_environment() -> jinja2.Environment:
@@ -42,10 +43,15 @@ def plot_specs(data: ReportData) -> dict[str, str]:
         specs["topics-chart"] = topic_chart(data.topics)
     if not data.drivers.empty:
         specs["drivers"] = driver_chart(data.drivers)
+    if data.issues:
+        specs["timeline"] = issue_timeline(data.issues, STATUS_COLOURS)
     for rank, issue in enumerate(data.issues, start=1):
         series = data.issue_series.get(issue["issue_id"])
         if series is not None and len(series):
             specs[f"spark-{rank}"] = sparkline(series, issue["start"])
+        drops = metric_drop_chart(issue.get("facets", {}))
+        if drops is not None:
+            specs[f"drops-{rank}"] = drops
     return {key: figure.to_plotly_json() for key, figure in specs.items()}
 
 
@@ -59,7 +65,10 @@ def render_html(data: ReportData, title: str = "voxlens issue report", sample: b
         topic["keywords"] = list(topic["keywords"]) if topic["keywords"] is not None else []
         topic["first_seen"] = None if pd.isna(topic["first_seen"]) else pd.Timestamp(topic["first_seen"]).date()
     return template_environment().get_template("report.html.j2").render(
-        title=title, data=data, sample=sample, scope=data.filters.describe(),
+        title=title, data=data, sample=sample, scope=data.filters.describe(), colours=STATUS_COLOURS,
+        open_issues=[(rank, i) for rank, i in enumerate(data.issues, start=1) if i["status"] != "resolved"],
+        resolved_issues=[(rank, i) for rank, i in enumerate(data.issues, start=1) if i["status"] == "resolved"],
+        facets={i["issue_id"]: facet_lines(i) for i in data.issues},
         plotly_js=get_plotlyjs().replace("</script", "<\\/script"),
         plots_json=safe_json(to_json_plotly(plot_specs(data))),
         topics=topics, drivers=data.drivers.head(12).to_dict("records"),

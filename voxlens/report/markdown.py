@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from voxlens.report.data import ReportData
+from voxlens.report.data import ReportData, facet_lines
 
 UNITS = {"nps": "", "csat": "%", "ces": ""}
 
@@ -61,11 +61,16 @@ def render_markdown(data: ReportData, title: str = "voxlens issue report") -> st
     if not data.issues:
         lines.append(f"{data.detection_note}." if data.detection_note
                      else "No emerging issues in the latest window.")
-    for rank, issue in enumerate(data.issues, start=1):
-        lines += [f"### {rank}. {_cell(issue['topic']['label'])}", "",
-                  f"{issue['kind'].replace('_', ' ')} · since {issue['start']} (to {issue['end']}) · "
-                  f"severity {issue['severity']:.1f}", "", _cell(issue["summary"]), ""]
-        lines += [f"> {_cell(q['text'])[:400]} — {_link(q)}\n" for q in issue["evidence"]]
+    open_issues = [(r, i) for r, i in enumerate(data.issues, start=1) if i["status"] != "resolved"]
+    resolved = [(r, i) for r, i in enumerate(data.issues, start=1) if i["status"] == "resolved"]
+    if data.issues and not open_issues:
+        lines.append("No open issue.")
+    for rank, issue in open_issues:
+        lines += _issue_lines(rank, issue)
+    if resolved:
+        lines += ["", "## Resolved", ""]
+        for rank, issue in resolved:
+            lines += _issue_lines(rank, issue)
     lines += ["", "## Topics", "", "| id | topic | items | net sentiment | NPS with | NPS impact |",
               "|---:|---|---:|---:|---:|---:|"]
     for t in data.topics.to_dict("records"):
@@ -81,6 +86,15 @@ def render_markdown(data: ReportData, title: str = "voxlens issue report") -> st
     for c in data.coverage.to_dict("records"):
         lines.append(f"| {_cell(c['source'])} | {c['kind']} | {c['rows']} | {c['first']} | {c['last']} | {c['quarantined']} |")
     return "\n".join(lines) + "\n"
+
+
+def _issue_lines(rank: int, issue: dict[str, Any]) -> list[str]:
+    until = f"ended {issue['ended']}" if issue.get("ended") else f"last seen {issue['last_seen']}"
+    lines = [f"### {rank}. {_cell(issue['topic']['label'])}", "",
+             f"{issue['status']} · since {issue['onset']} · first flagged {issue['first_flagged']} · {until} · "
+             f"severity {issue['severity']:.1f} (peak {issue['peak_severity']:.1f})", ""]
+    lines += [f"- {_cell(line)}" for line in facet_lines(issue)] + ["", _cell(issue["summary"]), ""]
+    return lines + [f"> {_cell(q['text'])[:400]} — {_link(q)}\n" for q in issue["evidence"]]
 
 
 def _support_and_customers(data: ReportData) -> list[str]:

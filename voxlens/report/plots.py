@@ -97,3 +97,45 @@ def topic_chart(topics: pd.DataFrame, limit: int = 15) -> go.Figure:
                          xaxis={"title": {"text": "items (colour: net sentiment, red negative, green positive)"}},
                          yaxis={"automargin": True})
     return figure
+
+
+def issue_timeline(issues: list[dict], colours: dict[str, str]) -> go.Figure:
+    """Each issue a bar from its onset to its last day seen (or its end), coloured by status."""
+    figure = go.Figure()
+    labels = plot_text(f"{rank}. {i['topic']['label']}" for rank, i in enumerate(issues, start=1))
+    for status, colour in colours.items():
+        rows = [(label, i) for label, i in zip(labels, issues) if i["status"] == status]
+        if not rows:
+            continue
+        starts = [pd.Timestamp(i["onset"]) for _, i in rows]
+        ends = [pd.Timestamp(i["ended"] or i["last_seen"]) + pd.Timedelta(days=1) for _, i in rows]
+        figure.add_trace(go.Bar(
+            y=[label for label, _ in rows], base=[s.isoformat() for s in starts], orientation="h",
+            x=[(e - s).total_seconds() * 1000 for s, e in zip(starts, ends)], name=status, marker_color=colour,
+            customdata=[[i["onset"], i["ended"] or i["last_seen"], i["first_flagged"]] for _, i in rows],
+            hovertemplate="%{y}<br>from %{customdata[0]} to %{customdata[1]} (first flagged %{customdata[2]})"
+                          "<extra>" + status + "</extra>"))
+    figure.update_layout(height=max(160, 28 * len(issues) + 80), template="plotly_white", barmode="overlay",
+                         margin={"l": 10, "r": 10, "t": 10, "b": 40}, legend={"orientation": "h", "y": -0.25},
+                         xaxis={"type": "date", "tickformat": "%d %b"},
+                         yaxis={"automargin": True, "autorange": "reversed", "type": "category"})
+    return figure
+
+
+def metric_drop_chart(facets: dict) -> go.Figure | None:
+    """An issue's survey-metric drops as points with their 95% intervals (None without any)."""
+    drops = [f for f in facets.values() if f.get("kind") == "metric_drop" and isinstance(f.get("change"), (int, float))]
+    if not drops:
+        return None
+    figure = go.Figure(go.Scatter(
+        x=[f["change"] for f in drops], y=[str(f.get("metric", "")).upper() for f in drops], mode="markers",
+        marker={"color": "#c0392b", "size": 9},
+        error_x={"type": "data", "symmetric": False, "color": "#5b6b7c",
+                 "array": [f["ci_high"] - f["change"] for f in drops],
+                 "arrayminus": [f["change"] - f["ci_low"] for f in drops]},
+        hovertemplate="%{y}: %{x:+.1f} (95% interval)<extra></extra>"))
+    figure.update_layout(height=60 + 30 * len(drops), template="plotly_white", showlegend=False,
+                         margin={"l": 10, "r": 10, "t": 6, "b": 30},
+                         xaxis={"zeroline": True, "zerolinecolor": "#1d2733", "title": {"text": "change (95% interval)"}},
+                         yaxis={"automargin": True})
+    return figure
