@@ -50,8 +50,8 @@ class Encoder:
     attention in ONNX Runtime (exported once and cached, see :mod:`voxlens.sentiment.onnx_backend`); ``torch`` runs
     it in PyTorch under ``torch.inference_mode``; ``auto`` takes ONNX Runtime when it is installed.
     ``quantize=True`` adds int8 dynamic quantisation of the weights (per output channel with ONNX
-    Runtime): about twice as fast again on CPU, at a small accuracy cost that ``bench/score_throughput.py``
-    prints.
+    Runtime, each layer's feed-forward output kept fp32): about 1.5 times as fast again on CPU, at a
+    macro-F1 cost that ``bench/score_throughput.py`` prints.
 
     Args:
         model: a hub name or local path; None is the offline MiniLM.
