@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     scores, work = {}, Path(tempfile.mkdtemp(prefix="int8-recipes-"))
     print(f"{'recipe':<36} {'F1 reviews':>10} {'Δ':>6} {'F1 tweets':>10} {'Δ':>6} {'seconds':>8}")
     for name, keep in recipes(onnx.load(str(fp32_path))).items():
-        model = SentimentModel(progress=False)
+        model = SentimentModel(quantize=False, progress=False)   # the fp32 encoder; recipes replace its session
         scorer = model._scorer(None)
         scorer._load()
         scorer.encoder_._load()
