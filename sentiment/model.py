@@ -218,8 +218,9 @@ class SentimentModel:
         long_text_chars: texts longer than this are scored per sentence and aggregated.
         batch_size: texts per forward pass.
         progress: show a progress bar (default: only for long inputs).
-        quantize: int8 weights for the encoder of the default model and of trained heads (faster on CPU,
-            a small accuracy cost; ``bench/score_throughput.py`` measures both).
+        quantize: int8 weights for the encoder of the default model and of trained heads, each layer's
+            feed-forward output kept fp32 (the default: faster on CPU at under half a macro-F1 point on
+            real reviews and tweets, ``bench/score_throughput.py``); False runs the exact fp32 encoder.
 
     Example:
         >>> model = SentimentModel(routes={"en": "default"})
@@ -229,7 +230,7 @@ class SentimentModel:
 
     def __init__(self, model: str | None = None, routes: Mapping[str, str | None] | None = None,
                  uncovered: str = "fallback", long_text_chars: int = 400, batch_size: int = 64,
-                 progress: bool | None = None, quantize: bool = False) -> None:
+                 progress: bool | None = None, quantize: bool = True) -> None:
         self.model = model
         self.routes = routes
         self.uncovered = uncovered
@@ -284,19 +285,26 @@ class SentimentModel:
 
     # -- scoring --------------------------------------------------------------------------------
     def _proba(self, scorer, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Text probabilities (long texts aggregated over sentences) and each text's sentence count."""
+        """Text probabilities (long texts aggregated over sentences) and each text's sentence count.
+
+        The segments of all texts (whole short texts, sentences of long ones) go to the scorer in one
+        call, so the encoder batches sentences of many texts together by length."""
         if getattr(scorer, "whole_text", False):    # a model trained on whole reviews reads them whole
             return scorer.predict_proba(texts), np.ones(len(texts), dtype=int)
-        sentences = [scoring_segments(t, self.long_text_chars) for t in texts]
-        flat = [s for group in sentences for s in group]
+        segments = [scoring_segments(t, self.long_text_chars) for t in texts]
+        flat = [s for group in segments for s in group]
         flat_probs = scorer.predict_proba(flat) if flat else np.zeros((0, 3))
+        return self._fold(scorer, segments, flat_probs), np.array([len(g) for g in segments], dtype=int)
+
+    def _fold(self, scorer, segments: list[list[str]], flat_probs: np.ndarray) -> np.ndarray:
+        """One probability row per text from the rows of its segments (in order)."""
         recency = float(getattr(scorer, "recency", 0.0))
-        out, start = np.zeros((len(texts), 3)), 0
-        for i, group in enumerate(sentences):
+        out, start = np.zeros((len(segments), 3)), 0
+        for i, group in enumerate(segments):
             rows = flat_probs[start:start + len(group)]
             out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group], recency=recency)
             start += len(group)
-        return out, np.array([len(g) for g in sentences], dtype=int)
+        return out
 
     def _languages(self, texts: list[str], langs: Sequence[str] | None) -> list[str]:
         if langs is not None:
@@ -353,7 +361,7 @@ class SentimentModel:
                                          "lang", "covered", "model"])
         frame = pd.DataFrame(rows, columns=["text_index", "sentence_index", "sentence", "lang"])
         scored = SentimentModel(self.model, self.routes, self.uncovered, long_text_chars=10**9,
-                                batch_size=self.batch_size, progress=self.progress)
+                                batch_size=self.batch_size, progress=self.progress, quantize=self.quantize)
         scored.__dict__["scorers_"] = self.__dict__.setdefault("scorers_", {})
         result = scored.predict(frame["sentence"].tolist(), langs=frame["lang"].tolist())
         return pd.concat([frame[["text_index", "sentence_index", "sentence"]],
@@ -400,3 +408,56 @@ class SentimentModel:
         if not len(embeddings):
             return frame_from_probabilities(np.zeros((0, 3)))
         return frame_from_probabilities(self._scorer(spec).head_.predict_proba(embeddings).astype(np.float64))
+
+    def predict_and_embed(self, texts: Sequence[str],
+                          langs: Sequence[str] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+        """:meth:`predict`'s probability columns and ``sentences``, and one unit vector per text, from one
+        encoder call (a pipeline's sentiment and topics share it, so no text is tokenised or encoded twice).
+
+        A short text is encoded once and its vector serves both. A long text is scored sentence by sentence
+        and its topic vector is its whole-text embedding, in the same length-sorted batches as the
+        sentences (pooling the sentence vectors instead lost topic quality on real reviews, see
+        docs/performance.md). Texts of a language another route scores (the Polish n-gram model, say) are
+        scored from their text by that route and only embedded here. Needs a model with one encoder + head
+        route (:meth:`embedding_encoder`).
+
+        Example:
+            >>> scores, vectors = SentimentModel().predict_and_embed(["Great app", "Slow refund"])  # doctest: +SKIP
+            >>> vectors.shape  # doctest: +SKIP
+            (2, 384)
+        """
+        encoder = self.embedding_encoder()
+        if encoder is None:
+            raise ModelError("this model scores text, not embeddings: call predict() and embed separately")
+        scorer = self._scorer(self._embedding_spec()[1])
+        texts = [str(t) for t in texts]
+        langs = self._languages(texts, langs)
+        from_vectors = np.array([not getattr(scorer, "whole_text", False) and self.embedding_route(lang)
+                                 for lang in langs], dtype=bool)
+        segments = [scoring_segments(t, self.long_text_chars) if shared else [t]
+                    for t, shared in zip(texts, from_vectors)]
+        flat = [s for group in segments for s in group]
+        counts = np.array([len(g) for g in segments], dtype=int)
+        if not flat:
+            frame = frame_from_probabilities(np.zeros((0, 3)))
+            frame["sentences"] = counts
+            return frame, np.zeros((0, encoder.dimension), dtype=np.float32)
+        split = np.flatnonzero([len(g) > 1 or g[0] != t for g, t in zip(segments, texts)])
+        vectors = encoder.encode(flat + [texts[i] for i in split])
+        probs = np.zeros((len(texts), 3))
+        starts = np.cumsum(counts) - counts
+        shared_index = np.flatnonzero(from_vectors)
+        if len(shared_index):
+            rows = np.concatenate([np.arange(starts[i], starts[i] + counts[i]) for i in shared_index])
+            flat_probs = scorer.head_.predict_proba(vectors[rows]).astype(np.float64)
+            probs[shared_index] = self._fold(scorer, [segments[i] for i in shared_index], flat_probs)
+        rest = np.flatnonzero(~from_vectors)
+        if len(rest):
+            predicted = self.predict([texts[i] for i in rest], langs=[langs[i] for i in rest])
+            probs[rest] = predicted[["p_negative", "p_neutral", "p_positive"]].to_numpy(dtype=np.float64)
+            counts[rest] = predicted["sentences"].to_numpy()
+        text_vectors = vectors[starts]          # a whole text's only segment
+        text_vectors[split] = vectors[len(flat):]
+        frame = frame_from_probabilities(probs)
+        frame["sentences"] = counts
+        return frame, text_vectors

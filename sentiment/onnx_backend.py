@@ -30,6 +30,8 @@ from voxlens.core.errors import ModelError
 log = logging.getLogger(__name__)
 
 FUSABLE = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "camembert", "mpnet"}
+GELU_OPS = {"Gelu", "BiasGelu", "FastGelu"}
+INT8_RECIPE = "int8 per channel, FFN output fp32"   # part of the cache key: a new recipe is quantised again
 
 
 def onnx_available() -> bool:
@@ -52,7 +54,7 @@ def model_key(model_dir: str | Path, quantize: bool) -> str:
     """A digest of the model's files (names, sizes, modification times) and the exporting libraries."""
     directory = Path(model_dir).resolve()
     files = sorted(p for p in directory.rglob("*") if p.is_file())
-    parts = [str(directory), f"quantize={bool(quantize)}"]
+    parts = [str(directory), f"quantize={INT8_RECIPE if quantize else False}"]
     parts += [f"{p.relative_to(directory)}:{p.stat().st_size}:{int(p.stat().st_mtime)}" for p in files]
     parts += [f"{name}={version(name)}" for name in ("torch", "transformers", "onnxruntime", "onnx")]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
@@ -105,11 +107,26 @@ def fuse(source: Path, target: Path, config) -> bool:
     return True
 
 
-def quantize_int8(source: Path, target: Path) -> None:
-    """Per-channel dynamic int8 quantisation of the weights of every MatMul/Gemm."""
+
+
+def ffn_output_matmuls(model) -> list[str]:
+    """Names of the MatMuls that read a GELU's output (each layer's feed-forward output projection).
+
+    Their inputs have the widest range of the network, so dynamic int8 loses the most there; keeping
+    them fp32 keeps int8's macro-F1 cost under half a point (``bench/score_throughput.py``)."""
+    gelu_outputs = {out for node in model.graph.node if node.op_type in GELU_OPS for out in node.output}
+    return [node.name for node in model.graph.node
+            if node.op_type == "MatMul" and any(name in gelu_outputs for name in node.input)]
+
+
+def quantize_int8(source: Path, target: Path, keep_fp32: list[str] | None = None) -> None:
+    """Per-channel dynamic int8 quantisation of the weights of every MatMul/Gemm and attention block,
+    except the nodes named in ``keep_fp32`` (default: :func:`ffn_output_matmuls`)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    if keep_fp32 is None:
+        keep_fp32 = ffn_output_matmuls(onnx.load(str(source), load_external_data=False))
     root = logging.getLogger()
     was = root.disabled
     root.disabled = True  # the quantiser logs a pre-processing hint on the root logger
@@ -117,6 +134,7 @@ def quantize_int8(source: Path, target: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             quantize_dynamic(str(source), str(target), per_channel=True, weight_type=QuantType.QInt8,
+                             nodes_to_exclude=list(keep_fp32),
                              extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         root.disabled = was
@@ -172,6 +190,9 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = int(threads)
+        # Idle threads sleep instead of spinning: on shared or busy cores spinning threads take the time
+        # the working ones need (measured in docs/performance.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = input_names
 

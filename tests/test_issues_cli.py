@@ -90,7 +90,10 @@ def test_analyze_backfill_replays_history(tmp_path, monkeypatch):
     from voxlens import pipeline
 
     path = write_store(tmp_path / "s.duckdb", stream(burst_from=20, seed=3))
-    monkeypatch.setattr(pipeline, "store_sentiment_model", lambda store, **kwargs: _FakeSentiment())
+    from voxlens import ratings
+
+    for module in (pipeline, ratings):
+        monkeypatch.setattr(module, "store_sentiment_model", lambda store, **kwargs: _FakeSentiment())
     monkeypatch.setattr(pipeline.Pipeline, "analyze", lambda self: pipeline.AnalyzeSummary())
     monkeypatch.setattr(pipeline.Pipeline, "__init__", _fast_pipeline(pipeline.Pipeline.__init__))
     first = run("analyze", "--db", str(path))

@@ -44,6 +44,18 @@ def test_export_fuses_attention_and_int8_quantises_it(tiny_encoder_dir: Path):
     assert int8.stat().st_size < fp32.stat().st_size
 
 
+def test_int8_keeps_each_feed_forward_output_in_fp32(tiny_encoder_dir: Path):
+    import onnx
+
+    fp32, _ = onnx_backend.prepare(tiny_encoder_dir)
+    kept = onnx_backend.ffn_output_matmuls(onnx.load(str(fp32)))
+    assert len(kept) == 2 and all("output/dense" in name and "attention" not in name for name in kept)
+    int8, _ = onnx_backend.prepare(tiny_encoder_dir, quantize=True)
+    names = {node.name for node in onnx.load(str(int8)).graph.node if node.op_type == "MatMul"}
+    assert set(kept) <= names                                   # still fp32 MatMuls
+    assert operators(int8)["MatMulInteger"] == 4                # per layer the attention output and FFN input
+
+
 def test_int8_vectors_stay_close(tiny_encoder_dir: Path):
     exact = Encoder(str(tiny_encoder_dir), backend="torch").encode(TEXTS)
     approx = Encoder(str(tiny_encoder_dir), backend="onnx", quantize=True).encode(TEXTS)

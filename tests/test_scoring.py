@@ -75,9 +75,9 @@ def texts_embedded(monkeypatch) -> list[int]:
     seen = [0]
     original = Encoder.encode
 
-    def counting(self, texts):
+    def counting(self, texts, **options):
         seen[0] += len(texts)
-        return original(self, texts)
+        return original(self, texts, **options)
 
     monkeypatch.setattr(Encoder, "encode", counting)
     return seen
@@ -88,11 +88,11 @@ class FailingSentiment(SentimentModel):
 
     calls = 0
 
-    def predict_embeddings(self, embeddings):
+    def predict_and_embed(self, texts, langs=None):
         FailingSentiment.calls += 1
         if FailingSentiment.calls == 3:
             raise KeyboardInterrupt
-        return super().predict_embeddings(embeddings)
+        return super().predict_and_embed(texts, langs=langs)
 
 
 def test_streaming_analysis_embeds_each_text_once_and_resumes(store, tmp_path: Path, texts_embedded):
@@ -128,8 +128,11 @@ def test_unchanged_text_is_never_scored_again(store, tmp_path: Path, texts_embed
     assert again.equals(first)
 
 
-def test_pipeline_scores_equal_predict_for_short_texts_and_per_sentence_long_texts(tmp_path):
-    """Embedding once for sentiment and topics must not change a score, nor skip long-text handling."""
+@pytest.mark.parametrize("quantize, tolerance", [(False, 1e-5), (True, 0.05)])
+def test_pipeline_scores_equal_predict_for_short_texts_and_per_sentence_long_texts(tmp_path, quantize, tolerance):
+    """Embedding once for sentiment and topics must not change a score, nor skip long-text handling.
+
+    int8 quantises activations per batch, so its scores move a little with a text's batch neighbours."""
     from voxlens.collectors import import_reviews
     from voxlens.sentiment import SentimentModel
 
@@ -138,7 +141,7 @@ def test_pipeline_scores_equal_predict_for_short_texts_and_per_sentence_long_tex
     texts = ["Great app, fast delivery", "Paczka przyszła uszkodzona", long_review]
     path = tmp_path / "r.jsonl"
     path.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
-    model = SentimentModel()
+    model = SentimentModel(quantize=quantize)
     with Store(tmp_path / "s.duckdb") as store:
         import_reviews(store, path)
         Pipeline(store, sentiment=model).analyze()
@@ -146,4 +149,4 @@ def test_pipeline_scores_equal_predict_for_short_texts_and_per_sentence_long_tex
                              "ORDER BY i.external_id")
     expected = model.predict(texts, langs=stored["lang"].tolist())
     assert len(long_review) > model.long_text_chars and expected["sentences"].tolist()[2] > 1
-    assert stored["score"].to_numpy() == pytest.approx(expected["score"].to_numpy(), abs=1e-5)
+    assert stored["score"].to_numpy() == pytest.approx(expected["score"].to_numpy(), abs=tolerance)

@@ -149,15 +149,16 @@ def import_survey_command(file: str, db: str, source: str, mapping: tuple[str, .
 
 
 @main.command(epilog=examples("voxlens analyze --db feedback.duckdb   # re-run after each import: only new items",
-                              "voxlens analyze --db feedback.duckdb --int8   # int8 encoder: faster, small accuracy cost",
+                              "voxlens analyze --db feedback.duckdb --fp32   # exact fp32 encoder (int8 is the default)",
                               "voxlens analyze --db feedback.duckdb --backfill   # replay detection over history",
                               "voxlens analyze --db feedback.duckdb --engine spark --spark-master local[2]"))
 @db_option
 @click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
               help="Where sentiment is scored: in this process, or on Apache Spark (pip install 'voxlens[spark]').")
 @click.option("--spark-master", default=None, help="Spark master URL (default: spark-submit's, else local[*]).")
-@click.option("--int8", "quantize", is_flag=True,
-              help="Run the encoder with int8 weights: about twice as fast on CPU, a small accuracy cost.")
+@click.option("--int8/--fp32", "quantize", default=True, show_default=True,
+              help="Encoder weights: int8 (feed-forward outputs fp32) is faster on CPU at under half a macro-F1 "
+                   "point (docs/performance.md); fp32 is the exact encoder.")
 @click.option("--backfill", is_flag=True,
               help="Replay detection over every past day (the first analysis of a store does so by itself).")
 def analyze(db: str, engine: str, spark_master: str | None, quantize: bool, backfill: bool) -> None:

@@ -133,8 +133,8 @@ class Pipeline:
         """The sentiment model's encoder when its vectors also serve topics (so each text is embedded once)."""
         hook = getattr(self.sentiment, "embedding_encoder", None)
         encoder = hook() if hook else None
-        if encoder is None:
-            return None
+        if encoder is None or getattr(self.sentiment, "uncovered", "fallback") == "skip":
+            return None  # "skip" leaves uncovered languages unscored: predict() applies it per text
         given = self._encoder_given
         if given is not None and (not hasattr(given, "config") or given.config() != encoder.config()):
             return None
@@ -193,21 +193,29 @@ class Pipeline:
             need_vector = chunk["need_topic"].to_numpy(dtype=bool)
         else:
             need_vector = np.zeros(len(chunk), bool)
-        if shared is not None:
-            need_vector = need_vector | (need_score & ~hit)
-        encoder = shared or self.encoder
+        fresh = need_score & ~hit
         texts = chunk["text"].tolist()
         vectors = np.zeros((len(chunk), 0), dtype=np.float32)
-        if need_vector.any():
-            embedded = encoder.encode([t for t, keep in zip(texts, need_vector) if keep])
-            vectors = np.zeros((len(chunk), embedded.shape[1]), dtype=np.float32)
-            vectors[need_vector] = embedded
-        fresh = need_score & ~hit
-        if fresh.any():
-            new_scores = self._score(chunk[fresh], vectors[fresh], shared is not None)
-            new_scores.index = chunk.loc[fresh, "text_hash"].to_numpy()
+        new_scores = cached.iloc[:0]
+        if shared is not None:  # one encoder pass gives the scores and the topic vectors
+            todo = need_vector | fresh
+            if todo.any():
+                predicted, embedded = self.sentiment.predict_and_embed(
+                    [t for t, keep in zip(texts, todo) if keep], langs=chunk.loc[todo, "lang"].tolist())
+                vectors = np.zeros((len(chunk), embedded.shape[1]), dtype=np.float32)
+                vectors[todo] = embedded
+                new_scores = predicted.loc[fresh[todo], SCORE_COLUMNS].reset_index(drop=True)
         else:
-            new_scores = cached.iloc[:0]
+            if need_vector.any():
+                embedded = self.encoder.encode([t for t, keep in zip(texts, need_vector) if keep])
+                vectors = np.zeros((len(chunk), embedded.shape[1]), dtype=np.float32)
+                vectors[need_vector] = embedded
+            if fresh.any():
+                rest = chunk[fresh]
+                new_scores = self.sentiment.predict(rest["text"].tolist(), langs=rest["lang"].tolist())[SCORE_COLUMNS]
+        if fresh.any():
+            new_scores = new_scores.astype({c: float for c in SCORE_COLUMNS[1:]})
+            new_scores.index = chunk.loc[fresh, "text_hash"].to_numpy()
         scores = pd.concat([cached.reindex(chunk.loc[hit, "text_hash"]), new_scores])
         if len(scores):
             rows = scores.reset_index(drop=True)
@@ -221,24 +229,6 @@ class Pipeline:
             summary.reused += int(hit.sum())
         chunk["need_score"] = False
         return vectors
-
-    def _score(self, rows: pd.DataFrame, vectors: np.ndarray, from_vectors: bool) -> pd.DataFrame:
-        """Scores of ``rows`` in order: short texts from their shared vectors when possible; long texts
-        (scored per sentence) and every text of a routed model from the text, with its stored language."""
-        by_vector = np.zeros(len(rows), bool)
-        if from_vectors:
-            by_vector = rows["text"].str.len().to_numpy() <= self.sentiment.long_text_chars
-            routed = getattr(self.sentiment, "embedding_route", None)
-            if routed is not None:
-                by_vector &= np.array([routed(lang) for lang in rows["lang"]], dtype=bool)
-        scores = pd.DataFrame(index=range(len(rows)), columns=SCORE_COLUMNS)
-        if by_vector.any():
-            scores.loc[by_vector] = self.sentiment.predict_embeddings(vectors[by_vector])[SCORE_COLUMNS].to_numpy()
-        if (~by_vector).any():
-            rest = rows[~by_vector]
-            predicted = self.sentiment.predict(rest["text"].tolist(), langs=rest["lang"].tolist())
-            scores.loc[~by_vector] = predicted[SCORE_COLUMNS].to_numpy()
-        return scores.astype({c: float for c in SCORE_COLUMNS[1:]})
 
     def _assign(self, chunk: pd.DataFrame, vectors: np.ndarray, state: "_RunState",
                 summary: AnalyzeSummary) -> None:
