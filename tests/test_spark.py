@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from voxlens.cli import main
 from voxlens.pipeline import Pipeline
+from voxlens.ratings import store_sentiment_model
 from voxlens.core.store import Store
 
 
@@ -28,14 +29,16 @@ def test_spark_engine_scores_equal_in_process_scores(tmp_path: Path):
     reviews = write_reviews(tmp_path / "reviews.csv", 240)
     with Store(tmp_path / "local.duckdb") as store:
         import_reviews(store, reviews)
-        Pipeline(store).analyze()
+        # fp32 on both sides: int8 quantises activations per batch, so its scores move with the batching
+        Pipeline(store, sentiment=store_sentiment_model(store, quantize=False)).analyze()
         local = store.query("SELECT item_id, model, label, score, p_negative, p_neutral, p_positive "
                             "FROM scores ORDER BY item_id")
 
     runner = CliRunner()
     spark_db = str(tmp_path / "spark.duckdb")
     assert runner.invoke(main, ["import", "reviews", str(reviews), "--db", spark_db]).exit_code == 0
-    result = runner.invoke(main, ["analyze", "--db", spark_db, "--engine", "spark", "--spark-master", "local[2]"])
+    result = runner.invoke(main, ["analyze", "--db", spark_db, "--fp32", "--engine", "spark",
+                                  "--spark-master", "local[2]"])
     assert result.exit_code == 0, result.output
     assert "sentiment scored on Spark: 240" in result.output
     with Store(spark_db, read_only=True) as store:
