@@ -63,18 +63,18 @@ def test_analyze_scores_every_item_and_flags_the_planted_issue_first(analysed):
     assert sum("ayment" in e["text"] or "łatnoś" in e["text"] for e in top["evidence"]) >= 4
 
 
-def test_int8_analysis_stores_its_own_scores_and_flags_the_same_issue(sample_files, tmp_path):
+def test_fp32_analysis_stores_its_own_scores_and_flags_the_same_issue(sample_files, tmp_path):
     from voxlens.core.store import Store
 
     folder, n_reviews, n_survey = sample_files
-    db = str(tmp_path / "int8.duckdb")
+    db = str(tmp_path / "fp32.duckdb")
     runner = CliRunner()
     runner.invoke(main, ["import", "reviews", str(folder / "reviews.csv"), "--db", db])
-    result = runner.invoke(main, ["analyze", "--db", db, "--int8"])
+    result = runner.invoke(main, ["analyze", "--db", db, "--fp32"])
     assert result.exit_code == 0, result.output
     with Store(db, read_only=True) as store:
         models = store.query("SELECT DISTINCT model FROM scores")["model"].tolist()
-    assert len(models) == 1 and models[0].endswith("+int8")
+    assert len(models) == 1 and "+int8" not in models[0]        # int8 is the default; fp32 scores apart
     top = json.loads(runner.invoke(main, ["issues", "--db", db, "--json"]).output)[0]
     assert any(word in " ".join(top["topic"]["keywords"]).lower() for word in ("payment", "checkout", "płatność"))
 

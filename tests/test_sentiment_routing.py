@@ -51,12 +51,13 @@ def test_given_language_codes_skip_detection(tmp_path):
 
 
 @pytest.mark.slow
-def test_default_model_scores_english_and_flags_polish(sentiment_model):
+def test_default_model_scores_english_and_polish_each_with_its_own_route(sentiment_model):
     scores = sentiment_model.predict(["The courier was lovely and fast", "Paczka przyszła zniszczona"])
 
     assert scores["lang"].tolist() == ["en", "pl"]
-    assert scores["covered"].tolist() == [True, False]
-    assert scores["label"].iloc[0] == "positive"
+    assert scores["covered"].tolist() == [True, True]
+    assert scores["label"].tolist() == ["positive", "negative"]
+    assert scores["model"].iloc[1].startswith("voxlens/polish-ngram-sentiment@")
     assert scores["score"].between(-1, 1).all()
 
 
