@@ -46,7 +46,6 @@ takes a few minutes longer).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import tempfile
 import time
 from pathlib import Path
@@ -99,16 +98,9 @@ def load_stream_corpus(limit: int = 3600, per_theme: int = 250, seed: int = 0) -
 
 def embeddings_for(texts: list[str]) -> np.ndarray:
     """MiniLM embeddings, cached under the temp dir by a hash of the texts."""
-    from voxlens.sentiment.encoder import Encoder
+    from bench.topic_data import embeddings
 
-    key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / "voxlens-bench" / f"embeddings-{key}.npy"
-    if path.exists():
-        return np.load(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    vectors = Encoder(progress=True).encode(texts)
-    np.save(path, vectors)
-    return vectors
+    return embeddings(texts, cache=Path(tempfile.gettempdir()) / "voxlens-bench")
 
 
 def background_stream(corpus: pd.DataFrame, rng: np.random.Generator, daily: int = DAILY) -> pd.DataFrame:

@@ -122,12 +122,13 @@ def main() -> None:
     print(json.dumps(build(parser.parse_args().mirrors, parser.parse_args().out), indent=2))
 
 
-def embeddings(texts: list[str]) -> np.ndarray:
-    """MiniLM vectors of ``texts`` (the encoder ``voxlens analyze`` uses), cached by a hash of the texts."""
+def embeddings(texts: list[str], cache: Path | None = None) -> np.ndarray:
+    """MiniLM vectors of ``texts`` (the encoder ``voxlens analyze`` uses), cached in ``cache`` (default: this
+    bench's data folder) by a hash of the texts."""
     from voxlens.sentiment.encoder import Encoder
 
     key = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16]
-    path = CACHE / f"embeddings-{key}.npy"
+    path = (cache or CACHE) / f"embeddings-{key}.npy"
     if path.exists():
         return np.load(path)
     path.parent.mkdir(parents=True, exist_ok=True)
