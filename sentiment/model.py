@@ -332,8 +332,9 @@ class SentimentModel:
         used: list[str | None] = [None] * len(texts)
         counts = np.zeros(len(texts), dtype=int)
         groups: dict[str | None, list[int]] = {}
+        route_of = {lang: self._route(lang) for lang in set(langs)}      # once per language, not per text
         for i, lang in enumerate(langs):
-            route = self._route(lang)
+            route = route_of[lang]
             if route is None:
                 continue
             spec, covered[i] = route
@@ -432,8 +433,9 @@ class SentimentModel:
         scorer = self._scorer(self._embedding_spec()[1])
         texts = [str(t) for t in texts]
         langs = self._languages(texts, langs)
-        from_vectors = np.array([not getattr(scorer, "whole_text", False) and self.embedding_route(lang)
-                                 for lang in langs], dtype=bool)
+        shared_route = {lang: not getattr(scorer, "whole_text", False) and self.embedding_route(lang)
+                        for lang in set(langs)}
+        from_vectors = np.array([shared_route[lang] for lang in langs], dtype=bool)
         segments = [scoring_segments(t, self.long_text_chars) if shared else [t]
                     for t, shared in zip(texts, from_vectors)]
         flat = [s for group in segments for s in group]
