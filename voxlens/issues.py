@@ -36,7 +36,7 @@ from voxlens.metrics.issue_log import LOG_COLUMNS, IssueLog, empty_log
 from voxlens.metrics.onset import estimate_end, estimate_onset
 
 OUTLIER = -1
-STORED = [c for c in LOG_COLUMNS] + ["detected_at"]
+STORED = [*LOG_COLUMNS, "detected_at"]
 
 
 @dataclass
@@ -173,12 +173,10 @@ class IssueTracker:
         start = first_possible if backfill or not done else pd.Timestamp(done) + pd.Timedelta(days=1)
         start = min(max(start, first_possible), last)
         days = list(pd.date_range(start, last, freq="D"))
-        log = empty_log() if backfill else self.log()
-        if backfill:
-            kept = self.log()
-            log = kept[pd.to_datetime(kept["first_flagged"]) < start] if len(kept) else log
-        findings = self.replay(history, days, log)
-        return findings
+        log = self.log()
+        if backfill:    # issues first flagged before the replayed days are kept, the rest are found again
+            log = log[pd.to_datetime(log["first_flagged"]) < start] if len(log) else empty_log()
+        return self.replay(history, days, log)
 
     def replay(self, history: History, days: list[pd.Timestamp], log: pd.DataFrame) -> pd.DataFrame:
         """Run every day (the similar-items scan every ``step`` days, and every day near a scan flag), update
@@ -249,7 +247,6 @@ class IssueTracker:
         negativity = not ({"volume", "new_topic"} & set(row["facets"]))
         hits, trials = history.series(row["topic_ids"], negativity)
         return estimate_end(hits, trials, pd.Timestamp(row["onset"]), day)
-
 
     def _elevated(self, history: History, row: dict, day: pd.Timestamp) -> bool:
         """Whether the theme's rate over the last ``resolve_after`` days is still clearly above (one-sided
