@@ -57,3 +57,15 @@ def write_store(path: str | Path, items: pd.DataFrame, topic_count: int = 4) -> 
             "first_seen": [items["created_at"].min().date()] * topic_count,
             "size": [int((items["topic_id"] == t).sum()) for t in range(topic_count)]}), key=["topic_id"])
     return Path(path)
+
+
+def logged_store(path: str | Path) -> Path:
+    """A store with its issue log: an ended burst of topic 3 (days 40–25 before the last) and a negativity
+    shift of topic 1 (the last 8 days), detected by a replay without the similar-items scan."""
+    from voxlens.issues import IssueTracker
+    from voxlens.metrics.emerging import IssueDetector
+
+    write_store(path, stream(burst_from=40, burst_until=25, negative_from=8, seed=11, days=70))
+    with Store(path) as store:
+        IssueTracker(store, IssueDetector(scan_replicates=0), model=MODEL).catch_up()
+    return Path(path)

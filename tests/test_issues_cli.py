@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tests.issue_store import END, MODEL, stream, write_store
+from tests.issue_store import END, MODEL, logged_store, stream, write_store
 from voxlens.cli import main
 from voxlens.core.store import Store
-from voxlens.issues import IssueTracker
 from voxlens.metrics.emerging import IssueDetector
 
 KEYS = {"issue_id", "kind", "topic", "start", "end", "severity", "evidence", "status", "first_flagged",
@@ -22,11 +21,7 @@ KEYS = {"issue_id", "kind", "topic", "start", "end", "severity", "evidence", "st
 @pytest.fixture(scope="module")
 def log_db(tmp_path_factory):
     """An ended burst of topic 3 (days 40–25 before the last) and a negativity shift of topic 1 (last 8 days)."""
-    path = tmp_path_factory.mktemp("issues") / "log.duckdb"
-    write_store(path, stream(burst_from=40, burst_until=25, negative_from=8, seed=11, days=70))
-    with Store(path) as store:
-        IssueTracker(store, IssueDetector(scan_replicates=0), model=MODEL).catch_up()
-    return str(path)
+    return str(logged_store(tmp_path_factory.mktemp("issues") / "log.duckdb"))
 
 
 def run(*args):

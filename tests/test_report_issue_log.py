@@ -8,10 +8,8 @@ import json
 import pandas as pd
 import pytest
 
-from tests.issue_store import MODEL, stream, write_store
+from tests.issue_store import logged_store
 from voxlens.core.store import Store
-from voxlens.issues import IssueTracker
-from voxlens.metrics.emerging import IssueDetector
 from voxlens.report import ReportData, render_markdown
 from voxlens.report.html import plot_specs, render_html
 
@@ -20,10 +18,8 @@ HOSTILE = "<script>alert('label')</script> bags"
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    path = tmp_path_factory.mktemp("report") / "s.duckdb"
-    write_store(path, stream(burst_from=40, burst_until=25, negative_from=8, seed=11, days=70))
+    path = logged_store(tmp_path_factory.mktemp("report") / "s.duckdb")
     with Store(path) as store:
-        IssueTracker(store, IssueDetector(scan_replicates=0), model=MODEL).catch_up()
         store.execute("UPDATE topic_info SET label = ? WHERE topic_id = 3", [HOSTILE])
         facets = {"negativity": {"kind": "negativity_spike", "statistic": 2.5, "window_days": 7,
                                  "first_seen": "2026-09-24", "last_seen": "2026-09-30"},
