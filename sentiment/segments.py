@@ -14,6 +14,8 @@ Example:
     [0.59, 0.23, 0.18]
     >>> scoring_segments("Short and sweet. Loved it.", long_text_chars=400)
     ['Short and sweet. Loved it.']
+    >>> pack_windows(["Late again.", "Rude driver.", "Refund took weeks."], max_chars=25)
+    ['Late again. Rude driver.', 'Refund took weeks.']
 """
 
 from __future__ import annotations
@@ -50,10 +52,30 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
     return sentences or [str(text).strip()]
 
 
-def scoring_segments(text: str, long_text_chars: int = 400) -> list[str]:
-    """What the model scores for one text: the whole text, or its sentences when it is longer than
-    ``long_text_chars`` (training uses the same cut, so it learns what prediction sees)."""
-    return split_sentences(text) if len(text) > long_text_chars else [text]
+def pack_windows(sentences: Sequence[str], max_chars: int) -> list[str]:
+    """Consecutive sentences joined into windows of at most ``max_chars`` (a longer sentence stays alone):
+    fewer, fuller segments than one per sentence, each still read in its context."""
+    windows: list[str] = []
+    current = ""
+    for sentence in sentences:
+        if current and len(current) + 1 + len(sentence) > max_chars:
+            windows.append(current)
+            current = sentence
+        else:
+            current = f"{current} {sentence}" if current else sentence
+    if current:
+        windows.append(current)
+    return windows
+
+
+def scoring_segments(text: str, long_text_chars: int = 400, windows: bool = False) -> list[str]:
+    """What the model scores for one text: the whole text, or, when it is longer than ``long_text_chars``,
+    its sentences (``windows=False``) or its sentences packed into windows of at most ``long_text_chars``
+    (``windows=True``). Training uses the same cut, so a model learns what prediction sees."""
+    if len(text) <= long_text_chars:
+        return [text]
+    sentences = split_sentences(text, max_chars=min(MAX_SENTENCE_CHARS, long_text_chars) if windows else MAX_SENTENCE_CHARS)
+    return pack_windows(sentences, long_text_chars) if windows else sentences
 
 
 def position_weights(count: int, recency: float = 0.0) -> np.ndarray:

@@ -156,3 +156,15 @@ def test_the_fine_tuning_start_is_the_shipped_head():
     x = np.random.default_rng(0).normal(size=(5, 384)).astype(np.float32)
 
     assert rebuilt.predict_proba(x) == pytest.approx(shipped.predict_proba(x), abs=1e-6)
+
+
+def test_windows_pack_sentences_in_order_within_the_limit():
+    from voxlens.sentiment.segments import scoring_segments
+
+    text = " ".join(f"Sentence number {i} says the delivery was late again." for i in range(20))
+    windows = scoring_segments(text, long_text_chars=200, windows=True)
+    sentences = scoring_segments(text, long_text_chars=200)
+    assert 1 < len(windows) < len(sentences)
+    assert all(len(w) <= 200 for w in windows)
+    assert " ".join(windows) == " ".join(sentences)
+    assert scoring_segments("Short.", long_text_chars=200, windows=True) == ["Short."]
