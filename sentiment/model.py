@@ -1,10 +1,10 @@
 """Three-class sentiment (negative, neutral, positive) with probabilities and a score in [-1, 1].
 
-The default model is the offline MiniLM encoder with a calibrated logistic-regression head trained on
-human-labelled tweets and review snippets (see ``models/train_sentiment.py`` and
-``models/sentiment_head/card.json``). Any Hugging Face sequence-classification checkpoint can replace it
-or be routed to by language. Texts longer than ``long_text_chars`` are scored sentence by sentence and
-aggregated, so a long review is not judged by its first lines.
+The default English model is MiniLM's first layers (frozen) with a fine-tuned branch of transformer layers
+and a calibrated head on top (``models/sentiment_branch/``, run by :mod:`voxlens.sentiment.branch_runtime`);
+without that artefact, the earlier frozen-MiniLM head (``models/previous/sentiment_head_v3/``). Any Hugging
+Face sequence-classification checkpoint can replace it or be routed to by language. Long texts are scored
+in pieces (windows of sentences, or sentences) and aggregated, so a long review is not judged by its first lines.
 
 Example:
     >>> from voxlens.sentiment import SentimentModel
@@ -33,15 +33,25 @@ from voxlens.core.errors import ModelError
 
 LABELS = ("negative", "neutral", "positive")
 DEFAULT_HEAD = "voxlens/minilm-sentiment-head"
+BRANCH_NAME = "voxlens/minilm-branch-sentiment"
 DEFAULT = "default"
 ANY_LANGUAGE = "*"
 PUBLIC_COLUMNS = ["label", "score", "p_negative", "p_neutral", "p_positive"]
 
 
-def default_head_dir() -> Path:
+def previous_head_dir() -> Path:
+    """The frozen-MiniLM head (v3): the default when no branch model is installed, and the base of stores'
+    tuned models fitted on it."""
     from voxlens import models
 
-    return Path(models.__file__).parent / "sentiment_head"
+    return Path(models.__file__).parent / "previous" / "sentiment_head_v3"
+
+
+def default_branch_dir() -> Path:
+    """The shipped branch model (``weights.npz`` + ``card.json``), the English default when present."""
+    from voxlens import models
+
+    return Path(models.__file__).parent / "sentiment_branch"
 
 
 def default_polish_dir() -> Path:
@@ -140,7 +150,7 @@ class HeadScorer:
     def _load(self) -> None:
         if getattr(self, "head_", None) is not None:
             return
-        self.head_ = SentimentHead.load(self.head_dir or default_head_dir())
+        self.head_ = SentimentHead.load(self.head_dir or previous_head_dir())
         self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress,
                                 quantize=self.quantize)
 
@@ -154,30 +164,145 @@ class HeadScorer:
         self._load()
         return self.head_.predict_proba(self.encoder_.encode(list(texts))).astype(np.float64)
 
+    def topic_encoder(self) -> Encoder:
+        """The encoder whose vectors serve topics (here the one the head reads)."""
+        self._load()
+        return self.encoder_
+
+
+class BranchScorer:
+    """The branch model (``models/sentiment_branch/``): MiniLM's frozen first layers, fine-tuned branch layers
+    and a head, run by :class:`voxlens.sentiment.branch_runtime.BranchEncoder`. Long texts are read in windows
+    of whole sentences (the card's ``long_text_chars`` and ``windows``).
+
+    Example:
+        >>> scorer = BranchScorer()  # doctest: +SKIP
+        >>> scorer.name  # doctest: +SKIP
+        'voxlens/minilm-branch-sentiment@4+int8'
+    """
+
+    def __init__(self, branch_dir: str | Path | None = None, encoder: str | None = None, batch_size: int = 64,
+                 progress: bool | None = None, quantize: bool = True) -> None:
+        self.branch_dir = branch_dir
+        self.encoder = encoder
+        self.batch_size = batch_size
+        self.progress = progress
+        self.quantize = quantize
+
+    def _load(self) -> None:
+        if getattr(self, "head_", None) is not None:
+            return
+        from voxlens.sentiment.branch_runtime import BranchEncoder, head_from_branch
+
+        directory = Path(self.branch_dir or default_branch_dir())
+        self.head_ = head_from_branch(directory)
+        self.encoder_ = BranchEncoder(directory, encoder=self.encoder, quantize=self.quantize,
+                                      batch_size=self.batch_size, progress=self.progress)
+
+    @property
+    def card(self) -> dict:
+        self._load()
+        return self.head_.card
+
+    @property
+    def name(self) -> str:
+        card = self.card
+        return f"{card.get('name', BRANCH_NAME)}@{card.get('version', 'dev')}{'+int8' if self.quantize else ''}"
+
+    def segments(self, text: str) -> list[str]:
+        """What is scored for one text: the whole text, or windows of its sentences when it is long."""
+        card = self.card
+        return scoring_segments(text, int(card.get("long_text_chars", 400)), windows=bool(card.get("windows", True)))
+
+    def predict_proba(self, segments: Sequence[str]) -> np.ndarray:
+        """Probabilities of text segments as given (the sentiment graph only)."""
+        self._load()
+        return self.head_.predict_proba(self.encoder_.features(list(segments))).astype(np.float64)
+
+    def topic_encoder(self) -> Encoder:
+        """The plain encoder whose vectors the shared graph's topic output equals."""
+        self._load()
+        return self.encoder_.topic_encoder()
+
 
 class TunedScorer(HeadScorer):
-    """A store's tuned model (:mod:`voxlens.sentiment.tuned`): reads whole texts, sentences aggregated inside."""
+    """A store's tuned model (:mod:`voxlens.sentiment.tuned`): reads whole texts, pieces aggregated inside.
+
+    It builds on the model named in its card's ``base``: the branch model (its pooled representation and
+    log-probabilities) or the earlier frozen-MiniLM head (sentence embeddings and its log-probabilities)."""
 
     whole_text = True
 
     def _load(self) -> None:
         if getattr(self, "head_", None) is not None:
             return
-        self.head_ = TunedHead.load(self.head_dir, SentimentHead.load(default_head_dir()))
-        self.encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size, progress=self.progress,
-                                quantize=self.quantize)
+        base = tuning_base(self.head_dir, batch_size=self.batch_size, progress=self.progress,
+                           quantize=self.quantize, encoder=self.encoder)
+        self.base_ = base
+        self.head_ = TunedHead.load(self.head_dir, base.head)
+        self.encoder_ = base.topic_encoder
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         self._load()
-        embeddings, base = embed_and_aggregate(list(texts), self.encoder_, self.head_.base)
-        return self.head_.proba_from_features(text_features(embeddings, base)).astype(np.float64)
+        embeddings, probs = self.base_.features(list(texts))
+        return self.head_.proba_from_features(text_features(embeddings, probs)).astype(np.float64)
+
+
+class TuningBase:
+    """What a tuned model reads: per text, the base's (aggregated) representation and probabilities.
+
+    ``encode`` gives representations of pieces, ``head`` their probabilities, ``segments`` cuts a text into
+    pieces, ``topic_encoder`` embeds texts for topics."""
+
+    def __init__(self, name: str, encode, head, segments, topic_encoder: Encoder) -> None:
+        self.name, self.encode, self.head, self.segments, self.topic_encoder = name, encode, head, segments, topic_encoder
+
+    def features(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(length-weighted mean representation, aggregated base probabilities) per text."""
+        return embed_and_aggregate(list(texts), self, self.head, segment=self.segments)
+
+
+def tuning_base(tuned_dir: str | Path | None = None, batch_size: int = 64, progress: bool | None = False,
+                quantize: bool = False, encoder: str | None = None) -> TuningBase:
+    """The base model of the tuned model in ``tuned_dir`` (its card's ``base``), or, for None, the base a new
+    tuned model builds on: the default English model (the branch model when it is installed)."""
+    if tuned_dir is not None:
+        card_path = Path(tuned_dir) / "card.json"
+        base_name = json.loads(card_path.read_text()).get("base", "") if card_path.exists() else ""
+        branch = str(base_name).startswith(BRANCH_NAME)
+    else:
+        branch = is_branch_dir(default_branch_dir())
+    if branch:
+        scorer = BranchScorer(batch_size=batch_size, progress=progress, quantize=quantize, encoder=encoder)
+        scorer._load()
+        return TuningBase(scorer.name.removesuffix("+int8"), scorer.encoder_.features, scorer.head_,
+                          scorer.segments, scorer.topic_encoder())
+    head = SentimentHead.load(previous_head_dir())
+    plain = Encoder(model=encoder, batch_size=batch_size, progress=progress, quantize=quantize)
+    return TuningBase(f"{DEFAULT_HEAD}@{head.card.get('version')}", plain.encode, head,
+                      lambda text: scoring_segments(text, 400), plain)
+
+
+def is_branch_dir(path: str | Path) -> bool:
+    return (Path(path) / "weights.npz").exists() and (Path(path) / "card.json").exists()
+
+
+def default_scorer(batch_size: int = 64, progress: bool | None = None, quantize: bool = False):
+    """The English default: the branch model when ``models/sentiment_branch/`` is installed, else the v3 head."""
+    if is_branch_dir(default_branch_dir()):
+        return BranchScorer(batch_size=batch_size, progress=progress, quantize=quantize)
+    return HeadScorer(batch_size=batch_size, progress=progress, quantize=quantize)
 
 
 def build_scorer(spec: str | Path | None, batch_size: int = 64, progress: bool | None = None,
                  quantize: bool = False):
-    """None/``"default"`` → the offline default; a head directory → that head; else a checkpoint."""
-    if spec is None or spec == DEFAULT or spec == DEFAULT_HEAD:
+    """None/``"default"`` → the offline default; a branch or head directory → that model; else a checkpoint."""
+    if spec is None or spec == DEFAULT:
+        return default_scorer(batch_size, progress, quantize)
+    if spec == DEFAULT_HEAD:
         return HeadScorer(batch_size=batch_size, progress=progress, quantize=quantize)
+    if is_branch_dir(spec):
+        return BranchScorer(branch_dir=spec, batch_size=batch_size, progress=progress, quantize=quantize)
     if (Path(spec) / "head.npz").exists():
         return HeadScorer(head_dir=spec, batch_size=batch_size, progress=progress, quantize=quantize)
     if is_ngram_dir(spec):
@@ -291,10 +416,15 @@ class SentimentModel:
         call, so the encoder batches sentences of many texts together by length."""
         if getattr(scorer, "whole_text", False):    # a model trained on whole reviews reads them whole
             return scorer.predict_proba(texts), np.ones(len(texts), dtype=int)
-        segments = [scoring_segments(t, self.long_text_chars) for t in texts]
+        segments = [self._segments(scorer, t) for t in texts]
         flat = [s for group in segments for s in group]
         flat_probs = scorer.predict_proba(flat) if flat else np.zeros((0, 3))
         return self._fold(scorer, segments, flat_probs), np.array([len(g) for g in segments], dtype=int)
+
+    def _segments(self, scorer, text: str) -> list[str]:
+        """The pieces ``scorer`` reads of one text (its own cut when it has one, else sentences of long texts)."""
+        cut = getattr(scorer, "segments", None)
+        return cut(text) if cut else scoring_segments(text, self.long_text_chars)
 
     def _fold(self, scorer, segments: list[list[str]], flat_probs: np.ndarray) -> np.ndarray:
         """One probability row per text from the rows of its segments (in order)."""
@@ -376,7 +506,7 @@ class SentimentModel:
     def _embedding_spec(self) -> tuple[bool, str | None]:
         """(found, spec) of the one route scored by an encoder + head (others read the text)."""
         specs = [spec for spec in dict.fromkeys(self._routes().values())
-                 if isinstance(self._scorer(spec), HeadScorer)]
+                 if isinstance(self._scorer(spec), (HeadScorer, BranchScorer))]
         return (True, specs[0]) if len(specs) == 1 else (False, None)
 
     def embedding_encoder(self) -> Encoder | None:
@@ -389,9 +519,7 @@ class SentimentModel:
         found, spec = self._embedding_spec()
         if not found:
             return None
-        scorer = self._scorer(spec)
-        scorer._load()
-        return scorer.encoder_
+        return self._scorer(spec).topic_encoder()
 
     def embedding_route(self, lang: str) -> bool:
         """Whether an item in ``lang`` is scored by the encoder + head route (so from its vector)."""
@@ -402,7 +530,7 @@ class SentimentModel:
     def predict_embeddings(self, embeddings: np.ndarray) -> pd.DataFrame:
         """The :data:`PUBLIC_COLUMNS` of :meth:`predict` from vectors of :meth:`embedding_encoder`
         (whole short texts of the languages :meth:`embedding_route` accepts)."""
-        if self.embedding_encoder() is None:
+        if self.embedding_encoder() is None or isinstance(self._scorer(self._embedding_spec()[1]), BranchScorer):
             raise ModelError("this model scores text, not embeddings: call predict()")
         spec = self._embedding_spec()[1]
         embeddings = np.asarray(embeddings, dtype=np.float32)
@@ -433,6 +561,8 @@ class SentimentModel:
         scorer = self._scorer(self._embedding_spec()[1])
         texts = [str(t) for t in texts]
         langs = self._languages(texts, langs)
+        if isinstance(scorer, BranchScorer):
+            return self._branch_predict_and_embed(scorer, texts, langs)
         shared_route = {lang: not getattr(scorer, "whole_text", False) and self.embedding_route(lang)
                         for lang in set(langs)}
         from_vectors = np.array([shared_route[lang] for lang in langs], dtype=bool)
@@ -463,3 +593,27 @@ class SentimentModel:
         frame = frame_from_probabilities(probs)
         frame["sentences"] = counts
         return frame, text_vectors
+
+    def _branch_predict_and_embed(self, scorer: BranchScorer, texts: list[str],
+                                  langs: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+        """:meth:`predict_and_embed` for the branch model: one call of its runtime, where a short text runs
+        the shared graph once (trunk, then topic layers and branch), a long text's windows run the sentiment
+        graph and its whole text the topic encoder; texts of other routes are only embedded."""
+        route = {lang: self.embedding_route(lang) for lang in set(langs)}
+        mine = np.array([route[lang] for lang in langs], dtype=bool)
+        segments = [scorer.segments(t) if own else [] for t, own in zip(texts, mine)]
+        features, vectors = scorer.encoder_.run([s for group in segments for s in group], texts)
+        probs = np.zeros((len(texts), 3))
+        counts = np.array([len(group) for group in segments], dtype=int)
+        index = np.flatnonzero(mine)
+        if len(index):
+            flat_probs = scorer.head_.predict_proba(features).astype(np.float64)
+            probs[index] = self._fold(scorer, [segments[i] for i in index], flat_probs)
+        rest = np.flatnonzero(~mine)
+        if len(rest):
+            predicted = self.predict([texts[i] for i in rest], langs=[langs[i] for i in rest])
+            probs[rest] = predicted[["p_negative", "p_neutral", "p_positive"]].to_numpy(dtype=np.float64)
+            counts[rest] = predicted["sentences"].to_numpy()
+        frame = frame_from_probabilities(probs)
+        frame["sentences"] = counts
+        return frame, vectors

@@ -1,10 +1,11 @@
 """A store's own sentiment model: a logistic regression over what the default model already sees.
 
-For each text: the length-weighted mean of its sentence embeddings (MiniLM; a short text is one
-sentence) and the log-probabilities the default head gives it (its sentences aggregated as
+For each text: the length-weighted mean of the default model's representation of its pieces (the branch
+model's pooled output for each window; for the earlier frozen-MiniLM head, the sentence embeddings; a
+short text is one piece) and the log-probabilities the default model gives it (its pieces aggregated as
 :class:`voxlens.sentiment.SentimentModel` aggregates them). A multinomial logistic regression over those
 387 numbers, fitted on the store's rated items (``voxlens tune``), gives the probabilities. The artefact is
-``tuned.npz`` (coefficients and intercepts) + ``card.json``; the default head it builds on is the shipped one.
+``tuned.npz`` (coefficients and intercepts) + ``card.json``, whose ``base`` names the model it builds on.
 
 Example:
     >>> import numpy as np
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -78,13 +79,17 @@ def is_tuned_dir(path: str | Path) -> bool:
     return (Path(path) / "tuned.npz").exists()
 
 
-def embed_and_aggregate(texts: Sequence[str], encoder, base, long_text_chars: int = 400
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """(text embeddings, default-head probabilities) of ``texts``: long texts cut into sentences, their
-    embeddings averaged by length and their probabilities aggregated as prediction does."""
-    groups = [scoring_segments(str(t), long_text_chars) for t in texts]
+def embed_and_aggregate(texts: Sequence[str], encoder, base, long_text_chars: int = 400,
+                        segment: Callable[[str], list[str]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(text embeddings, base probabilities) of ``texts``: long texts cut into pieces (``segment``, default
+    sentences beyond ``long_text_chars``), their vectors averaged by length and their probabilities
+    aggregated as prediction does. ``encoder.encode`` gives the pieces' vectors, ``base.predict_proba``
+    their probabilities."""
+    groups = [segment(str(t)) if segment else scoring_segments(str(t), long_text_chars) for t in texts]
     flat = [s for g in groups for s in g]
     vectors = np.asarray(encoder.encode(flat), dtype=np.float32) if flat else np.zeros((0, 384), np.float32)
+    if not flat:
+        return np.zeros((len(texts), vectors.shape[1]), dtype=np.float32), np.zeros((len(texts), 3))
     probs = base.predict_proba(vectors) if len(flat) else np.zeros((0, 3))
     recency = float(base.card.get("aggregation", {}).get("recency", 0.0))
     embeddings = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)

@@ -148,9 +148,9 @@ def test_class_bias_is_fitted_on_validation_and_shifts_decisions():
 
 def test_the_fine_tuning_start_is_the_shipped_head():
     from voxlens.models.finetune_top_layers import head_network, to_head
-    from voxlens.sentiment.model import SentimentHead, default_head_dir
+    from voxlens.sentiment.model import SentimentHead, previous_head_dir
 
-    shipped = SentimentHead.load(default_head_dir())
+    shipped = SentimentHead.load(previous_head_dir())
     rebuilt = to_head(head_network(shipped).eval(), shipped)
     rebuilt.temperature = shipped.temperature
     x = np.random.default_rng(0).normal(size=(5, 384)).astype(np.float32)

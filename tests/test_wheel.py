@@ -24,7 +24,7 @@ from voxlens.report import write_report
 import importlib.util, voxlens, voxlens.models
 from pathlib import Path
 assert Path(voxlens.__file__).is_relative_to(Path(__import__("sys").prefix)), voxlens.__file__
-assert (Path(voxlens.models.__file__).parent / "sentiment_head" / "card.json").is_file()
+assert (Path(voxlens.models.__file__).parent / "previous" / "sentiment_head_v3" / "card.json").is_file()
 for bare in ("sentiment", "collectors", "metrics", "models"):
     assert importlib.util.find_spec(bare) is None, f"{bare} is importable on its own"
 print(round(nps([10, 9, 8, 6, 0]).value, 1), csat([5, 4, 3, 1]).value)
@@ -45,9 +45,13 @@ def test_the_wheel_holds_one_top_level_package(wheel):
     top = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
 
     assert top == {"voxlens"}
-    assert not [name for name in names if name.startswith("voxlens/models/previous/")]   # evaluation-only heads
-    for module in ("voxlens/sentiment/topics.py", "voxlens/metrics/emerging.py", "voxlens/collectors/reddit.py",
-                   "voxlens/core/store.py", "voxlens/models/sentiment_head/head.npz", "voxlens/sample/data/reviews.csv"):
+    previous = {name.split("/")[3] for name in names if name.startswith("voxlens/models/previous/")}
+    assert previous == {"sentiment_head_v3"}          # v1 and v2 are evaluation-only; v3 is the fallback default
+    shipped = ["voxlens/sentiment/topics.py", "voxlens/metrics/emerging.py", "voxlens/collectors/reddit.py",
+               "voxlens/core/store.py", "voxlens/models/previous/sentiment_head_v3/head.npz",
+               "voxlens/sample/data/reviews.csv", "voxlens/sentiment/branch_runtime.py"]
+    shipped += [f"voxlens/models/sentiment_branch/{p.name}" for p in (ROOT / "models" / "sentiment_branch").glob("*")]
+    for module in shipped:
         assert module in names
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 
 from voxlens.core.errors import ModelError
 from voxlens.core.store import Store
-from voxlens.sentiment.model import SentimentHead, SentimentModel, default_head_dir
+from voxlens.sentiment.model import SentimentModel, tuning_base
 from voxlens.sentiment.rating_labels import nps_label, rating_label
 
 META_KEY = "sentiment_model"
@@ -90,8 +90,7 @@ def tune(store: Store, folds: int = 5, min_items: int = MIN_ITEMS, seed: int = 1
     """Fit the store's own sentiment head on its rated items in ``languages`` (the MiniLM head reads English)
     and adopt it when its cross-validated macro-F1 beats the default's on the same held-out items."""
     from voxlens.models.adapt import coefficients, cross_validate, fit_tuned
-    from voxlens.sentiment.encoder import Encoder
-    from voxlens.sentiment.tuned import TunedHead, embed_and_aggregate, text_features
+    from voxlens.sentiment.tuned import TunedHead, text_features
 
     rated = rated_items(store)
     rated = rated[rated["lang"].isin(languages)]
@@ -101,8 +100,8 @@ def tune(store: Store, folds: int = 5, min_items: int = MIN_ITEMS, seed: int = 1
         result.reason = (f"{len(rated)} rated items in {', '.join(languages)} ({counts}); tuning needs at least "
                          f"{min_items}, with {max(MIN_PER_CLASS, folds)} of each label")
         return result
-    base = SentimentHead.load(default_head_dir())
-    embeddings, base_probs = embed_and_aggregate(rated["text"].tolist(), Encoder(progress=False), base)
+    base = tuning_base(progress=False)
+    embeddings, base_probs = base.features(rated["text"].tolist())
     features = text_features(embeddings, base_probs)
     y = rated["label"].map(["negative", "neutral", "positive"].index).to_numpy()
     scores = cross_validate(features, base_probs, y, folds=folds, seed=seed)
@@ -111,13 +110,13 @@ def tune(store: Store, folds: int = 5, min_items: int = MIN_ITEMS, seed: int = 1
         return result
     fitted = fit_tuned(features, y, seed=seed)
     directory = model_dir(store)
-    head = TunedHead(base, *coefficients(fitted), card={
+    head = TunedHead(base.head, *coefficients(fitted), card={
         "name": f"tuned:{Path(store.path).name}", "version": pd.Timestamp.now("UTC").strftime("%Y%m%dT%H%M%S"),
-        "base": f"voxlens/minilm-sentiment-head@{base.card.get('version')}", "rated_items": len(rated),
+        "base": base.name, "rated_items": len(rated),
         "labels": counts, "C": fitted.chosen_c_, "languages": list(languages),
         "cross_validation": {"folds": folds, "default_macro_f1": result.before, "tuned_macro_f1": result.after},
-        "model": "class-balanced logistic regression over the mean sentence embedding and the default head's "
-                 "log-probabilities"})
+        "model": "class-balanced logistic regression over the default model's mean representation of the text's "
+                 "pieces and its log-probabilities"})
     head.save(directory)
     store.set_meta(META_KEY, json.dumps({"path": directory.name, "languages": list(languages),
                                          "name": head.card["name"], "version": head.card["version"]}))

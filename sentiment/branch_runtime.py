@@ -1,0 +1,343 @@
+"""The branch sentiment model on CPU: ONNX graphs built from its torch module, int8 by default, cached.
+
+Two graphs are exported from :class:`voxlens.sentiment.branch.SentimentBranch` the first time a model is
+used, fused by ONNX Runtime's transformer optimizer and, by default, quantised with the encoder's int8
+recipe (:func:`voxlens.sentiment.onnx_backend.quantize_int8`: per channel, each feed-forward output kept fp32):
+
+- ``sentiment``: token ids, mask → the branch's pooled representation (trunk + branch layers only);
+- ``shared``: token ids, mask → (pooled representation, topic vector): the trunk runs once, then the
+  original model's remaining layers give the topic vector and the branch gives sentiment.
+
+The head (an optional hidden layer and 3 logits, a few hundred thousand weights) runs in NumPy in fp32 on
+the pooled representation, which is also what a store's tuned model reads. Texts that need only a topic
+vector go to the plain :class:`voxlens.sentiment.encoder.Encoder`. The files are cached under
+``$VOXLENS_CACHE_DIR/onnx`` keyed by the artefact's bytes, the base model and the recipe.
+
+Example:
+    >>> encoder = BranchEncoder()  # doctest: +SKIP
+    >>> features, vectors = encoder.run(["Great app", "Slow refund"], ["Great app"])  # doctest: +SKIP
+    >>> features.shape, vectors.shape  # doctest: +SKIP
+    ((2, 384), (1, 384))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from voxlens.core.errors import ModelError
+from voxlens.sentiment.runtime import intra_op_threads, length_batches, set_threads, unique_texts
+
+log = logging.getLogger(__name__)
+
+GRAPHS = ("sentiment", "shared")
+GRAPH_RECIPE = "branch graphs v1: pooled branch output; shared trunk"   # part of the cache key
+CHECK_TOLERANCE = 1e-4
+
+
+def artefact_key(branch_dir: str | Path, base_dir: str | Path, quantize: bool) -> str:
+    """A digest of the artefact's bytes, the base model (its files and the libraries) and the recipe."""
+    from voxlens.sentiment.onnx_backend import model_key
+
+    digest = hashlib.sha256(GRAPH_RECIPE.encode())
+    for name in ("weights.npz", "card.json"):
+        digest.update((Path(branch_dir) / name).read_bytes())
+    digest.update(model_key(base_dir, quantize).encode())
+    return digest.hexdigest()[:20]
+
+
+def graph_modules(branch):
+    """Torch modules of the two graphs, over a loaded ``SentimentBranch`` (in eval mode)."""
+    import torch
+
+    from voxlens.sentiment.branch import additive_mask, mean_pool, run_layers
+
+    def pooled_branch(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return mean_pool(run_layers(branch.branch, hidden, additive_mask(mask, hidden.dtype)), mask)
+
+    class Sentiment(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = branch
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            return pooled_branch(branch.trunk(input_ids, attention_mask), attention_mask)
+
+    class Shared(Sentiment):
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+            hidden = branch.trunk(input_ids, attention_mask)
+            return pooled_branch(hidden, attention_mask), branch.topic_from_trunk(hidden, attention_mask)
+
+    return {"sentiment": Sentiment().eval(), "shared": Shared().eval()}
+
+
+def load_branch(branch_dir: str | Path, encoder: str | None = None):
+    """The torch module of the artefact, with the plain attention graph ONNX Runtime fuses."""
+    from voxlens.sentiment.branch import SentimentBranch
+
+    branch = SentimentBranch.load(branch_dir, encoder=encoder)
+    for module in branch.modules():
+        config = getattr(module, "config", None)
+        if config is not None and hasattr(config, "_attn_implementation"):
+            try:
+                config._attn_implementation = "eager"
+            except (AttributeError, ValueError):  # pragma: no cover - older transformers
+                pass
+    return branch.eval()
+
+
+def head_from_branch(branch_dir: str | Path):
+    """The artefact's head as a :class:`voxlens.sentiment.model.SentimentHead` (NumPy, fp32, temperature)."""
+    from voxlens.sentiment.model import SentimentHead
+
+    directory = Path(branch_dir)
+    try:
+        card = json.loads((directory / "card.json").read_text())
+        arrays = np.load(directory / "weights.npz")
+    except FileNotFoundError as exc:
+        raise ModelError(f"no sentiment branch in {directory}") from exc
+    hidden = ("head.hidden.weight" in arrays.files)
+    return SentimentHead(arrays["head.weight"], arrays["head.bias"], card["classes"], card.get("temperature", 1.0),
+                         card, arrays["head.hidden.weight"] if hidden else None,
+                         arrays["head.hidden.bias"] if hidden else None)
+
+
+def sample_batch(tokenizer) -> tuple[np.ndarray, np.ndarray]:
+    batch = tokenizer(["a short text", "a somewhat longer text to export and check"], padding=True,
+                      return_tensors="np", return_token_type_ids=False)
+    return batch["input_ids"].astype(np.int64), batch["attention_mask"].astype(np.int64)
+
+
+def export_graphs(branch, folder: Path) -> dict[str, Path]:
+    """Export, fuse and check the fp32 graphs of ``branch`` into ``folder``."""
+    import torch
+
+    from voxlens.sentiment.onnx_backend import fuse
+
+    ids, mask = sample_batch(branch.tokenizer)
+    paths = {}
+    for kind, module in graph_modules(branch).items():
+        raw, final = folder / f"{kind}.raw.onnx", folder / f"{kind}.onnx"
+        outputs = ["features"] + (["topic"] if kind == "shared" else [])
+        axes = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask")}
+        axes.update({name: {0: "batch"} for name in outputs})
+        try:
+            with warnings.catch_warnings(), torch.inference_mode():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(module, (torch.from_numpy(ids), torch.from_numpy(mask)), str(raw),
+                                  input_names=["input_ids", "attention_mask"], output_names=outputs,
+                                  dynamic_axes=axes, opset_version=17, dynamo=False)
+            fused = folder / f"{kind}.fused.onnx"
+            (fused if fuse(raw, fused, branch.bert.config) else raw).replace(final)
+        finally:
+            for scratch in (raw, folder / f"{kind}.fused.onnx", folder / f"{kind}.raw.onnx.data"):
+                scratch.unlink(missing_ok=True)
+        paths[kind] = final
+    check_graphs(branch, paths)
+    return paths
+
+
+def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERANCE) -> float:
+    """The largest difference between the fp32 graphs' outputs and the torch module's (raises above ``tolerance``)."""
+    import onnxruntime as ort
+    import torch
+
+    ids, mask = sample_batch(branch.tokenizer)
+    with torch.inference_mode():
+        expected = graph_modules(branch)["shared"](torch.from_numpy(ids), torch.from_numpy(mask))
+    expected = [e.numpy() for e in expected]
+    worst = 0.0
+    for kind, path in paths.items():
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"input_ids": ids, "attention_mask": mask})
+        worst = max(worst, *(float(np.abs(g - e).max()) for g, e in zip(got, expected)))
+    if worst > tolerance:
+        raise ModelError(f"the exported branch graphs differ from the torch model by {worst:.2g}")
+    return worst
+
+
+def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize: bool = True) -> dict[str, Path]:
+    """The cached graph files of the artefact (exported on first use; int8 copies of the fp32 ones)."""
+    from filelock import FileLock
+
+    from voxlens.sentiment.encoder import resolve_model_path
+    from voxlens.sentiment.onnx_backend import cache_root, quantize_int8
+
+    base = resolve_model_path(encoder)
+    folder = cache_root() / f"branch-{artefact_key(branch_dir, base, quantize)}"
+    paths = {kind: folder / f"{kind}.onnx" for kind in GRAPHS}
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / ".lock")):
+        if all(p.exists() for p in paths.values()):
+            return paths
+        log.info("%s the sentiment branch %s to ONNX (once; cached in %s)",
+                 "quantising" if quantize else "exporting", branch_dir, folder)
+        try:
+            if quantize:
+                for kind, source in prepare_graphs(branch_dir, encoder, quantize=False).items():
+                    quantize_int8(source, paths[kind])
+            else:
+                export_graphs(load_branch(branch_dir, encoder), folder)
+        except ModelError:
+            raise
+        except Exception as exc:
+            for path in paths.values():
+                path.unlink(missing_ok=True)
+            raise ModelError(f"cannot export the sentiment branch {branch_dir} to ONNX: {exc}") from exc
+    return paths
+
+
+class BranchEncoder:
+    """Token ids of text segments → the branch's pooled representation and/or MiniLM topic vectors.
+
+    :meth:`run` takes the texts that need a sentiment representation and those that need a topic vector:
+    each distinct text is tokenised and encoded once, by the ``shared`` graph when it needs both, the
+    ``sentiment`` graph when it needs only sentiment, and the plain :class:`Encoder` when it needs only a
+    topic vector. Texts are batched by token length under a token budget, as the encoder does.
+
+    Args:
+        branch_dir: the artefact (``weights.npz`` + ``card.json``).
+        encoder: the base model's directory (None: the offline MiniLM).
+        quantize: int8 graphs (the default recipe); False runs them in exact fp32.
+        batch_size, max_batch_tokens, progress, threads: as for :class:`voxlens.sentiment.encoder.Encoder`.
+        backend: ``"auto"`` (ONNX Runtime when installed), ``"onnx"`` or ``"torch"``.
+    """
+
+    def __init__(self, branch_dir: str | Path, encoder: str | None = None, quantize: bool = True,
+                 batch_size: int = 64, max_batch_tokens: int | None = 2048, progress: bool | None = None,
+                 threads: int | None = None, backend: str = "auto") -> None:
+        self.branch_dir = branch_dir
+        self.encoder = encoder
+        self.quantize = quantize
+        self.batch_size = batch_size
+        self.max_batch_tokens = max_batch_tokens
+        self.progress = progress
+        self.threads = threads
+        self.backend = backend
+
+    @property
+    def card(self) -> dict:
+        if getattr(self, "card_", None) is None:
+            self.card_ = json.loads((Path(self.branch_dir) / "card.json").read_text())
+        return self.card_
+
+    def topic_encoder(self):
+        """The plain encoder whose vectors the shared graph's topic output equals (same model and config)."""
+        if getattr(self, "topic_encoder_", None) is None:
+            from voxlens.sentiment.encoder import Encoder
+
+            self.topic_encoder_ = Encoder(model=self.encoder, batch_size=self.batch_size,
+                                          max_length=int(self.card.get("max_tokens", 256)), progress=self.progress,
+                                          quantize=self.quantize, max_batch_tokens=self.max_batch_tokens,
+                                          threads=self.threads, backend=self.backend)
+        return self.topic_encoder_
+
+    def _load(self) -> None:
+        if getattr(self, "sessions_", None) is not None:
+            return
+        from voxlens.sentiment.encoder import resolve_model_path
+
+        set_threads(self.threads)
+        encoder = self.topic_encoder()
+        backend = encoder._resolved_backend()
+        self.sessions_ = None
+        if backend == "onnx":
+            try:
+                self.sessions_ = self._onnx_sessions()
+            except ModelError as exc:
+                if self.backend == "onnx":
+                    raise
+                log.warning("%s; running the sentiment branch with torch instead", exc)
+        if self.sessions_ is None:
+            self.sessions_ = self._torch_sessions()
+        from transformers import AutoConfig, AutoTokenizer
+
+        path = resolve_model_path(self.encoder)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        self.config_ = AutoConfig.from_pretrained(path)
+
+    def _onnx_sessions(self) -> dict:
+        from voxlens.sentiment.onnx_backend import OnnxEncoder
+
+        sessions = {}
+        for kind, path in prepare_graphs(self.branch_dir, self.encoder, self.quantize).items():
+            session = OnnxEncoder(path, ["input_ids", "attention_mask"], intra_op_threads()).session
+            sessions[kind] = (lambda s: lambda ids, mask: s.run(None, {"input_ids": ids, "attention_mask": mask}))(
+                session)
+        self.backend_ = "onnx"
+        return sessions
+
+    def _torch_sessions(self) -> dict:
+        import torch
+
+        from voxlens.sentiment.runtime import quantize_int8
+
+        modules = graph_modules(load_branch(self.branch_dir, self.encoder))
+        if self.quantize:
+            modules = {kind: quantize_int8(module) for kind, module in modules.items()}
+
+        def runner(module):
+            def run(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+                with torch.inference_mode():
+                    out = module(torch.from_numpy(ids), torch.from_numpy(mask))
+                return [o.float().numpy() for o in (out if isinstance(out, tuple) else (out,))]
+            return run
+
+        self.backend_ = "torch"
+        return {kind: runner(module) for kind, module in modules.items()}
+
+    @property
+    def dimension(self) -> int:
+        self._load()
+        return int(self.config_.hidden_size)
+
+    def _forward(self, kind: str, input_ids: np.ndarray, attention_mask: np.ndarray) -> list[np.ndarray]:
+        """One batch through the ``kind`` graph: [features] or [features, topic vectors]."""
+        return self.sessions_[kind](input_ids, attention_mask)
+
+    def run(self, sentiment_texts: Sequence[str], topic_texts: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
+        """(pooled representations of ``sentiment_texts``, topic vectors of ``topic_texts``), float32, in order."""
+        from voxlens.sentiment.encoder import pad_batch
+
+        self._load()
+        sentiment_texts, topic_texts = [str(t) for t in sentiment_texts], [str(t) for t in topic_texts]
+        unique, inverse = unique_texts(sentiment_texts + topic_texts)
+        wants = np.zeros((len(unique), 2), dtype=bool)
+        wants[inverse[:len(sentiment_texts)], 0] = True
+        wants[inverse[len(sentiment_texts):], 1] = True
+        dimension = self.dimension
+        features = np.zeros((len(unique), dimension), dtype=np.float32)
+        vectors = np.zeros((len(unique), dimension), dtype=np.float32)
+        only_topic = np.flatnonzero(~wants[:, 0])
+        if len(only_topic):
+            vectors[only_topic] = self.topic_encoder().encode([unique[i] for i in only_topic])
+        scored = np.flatnonzero(wants[:, 0])
+        if len(scored):
+            limit = min(int(self.card.get("max_tokens", 256)),
+                        int(getattr(self.config_, "max_position_embeddings", 512)))
+            ids = self.tokenizer_([unique[i] for i in scored], truncation=True, max_length=limit,
+                                  return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+            lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            pad = self.tokenizer_.pad_token_id or 0
+            work = [(kind, np.flatnonzero(wants[scored, 1] == (kind == "shared"))) for kind in GRAPHS]
+            batches = [(kind, members[b]) for kind, members in work if len(members)
+                       for b in length_batches(lengths[members], self.batch_size, self.max_batch_tokens)]
+            show = self.progress if self.progress is not None else len(scored) > 2000
+            for kind, index in tqdm(batches, desc="scoring", unit="batch", disable=not show):
+                input_ids, mask = pad_batch([ids[i] for i in index], lengths[index], pad)
+                out = self._forward(kind, input_ids, mask)
+                features[scored[index]] = out[0]
+                if kind == "shared":
+                    vectors[scored[index]] = out[1]
+        return features[inverse[:len(sentiment_texts)]], vectors[inverse[len(sentiment_texts):]]
+
+    def features(self, texts: Sequence[str]) -> np.ndarray:
+        """Pooled branch representations of text segments (the sentiment graph only)."""
+        return self.run(texts)[0]

@@ -1,0 +1,228 @@
+"""The branch model's runtime and scorer, on a tiny random artefact built here (no download, fast)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from voxlens.sentiment.branch import SentimentBranch
+from voxlens.sentiment.branch_runtime import BranchEncoder, check_graphs, load_branch, prepare_graphs
+from voxlens.sentiment.encoder import Encoder
+from voxlens.sentiment.model import BranchScorer, SentimentModel
+from voxlens.sentiment.segments import aggregate, scoring_segments
+
+SHORT = ["the parcel came late", "great service", "the app crashed", "great service"]
+LONG = ("the parcel came late. the app crashed again and again. great service though. "
+        "the parcel came late once more! the app crashed. great great service. the parcel came. "
+        "late late late. the app crashed the app crashed. great service came late. the parcel.")
+COLUMNS = ["p_negative", "p_neutral", "p_positive"]
+
+
+@pytest.fixture
+def branch_dir(tiny_encoder_dir: Path, tmp_path: Path) -> Path:
+    """A random branch artefact over the tiny encoder: 1 trunk layer, 1 branch layer, a hidden head layer."""
+    torch.manual_seed(0)
+    branch = SentimentBranch(str(tiny_encoder_dir), trunk_layers=1, branch_layers=1, hidden=8, temperature=0.7,
+                             long_text_chars=100)
+    with torch.no_grad():          # move the branch away from the layer it was copied from
+        for parameter in branch.branch.parameters():
+            parameter.add_(0.2 * torch.randn_like(parameter))
+    return branch.save(tmp_path / "branch", card={"seed": 0})
+
+
+def tiny_model(branch_dir: Path, encoder_dir: Path, quantize: bool = False) -> SentimentModel:
+    model = SentimentModel(quantize=quantize)
+    model.__dict__["scorers_"] = {"default": BranchScorer(branch_dir, encoder=str(encoder_dir), batch_size=2,
+                                                          quantize=quantize)}
+    return model
+
+
+def torch_proba(branch_dir: Path, encoder_dir: Path, segments: list[str]) -> np.ndarray:
+    return SentimentBranch.load(branch_dir, encoder=str(encoder_dir)).predict_proba(segments).astype(np.float64)
+
+
+def test_fp32_graphs_match_the_torch_module(branch_dir, tiny_encoder_dir):
+    paths = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=False)
+    assert check_graphs(load_branch(branch_dir, str(tiny_encoder_dir)), paths) <= 1e-4
+    scorer = BranchScorer(branch_dir, encoder=str(tiny_encoder_dir), quantize=False)
+    texts = [*SHORT, "late late late the parcel came", "great"]
+    module = SentimentBranch.load(branch_dir, encoder=str(tiny_encoder_dir))
+    with torch.inference_mode():
+        expected = np.vstack([module.sentiment_logits(*module.tokenize([t])).numpy() for t in texts])
+    scorer._load()
+    np.testing.assert_allclose(scorer.head_.logits(scorer.encoder_.features(texts)), expected, atol=1e-4)
+    np.testing.assert_allclose(scorer.predict_proba(texts), torch_proba(branch_dir, tiny_encoder_dir, texts),
+                               atol=1e-5)
+
+
+def test_torch_backend_scores_as_the_onnx_graphs(branch_dir, tiny_encoder_dir):
+    texts = [*SHORT, LONG]
+    onnx = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="onnx").run(texts, texts)
+    plain = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="torch").run(texts, texts)
+    for got, expected in zip(onnx, plain):
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+def test_long_texts_are_read_in_windows_and_aggregated_by_length(branch_dir, tiny_encoder_dir):
+    model = tiny_model(branch_dir, tiny_encoder_dir)
+    scores = model.predict([*SHORT, LONG], langs=["en"] * 5)
+    windows = scoring_segments(LONG, 100, windows=True)
+    assert 1 < len(windows) < len(scoring_segments(LONG, 100)) and max(map(len, windows)) <= 100
+    rows = torch_proba(branch_dir, tiny_encoder_dir, windows)
+    expected = aggregate(rows, weights=[len(w) for w in windows])
+    np.testing.assert_allclose(scores[COLUMNS].to_numpy()[-1], expected, atol=1e-5)
+    np.testing.assert_allclose(scores[COLUMNS].to_numpy()[:4], torch_proba(branch_dir, tiny_encoder_dir, SHORT),
+                               atol=1e-5)
+    assert scores["sentences"].tolist() == [1, 1, 1, 1, len(windows)]
+
+
+@pytest.fixture
+def forwarded(monkeypatch) -> dict[str, list]:
+    """Rows of every branch graph batch and texts of every plain encoder call."""
+    calls: dict[str, list] = {"sentiment": [], "shared": [], "topic": []}
+    original_forward, original_encode = BranchEncoder._forward, Encoder.encode
+
+    def forward(self, kind, input_ids, mask):
+        calls[kind].append(len(input_ids))
+        return original_forward(self, kind, input_ids, mask)
+
+    def encode(self, texts, **options):
+        calls["topic"].append(list(texts))
+        return original_encode(self, texts, **options)
+
+    monkeypatch.setattr(BranchEncoder, "_forward", forward)
+    monkeypatch.setattr(Encoder, "encode", encode)
+    return calls
+
+
+def test_predict_and_embed_runs_each_piece_once_and_gives_predict_and_encoder_results(branch_dir, tiny_encoder_dir,
+                                                                                   forwarded):
+    model = tiny_model(branch_dir, tiny_encoder_dir)
+    texts = [*SHORT, LONG]
+    scores, vectors = model.predict_and_embed(texts, langs=["en"] * len(texts))
+    windows = scoring_segments(LONG, 100, windows=True)
+    assert sum(forwarded["shared"]) == 3                       # the distinct short texts: trunk once, both outputs
+    assert sum(forwarded["sentiment"]) == len(windows)        # the long text's windows: sentiment only
+    assert forwarded["topic"] == [[LONG]]                      # the long text whole: topic vector only
+    expected = model.predict(texts, langs=["en"] * len(texts))
+    cols = ["score", *COLUMNS, "sentences"]
+    np.testing.assert_allclose(scores[cols].to_numpy(float), expected[cols].to_numpy(float), atol=1e-5)
+    assert scores["label"].tolist() == expected["label"].tolist()
+    np.testing.assert_allclose(vectors, Encoder(str(tiny_encoder_dir)).encode(texts), atol=1e-5)
+
+
+def test_pipeline_uses_the_branch_for_scores_and_topics_in_one_pass(branch_dir, tiny_encoder_dir, forwarded, store,
+                                                                    tmp_path):
+    from voxlens.collectors import import_reviews
+    from voxlens.pipeline import Pipeline
+
+    words = "the parcel came late app crashed great service".split()
+    rng = np.random.default_rng(1)
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(2, 8)))) for _ in range(30)] + [LONG]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
+    import_reviews(store, path)
+    model = tiny_model(branch_dir, tiny_encoder_dir)
+    Pipeline(store, sentiment=model, chunk_size=10, fit_sample=20).analyze()
+    assert store.count("scores") == len(texts) and store.count("topics") == len(texts)
+    distinct = set(store.query("SELECT text FROM items")["text"])
+    assert sum(forwarded["shared"]) == len(distinct) - 1         # every distinct short text once
+    assert [t for call in forwarded["topic"] for t in call] == [LONG]
+    stored = store.query("SELECT i.text, s.score, s.model FROM items i JOIN scores s USING (item_id)")
+    assert set(stored["model"]) == {model.name} and "en=voxlens/minilm-branch-sentiment@4;" in model.name
+    direct = model.predict(stored["text"].tolist(), langs=["en"] * len(stored))
+    np.testing.assert_allclose(stored["score"].to_numpy(), direct["score"].to_numpy(), atol=1e-5)
+
+
+def test_int8_is_close_to_fp32_and_scores_under_its_own_name(branch_dir, tiny_encoder_dir):
+    texts = [*SHORT, LONG, "late parcel", "crashed app great"]
+    fp32, int8 = tiny_model(branch_dir, tiny_encoder_dir), tiny_model(branch_dir, tiny_encoder_dir, quantize=True)
+    exact, quantised = fp32.predict(texts, langs=["en"] * 7), int8.predict(texts, langs=["en"] * 7)
+    assert fp32._scorer(None).name == "voxlens/minilm-branch-sentiment@4"
+    assert int8._scorer(None).name == "voxlens/minilm-branch-sentiment@4+int8"
+    assert exact["model"].iloc[0] == "voxlens/minilm-branch-sentiment@4" and "+int8" in int8.name
+    difference = np.abs(exact[COLUMNS].to_numpy() - quantised[COLUMNS].to_numpy()).max()
+    assert 0 < difference < 0.05
+    paths = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=True)
+    assert {p.name for p in paths.values()} == {"sentiment.onnx", "shared.onnx"}
+    assert paths["shared"].parent != prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=False)["shared"].parent
+
+
+def test_the_default_english_route_is_the_branch_when_installed(branch_dir, tiny_encoder_dir, monkeypatch, tmp_path):
+    import voxlens.sentiment.model as model_module
+    from voxlens.sentiment.model import HeadScorer, build_scorer
+
+    monkeypatch.setattr(model_module, "default_branch_dir", lambda: branch_dir)
+    assert isinstance(build_scorer(None), BranchScorer)
+    assert isinstance(build_scorer(str(branch_dir)), BranchScorer)
+    monkeypatch.setattr(model_module, "default_branch_dir", lambda: tmp_path / "absent")
+    assert isinstance(build_scorer(None), HeadScorer)
+
+
+def test_a_new_default_rescores_the_store(branch_dir, tiny_encoder_dir, store, tmp_path):
+    from voxlens.collectors import import_reviews
+    from voxlens.pipeline import Pipeline
+    from voxlens.sentiment.model import HeadScorer, SentimentHead
+
+    texts = ["the parcel came late", "great service", "the app crashed", LONG]
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
+    import_reviews(store, path)
+    rng = np.random.default_rng(0)
+    SentimentHead(rng.normal(size=(3, 32)), rng.normal(size=3), ["negative", "neutral", "positive"],
+                  card={"version": "3"}).save(tmp_path / "head")
+    old = SentimentModel(quantize=False)
+    old.__dict__["scorers_"] = {"default": HeadScorer(head_dir=tmp_path / "head", encoder=str(tiny_encoder_dir))}
+    Pipeline(store, sentiment=old).analyze()
+    summary = Pipeline(store, sentiment=tiny_model(branch_dir, tiny_encoder_dir)).analyze()
+    assert summary.scored == len(texts)
+    models = store.query("SELECT model, count(*) AS n FROM scores GROUP BY model ORDER BY model")
+    assert models["n"].tolist() == [len(texts), len(texts)]
+    assert any(name.startswith("en=voxlens/minilm-branch-sentiment@4;") for name in models["model"])
+    assert Pipeline(store, sentiment=tiny_model(branch_dir, tiny_encoder_dir)).analyze().scored == 0
+
+
+def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, tiny_encoder_dir, store, monkeypatch):
+    import functools
+
+    import voxlens.ratings
+    import voxlens.sentiment.model as model_module
+    from voxlens.collectors import import_reviews
+    from voxlens.models import adapt
+    from voxlens.sentiment.model import TunedScorer, tuning_base
+
+    monkeypatch.setattr(model_module, "default_branch_dir", lambda: branch_dir)
+    monkeypatch.setattr(voxlens.ratings, "tuning_base", functools.partial(tuning_base, encoder=str(tiny_encoder_dir)))
+    monkeypatch.setattr(adapt, "cross_validate", lambda *a, **k: adapt.CrossValidation(0.5, 0.6, 3, 90))
+    words = {"negative": "the app crashed late", "neutral": "the parcel came", "positive": "great great service"}
+    rng = np.random.default_rng(0)
+    rows = [{"id": str(i), "text": f"{words[label]} {' '.join(rng.choice(list('the parcel'.split()), 2))}",
+             "rating": {"negative": 1, "neutral": 3, "positive": 5}[label]}
+            for i, label in enumerate(["negative", "neutral", "positive"] * 30)]
+    rows.append({"id": "long", "text": LONG, "rating": 2})
+    path = Path(store.path).with_name("rated.jsonl")
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    import_reviews(store, path, rating_scale=5)
+    store.execute("UPDATE items SET lang = 'en'")
+
+    base = tuning_base(encoder=str(tiny_encoder_dir))
+    features, probs = base.features([LONG, "great service"])
+    assert features.shape == (2, 32) and base.name == "voxlens/minilm-branch-sentiment@4"
+    expected = model_module.SentimentModel(quantize=False)
+    expected.__dict__["scorers_"] = {"default": BranchScorer(branch_dir, encoder=str(tiny_encoder_dir),
+                                                             quantize=False)}
+    np.testing.assert_allclose(probs, expected.predict_proba([LONG, "great service"], ["en", "en"]), atol=1e-5)
+
+    result = voxlens.ratings.tune(store, folds=3)
+    assert result.adopted, str(result)
+    card = json.loads((Path(result.path) / "card.json").read_text())
+    assert card["base"] == "voxlens/minilm-branch-sentiment@4"
+    tuned = TunedScorer(head_dir=result.path, encoder=str(tiny_encoder_dir), quantize=False)
+    scored = tuned.predict_proba([words["negative"], words["positive"], LONG])
+    assert scored.shape == (3, 3) and np.allclose(scored.sum(axis=1), 1)
+    assert scored[0].argmax() == 0 and scored[1].argmax() == 2
+    assert tuned.topic_encoder().config() == Encoder(str(tiny_encoder_dir)).config()
