@@ -57,10 +57,15 @@ def graph_modules(branch):
     """Torch modules of the two graphs, over a loaded ``SentimentBranch`` (in eval mode)."""
     import torch
 
-    from voxlens.sentiment.branch import additive_mask, mean_pool, run_layers
+    from voxlens.sentiment.branch import mean_pool, run_layers
 
-    def pooled_branch(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return mean_pool(run_layers(branch.branch, hidden, additive_mask(mask, hidden.dtype)), mask)
+    bert = branch.bert
+
+    def trunk(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # the base model's own embedding and mask code, so the graph is the one ONNX Runtime fuses
+        hidden = bert.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+        mask = bert._create_attention_masks(attention_mask, None, hidden, None, None, None)[0]
+        return run_layers(bert.encoder.layer[:branch.trunk_layers], hidden, mask), mask
 
     class Sentiment(torch.nn.Module):
         def __init__(self) -> None:
@@ -68,12 +73,17 @@ def graph_modules(branch):
             self.inner = branch
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return pooled_branch(branch.trunk(input_ids, attention_mask), attention_mask)
+            hidden, mask = trunk(input_ids, attention_mask)
+            return mean_pool(run_layers(branch.branch, hidden, mask), attention_mask)
 
     class Shared(Sentiment):
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-            hidden = branch.trunk(input_ids, attention_mask)
-            return pooled_branch(hidden, attention_mask), branch.topic_from_trunk(hidden, attention_mask)
+            hidden, mask = trunk(input_ids, attention_mask)
+            # the branch reads a reshaped view: each path's first attention then has its own input, which
+            # the optimizer needs to fuse it (it fuses an attention whose input feeds exactly 3 MatMuls)
+            features = mean_pool(run_layers(branch.branch, hidden.reshape(hidden.shape), mask), attention_mask)
+            topic = mean_pool(run_layers(bert.encoder.layer[branch.trunk_layers:], hidden, mask), attention_mask)
+            return features, torch.nn.functional.normalize(topic, dim=1)
 
     return {"sentiment": Sentiment().eval(), "shared": Shared().eval()}
 
@@ -149,10 +159,16 @@ def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERA
     import onnxruntime as ort
     import torch
 
+    from voxlens.sentiment.branch import mean_pool, run_layers
+
     ids, mask = sample_batch(branch.tokenizer)
-    with torch.inference_mode():
-        expected = graph_modules(branch)["shared"](torch.from_numpy(ids), torch.from_numpy(mask))
-    expected = [e.numpy() for e in expected]
+    with torch.inference_mode():            # the torch module's own computation
+        torch_ids, torch_mask = torch.from_numpy(ids), torch.from_numpy(mask)
+        hidden = branch.trunk(torch_ids, torch_mask)
+        from voxlens.sentiment.branch import additive_mask
+
+        features = mean_pool(run_layers(branch.branch, hidden, additive_mask(torch_mask, hidden.dtype)), torch_mask)
+        expected = [features.numpy(), branch.topic_from_trunk(hidden, torch_mask).numpy()]
     worst = 0.0
     for kind, path in paths.items():
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
