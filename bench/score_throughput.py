@@ -2,19 +2,24 @@
 
 The texts are real: long product reviews (Women's E-Commerce Clothing Reviews, longer than 400
 characters, stars as labels) and short posts (Twitter US Airline Sentiment tweets, human labels), mixed
-and shuffled; see :mod:`bench.real_feedback` for where they come from. Every engine uses the default
-MiniLM weights and the default sentiment head:
+and shuffled; see :mod:`bench.real_feedback` for where they come from. The engines:
 
-- naive loop: ``AutoModel`` fp32, batches of 32 in input order, padded to the longest text of the batch,
-  truncated to 256 tokens, mean pooling + the head on each whole text;
+- naive loop: the MiniLM weights in ``AutoModel`` fp32 (all 6 layers), batches of 32 in input order, padded
+  to the longest text of the batch, truncated to 256 tokens, mean pooling + the frozen-MiniLM head (v3, the
+  previous default) on each whole text: the reference of the speed ratios;
+- naive loop, branch model: the default model's torch module (``SentimentBranch``, fp32: trunk and branch,
+  4 layers), the same batches, each whole text;
 - ``transformers.pipeline``: the ``feature-extraction`` pipeline (batches of 32, truncated to 256 tokens)
-  on the same weights, mean pooling over each text's tokens + the head;
+  on the MiniLM weights, mean pooling over each text's tokens + the v3 head;
 - voxlens fp32: ``SentimentModel(quantize=False).predict`` (``voxlens analyze --fp32``);
-- voxlens int8: ``SentimentModel().predict``, the default (the encoder's weights int8 but for each
-  layer's feed-forward output).
+- voxlens int8: ``SentimentModel().predict``, the default (weights int8 but for each layer's feed-forward
+  output).
 
-Before the timed runs, fp32 and int8 are also scored (untimed, cached on disk) on every review and on
-``--eval-tweets`` tweets, and int8's macro-F1 cost against fp32 is printed with a paired bootstrap interval.
+``--branch DIR`` scores the branch model in DIR instead of the installed default. Before the timed runs,
+fp32 and int8 are also scored (untimed, cached on disk) on the clothing reviews' test split (20% by hash,
+title and text as in training; the rest may be training data) and on ``--eval-tweets`` tweets, and int8's macro-F1
+cost against fp32 is printed with a paired bootstrap interval. The timed mix's F1 columns read every
+sampled review, training ones included.
 
 The engines run in interleaved rounds on equal slices of the texts, so a change in machine load hits all
 of them alike; ``--repeats 3`` measures three consecutive runs in one process. Each run prints texts per
@@ -36,6 +41,7 @@ import pandas as pd
 
 COLUMNS = ["p_negative", "p_neutral", "p_positive"]
 NAIVE = "naive loop (AutoModel fp32, batch 32, input order)"
+NAIVE_BRANCH = "naive loop, branch model (torch fp32, batch 32)"
 PIPELINE = "transformers.pipeline (feature-extraction)"
 FP32 = "voxlens fp32 (quantize=False, --fp32)"
 INT8 = "voxlens int8 (SentimentModel(), default)"
@@ -69,6 +75,18 @@ def naive_predict(texts: list[str], head, batch_size: int = 32, max_length: int 
     return head.predict_proba(np.concatenate(vectors))
 
 
+def naive_branch_predict(texts: list[str], branch, batch_size: int = 32) -> np.ndarray:
+    """The plain loop over the branch model's torch module: fixed batches in input order, whole texts."""
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            logits = branch.sentiment_logits(*branch.tokenize(texts[start:start + batch_size], max_tokens=256))
+            out.append(torch.softmax(logits / branch.temperature, dim=1).numpy())
+    return np.concatenate(out)
+
+
 @functools.lru_cache(maxsize=1)
 def feature_pipeline():
     from transformers import pipeline
@@ -92,16 +110,15 @@ def pipeline_predict(texts: list[str], head, batch_size: int = 32, max_length: i
     return head.predict_proba(np.stack(vectors))
 
 
-def token_counts(texts: list[str], long_text_chars: int = 400, batch_size: int = 32) -> tuple[int, int, int]:
+def token_counts(texts: list[str], segment, batch_size: int = 32) -> tuple[int, int, int]:
     """Tokens of the texts, tokens the naive loop runs (each batch padded to its longest), and tokens voxlens
-    encodes (the segments it scores, unpadded): the work each does, before any runtime speed-up."""
-    from voxlens.sentiment.segments import scoring_segments
-
+    encodes (the pieces ``segment`` cuts each text into, unpadded): the work each does per layer, before
+    any runtime speed-up."""
     tokenizer, _ = naive_model()
     lengths = np.array([len(i) for i in tokenizer(texts, truncation=True, max_length=256)["input_ids"]])
     padded = sum(int(lengths[s:s + batch_size].max()) * len(lengths[s:s + batch_size])
                  for s in range(0, len(lengths), batch_size))
-    segments = [s for t in texts for s in scoring_segments(t, long_text_chars)]
+    segments = [s for t in texts for s in segment(t)]
     encoded = sum(len(i) for i in tokenizer(segments, truncation=True, max_length=256)["input_ids"])
     return int(lengths.sum()), padded, encoded
 
@@ -141,7 +158,7 @@ def report(results: dict, mix: pd.DataFrame, target: float) -> list[dict]:
         rows.append(row)
         print(f"{name:<46} {row['texts_s']:8.1f} {row['ratio']:8.2f}x {row['reviews']:11.2f} "
               f"{row['tweets']:10.2f} {row['mix']:7.2f}")
-    fp32, int8 = rows[2], rows[3]
+    fp32, int8 = (next(r for r in rows if r["engine"] == name) for name in (FP32, INT8))
     cost = max(fp32[s] - int8[s] for s in ("reviews", "tweets", "mix"))
     same = 100 * (results[FP32][0].argmax(1) == results[INT8][0].argmax(1)).mean()
     print(f"int8 against fp32: macro-F1 cost at most {cost:+.2f} points (reviews {int8['reviews'] - fp32['reviews']:+.2f}, "
@@ -177,7 +194,13 @@ def evaluate(models: dict, n_tweets: int, seed: int = 0, resamples: int = 1000) 
     with a paired bootstrap 95% interval."""
     from bench.real_feedback import load_sets
 
+    from voxlens.models.review_data import load_review_set, split_of
+
     sets = load_sets()
+    del sets["reviews"]
+    clothing = load_review_set("clothing")          # title and text joined, as the branch model trained on them
+    clothing = clothing[clothing["text"].map(split_of) == "test"]
+    sets["reviews (test split)"] = clothing
     sets["tweets"] = sets["tweets"].sample(n=min(n_tweets, len(sets["tweets"])), random_state=seed)
     rng = np.random.default_rng(seed)
     print(f"\n{'evaluation set':<16} {'texts':>6} " + " ".join(f"{name:>12}" for name in models)
@@ -197,7 +220,10 @@ def evaluate(models: dict, n_tweets: int, seed: int = 0, resamples: int = 1000) 
 
 
 def main(argv: list[str] | None = None) -> None:
-    from voxlens.sentiment.model import SentimentHead, SentimentModel, default_head_dir
+    from pathlib import Path
+
+    from voxlens.sentiment.branch import SentimentBranch
+    from voxlens.sentiment.model import SentimentHead, SentimentModel, default_branch_dir, previous_head_dir
     from voxlens.sentiment.runtime import set_threads
 
     from bench.real_feedback import provenance, real_mix
@@ -210,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="intra-op threads for every engine")
     parser.add_argument("--target", type=float, default=6.0, help="speed-up over the naive loop to reach")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--branch", type=Path, default=None,
+                        help="the branch model to score (default: the installed one, models/sentiment_branch/)")
     parser.add_argument("--eval-tweets", type=int, default=3000,
                         help="tweets in the untimed macro-F1 evaluation (with every review); 0 skips it")
     args = parser.parse_args(argv)
@@ -224,17 +252,23 @@ def main(argv: list[str] | None = None) -> None:
     print(f"texts: {args.long} reviews (median {lengths['reviews']:.0f} chars) + {args.short} tweets "
           f"(median {lengths['tweets']:.0f} chars)")
 
-    real, padded, encoded = token_counts(texts)
-    print(f"tokens: {real:,} in the texts; the naive loop runs {padded:,} (padded batches); voxlens encodes "
-          f"{encoded:,} (sentences of long texts, no padding): {padded / encoded:.2f}x less work before any runtime gain")
-    head = SentimentHead.load(default_head_dir())
-    fp32, int8 = SentimentModel(quantize=False, progress=False), SentimentModel(quantize=True, progress=False)
+    head = SentimentHead.load(previous_head_dir())
+    branch_dir = args.branch or default_branch_dir()
+    branch = SentimentBranch.load(branch_dir).eval()
+    routes = {**SentimentModel().default_routes(), "en": str(branch_dir)}
+    fp32 = SentimentModel(routes=routes, quantize=False, progress=False)
+    int8 = SentimentModel(routes=routes, quantize=True, progress=False)
     engines = {
         NAIVE: lambda part: naive_predict(part, head),
+        NAIVE_BRANCH: lambda part: naive_branch_predict(part, branch),
         PIPELINE: lambda part: pipeline_predict(part, head),
         FP32: lambda part: fp32.predict(part)[COLUMNS].to_numpy(),
         INT8: lambda part: int8.predict(part)[COLUMNS].to_numpy(),
     }
+    real, padded, encoded = token_counts(texts, int8._scorer(str(branch_dir)).segments)
+    print(f"tokens: {real:,} in the texts; the naive loop runs {padded:,} (padded batches); voxlens encodes "
+          f"{encoded:,} (windows of long texts, no padding): {padded / encoded:.2f}x fewer tokens; and "
+          f"{branch.trunk_layers + branch.branch_layers} layers instead of 6 per token")
     for run in engines.values():  # load weights (export, quantise) outside the timed runs
         run(texts[:16])
     print(f"model: {fp32.name} / {int8.name}")

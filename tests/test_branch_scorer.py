@@ -226,3 +226,23 @@ def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, 
     assert scored.shape == (3, 3) and np.allclose(scored.sum(axis=1), 1)
     assert scored[0].argmax() == 0 and scored[1].argmax() == 2
     assert tuned.topic_encoder().config() == Encoder(str(tiny_encoder_dir)).config()
+
+
+@pytest.mark.slow
+def test_on_minilm_the_fp32_graphs_match_the_module_and_int8_stays_close(tmp_path):
+    texts = ["The parcel came two weeks late and support never answered.", "Great app, works perfectly!",
+             "It is a phone case.", LONG]
+    from voxlens.sentiment.model import default_branch_dir, is_branch_dir
+
+    directory = default_branch_dir()
+    if not is_branch_dir(directory):          # the runtime on MiniLM with a random branch of the default shape
+        torch.manual_seed(0)
+        directory = SentimentBranch(trunk_layers=2, branch_layers=2, hidden=64).save(tmp_path / "branch")
+    module = SentimentBranch.load(directory)
+    exact = BranchScorer(directory, quantize=False)
+    windows = [w for t in texts for w in exact.segments(t)]
+    np.testing.assert_allclose(exact.predict_proba(windows), module.predict_proba(windows), atol=1e-4)
+    int8 = BranchScorer(directory).predict_proba(windows)
+    assert np.abs(int8 - module.predict_proba(windows)).max() < 0.1
+    features, vectors = exact.encoder_.run(texts[:3], texts[:3])
+    np.testing.assert_allclose(vectors, Encoder().encode(texts[:3]), atol=1e-5)
