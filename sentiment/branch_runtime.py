@@ -9,12 +9,14 @@ recipe (:func:`voxlens.sentiment.onnx_backend.quantize_int8`: per channel, each 
   original model's remaining layers give the topic vector and the branch gives sentiment.
 
 The head (an optional hidden layer and 3 logits, a few hundred thousand weights) runs in NumPy in fp32 on
-the pooled representation, which is also what a store's tuned model reads. Texts that need only a topic
-vector go to the plain :class:`voxlens.sentiment.encoder.Encoder`. The files are cached under
+the pooled representation (``SentimentHead.from_branch``), which is also what a store's tuned model
+reads. Texts that need only a topic vector go to the plain :class:`voxlens.sentiment.encoder.Encoder`. The files are cached under
 ``$VOXLENS_CACHE_DIR/onnx`` keyed by the artefact's bytes, the base model and the recipe.
 
 Example:
-    >>> encoder = BranchEncoder()  # doctest: +SKIP
+    >>> GRAPHS                       # exported once per artefact, base model and recipe
+    ('sentiment', 'shared')
+    >>> encoder = BranchEncoder("models/sentiment_branch")  # doctest: +SKIP
     >>> features, vectors = encoder.run(["Great app", "Slow refund"], ["Great app"])  # doctest: +SKIP
     >>> features.shape, vectors.shape  # doctest: +SKIP
     ((2, 384), (1, 384))
@@ -101,22 +103,6 @@ def load_branch(branch_dir: str | Path, encoder: str | None = None):
             except (AttributeError, ValueError):  # pragma: no cover - older transformers
                 pass
     return branch.eval()
-
-
-def head_from_branch(branch_dir: str | Path):
-    """The artefact's head as a :class:`voxlens.sentiment.model.SentimentHead` (NumPy, fp32, temperature)."""
-    from voxlens.sentiment.model import SentimentHead
-
-    directory = Path(branch_dir)
-    try:
-        card = json.loads((directory / "card.json").read_text())
-        arrays = np.load(directory / "weights.npz")
-    except FileNotFoundError as exc:
-        raise ModelError(f"no sentiment branch in {directory}") from exc
-    hidden = ("head.hidden.weight" in arrays.files)
-    return SentimentHead(arrays["head.weight"], arrays["head.bias"], card["classes"], card.get("temperature", 1.0),
-                         card, arrays["head.hidden.weight"] if hidden else None,
-                         arrays["head.hidden.bias"] if hidden else None)
 
 
 def sample_batch(tokenizer) -> tuple[np.ndarray, np.ndarray]:

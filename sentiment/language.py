@@ -16,11 +16,15 @@ from typing import Iterable
 UNDETERMINED = "und"
 FALLBACK_LANGUAGES = ("en", "pl")    # assumed, in this order, where a text's language is not known
 MIN_LETTERS = 3
+_LINE_BREAKS = str.maketrans("\n\t", "  ")
 
 
 def _printable(text: str) -> str:
     """Text CLD2 accepts: valid UTF-8 without control or private-use characters."""
-    cleaned = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t ")
+    if text.translate(_LINE_BREAKS).isprintable():       # most texts: one C-level check, no copy per character
+        cleaned = text
+    else:
+        cleaned = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t ")
     return cleaned.encode("utf-8", "ignore").decode("utf-8")
 
 
@@ -55,10 +59,20 @@ def _langdetect(text: str) -> str:
         return UNDETERMINED
 
 
+def _has_letters(text: str, count: int = MIN_LETTERS) -> bool:
+    """Whether ``text`` has at least ``count`` letters (stops reading at the ``count``-th)."""
+    for ch in text:
+        if ch.isalpha():
+            count -= 1
+            if not count:
+                return True
+    return False
+
+
 def detect_language(text: str) -> str:
     """ISO 639-1 code of the text's language, or ``"und"`` when there is too little text to tell."""
     text = str(text)
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
+    if not _has_letters(text):
         return UNDETERMINED
     code, reliable = _cld2(text)
     if reliable:

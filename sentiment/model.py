@@ -103,6 +103,19 @@ class SentimentHead:
         return cls(arrays["coef"], arrays["intercept"], card["classes"], card.get("temperature", 1.0), card,
                    arrays.get("hidden_weight"), arrays.get("hidden_bias"))
 
+    @classmethod
+    def from_branch(cls, directory: str | Path) -> "SentimentHead":
+        """The head of a branch model artefact (``weights.npz``: ``head.*`` arrays, ``card.json``)."""
+        directory = Path(directory)
+        try:
+            card = json.loads((directory / "card.json").read_text())
+            arrays = np.load(directory / "weights.npz")
+        except FileNotFoundError as exc:
+            raise ModelError(f"no sentiment branch in {directory}") from exc
+        hidden = "head.hidden.weight" in arrays.files
+        return cls(arrays["head.weight"], arrays["head.bias"], card["classes"], card.get("temperature", 1.0), card,
+                   arrays["head.hidden.weight"] if hidden else None, arrays["head.hidden.bias"] if hidden else None)
+
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -192,10 +205,10 @@ class BranchScorer:
     def _load(self) -> None:
         if getattr(self, "head_", None) is not None:
             return
-        from voxlens.sentiment.branch_runtime import BranchEncoder, head_from_branch
+        from voxlens.sentiment.branch_runtime import BranchEncoder
 
         directory = Path(self.branch_dir or default_branch_dir())
-        self.head_ = head_from_branch(directory)
+        self.head_ = SentimentHead.from_branch(directory)
         self.encoder_ = BranchEncoder(directory, encoder=self.encoder, quantize=self.quantize,
                                       batch_size=self.batch_size, progress=self.progress)
 
