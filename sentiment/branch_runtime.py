@@ -10,8 +10,9 @@ recipe (:func:`voxlens.sentiment.onnx_backend.quantize_int8`: per channel, each 
 
 The head (an optional hidden layer and 3 logits, a few hundred thousand weights) runs in NumPy in fp32 on
 the pooled representation (``SentimentHead.from_branch``), which is also what a store's tuned model
-reads. Texts that need only a topic vector go to the plain :class:`voxlens.sentiment.encoder.Encoder`. The files are cached under
-``$VOXLENS_CACHE_DIR/onnx`` keyed by the artefact's bytes, the base model and the recipe.
+reads. Texts that need only a topic vector go to the plain :class:`voxlens.sentiment.encoder.Encoder`.
+The files are cached under ``$VOXLENS_CACHE_DIR/onnx`` keyed by the artefact's bytes, the base model and
+the recipe.
 
 Example:
     >>> GRAPHS                       # exported once per artefact, base model and recipe
