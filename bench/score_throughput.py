@@ -15,7 +15,8 @@ and shuffled; see :mod:`bench.real_feedback` for where they come from. The engin
 - voxlens int8: ``SentimentModel().predict``, the default (weights int8 but for each layer's feed-forward
   output).
 
-``--branch DIR`` scores the branch model in DIR instead of the installed default. Before the timed runs,
+``--branch DIR`` scores the branch model in DIR instead of the installed default; ``--random-branch`` times
+a random branch of the default shape (2 + 2 layers, seed 0), whose macro-F1 means nothing. Before the timed runs,
 fp32 and int8 are also scored (untimed, cached on disk) on the clothing reviews' test split (20% by hash,
 title and text as in training; the rest may be training data) and on ``--eval-tweets`` tweets, and int8's macro-F1
 cost against fp32 is printed with a paired bootstrap interval. The timed mix's F1 columns read every
@@ -238,6 +239,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--branch", type=Path, default=None,
                         help="the branch model to score (default: the installed one, models/sentiment_branch/)")
+    parser.add_argument("--random-branch", action="store_true",
+                        help="time a random branch of the default shape (seed 0; its macro-F1 means nothing)")
     parser.add_argument("--eval-tweets", type=int, default=3000,
                         help="tweets in the untimed macro-F1 evaluation (with every review); 0 skips it")
     args = parser.parse_args(argv)
@@ -254,6 +257,14 @@ def main(argv: list[str] | None = None) -> None:
 
     head = SentimentHead.load(previous_head_dir())
     branch_dir = args.branch or default_branch_dir()
+    if args.random_branch:
+        import tempfile
+
+        import torch
+
+        torch.manual_seed(0)
+        branch_dir = SentimentBranch(trunk_layers=2, branch_layers=2, hidden=256).save(
+            Path(tempfile.mkdtemp(prefix="random-branch-")))
     branch = SentimentBranch.load(branch_dir).eval()
     routes = {**SentimentModel().default_routes(), "en": str(branch_dir)}
     fp32 = SentimentModel(routes=routes, quantize=False, progress=False)
