@@ -11,21 +11,28 @@ the file is an archive), its sha256 and its licence. :func:`load_review_set` rea
 The bytes must match the recorded sha256, so every run reads the same data. Nothing is downloaded from a
 model or dataset hub, and no data is shipped with the package.
 
-Labels come from the sets' own ratings (:mod:`voxlens.sentiment.rating_labels`) or annotations:
-PolEmo 2.0's ``plus``/``minus``/``zero`` are positive/negative/neutral and ``amb`` (ambivalent) is neutral.
+Labels come from the sets' own ratings (:mod:`voxlens.sentiment.rating_labels`: on 1–5, 1–2 negative, 3
+neutral, 4–5 positive; on 1–10, ≤ 4, 5–6, ≥ 7) or annotations: PolEmo 2.0's ``plus``/``minus``/``zero`` are
+positive/negative/neutral and ``amb`` (ambivalent) is neutral. Every loaded set has the columns ``text``,
+``label``, ``rating``, ``set`` and ``domain``, one row per distinct text; :func:`load_review_sets` joins
+several (distinct texts across them) and adds each text's fixed ``split`` (:func:`split_of`).
 
 Example:
     >>> sorted(REVIEW_SETS)[:2]
-    ['allegro_reviews', 'clothing']
+    ['airline', 'airline_seats']
     >>> split_of("Great fit, runs small.", seed=13)
     'train'
+    >>> REVIEW_SETS["fine_food"].scale, REVIEW_SETS["fine_food"].domain
+    (5, 'food')
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import os
+import re
 import subprocess
 import zipfile
 from dataclasses import dataclass, field
@@ -56,12 +63,23 @@ class ReviewSet:
     member: str | None = None     # a file inside a zip archive
     notes: str = ""
     extra: dict = field(default_factory=dict)
+    scale: int | None = None      # top of the rating scale (5 or 10); None where labels are annotated
+    domain: str = ""
+    columns: dict = field(default_factory=dict)   # table sets: {"text": column, "rating": column}
+    sep: str = ","
+    file_name: str = ""           # name of the copy in ``data_dir`` and the cache (default: the path's base name)
+
+    @property
+    def copy_name(self) -> str:
+        """The file name a copy of this set has in ``data_dir`` and in the cache."""
+        return self.file_name or Path(self.path).name
 
     def provenance(self) -> dict:
         """The record written to model cards and evaluation output."""
-        return {"set": self.name, "title": self.title, "lang": self.lang, "repository": self.repo,
-                "commit": self.commit, "path": self.path, "member": self.member, "sha256": self.sha256,
-                "licence": self.licence, "use": self.use, "notes": self.notes}
+        return {"set": self.name, "title": self.title, "lang": self.lang, "domain": self.domain,
+                "repository": self.repo, "commit": self.commit, "path": self.path, "member": self.member,
+                "sha256": self.sha256, "licence": self.licence, "scale": self.scale, "columns": self.columns,
+                "use": self.use, "notes": self.notes}
 
 
 _KLEJ = dict(repo="360er0/klejbenchmark_static", commit="845a302f4b32481cf0330887b5ca8cf666e37fa4")
@@ -70,25 +88,72 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
               "f9279dda2b2fe322022b5da74147cf71f49031c0", "Womens Clothing E-Commerce Reviews.csv",
               "55a65372b9a7a50341d0f812a75916ce43fa6ce2479fff4ca5f9926f6bc62d28", "CC0-1.0 (public domain)",
               "selection", notes="the 1,499 rows with review text of the public-domain Kaggle set (Brooks 2018) as committed "
-              "in this repository (its other rows lost their text); title and text joined"),
+              "in this repository (its other rows lost their text); title and text joined", scale=5, domain="clothing"),
     ReviewSet("hotels", "TripAdvisor hotel reviews (1–5 stars)", "en", "Siti-M/Analisis-Sentimen-Hotel-di-TripAdvisor",
               "cdd892baa26645027e6fe470769ea47d3a69e654", "tripadvisor_hotel_reviews.csv",
               "0fb94c2d882d3cb5689530edc8388abe1d3acd33ab7c549a26a9d1749c3ede9f", "CC BY-NC 4.0 (Alam, Ryu and Lee 2016, as distributed on Kaggle)", "evaluation",
               notes="2,000 of the 20,491 reviews, lower-cased and without most punctuation as committed; "
-              "never used to train the default: the unseen domain of the tune curve"),
+              "never used to train the default: the unseen domain of the tune curve", scale=5, domain="hotels"),
     ReviewSet("polemo_in", "PolEmo 2.0 (hotels and medicine reviews, KLEJ PolEmo2.0-IN)", "pl", path="static/data/klej_polemo2.0-in.zip",
               member="train.tsv", sha256="ec9ccfa232686081577e6c250c79c028411076e84db60d4cd192f9a567a2cb96", licence="CC BY-NC-SA 4.0 (PolEmo 2.0, Kocoń et al. 2019): non-commercial",
-              use="train", notes="dev.tsv of the same archive is the Polish validation split", **_KLEJ),
+              use="train", notes="dev.tsv of the same archive is the Polish validation split", domain="hotels, medicine",
+              **_KLEJ),
     ReviewSet("polemo_out", "PolEmo 2.0 out of domain (products and school reviews, KLEJ PolEmo2.0-OUT dev)", "pl",
               path="static/data/klej_polemo2.0-out.zip", member="dev.tsv",
               sha256="202668a59ce18cf476a7d3a8c76a802fe1eeaa869caa687313c43246988046ba",
               licence="CC BY-NC-SA 4.0 (PolEmo 2.0, Kocoń et al. 2019): non-commercial", use="evaluation",
-              notes="the held-out Polish test: never used for training or selection", **_KLEJ),
+              notes="the held-out Polish test: never used for training or selection", domain="products, school",
+              **_KLEJ),
     ReviewSet("allegro_reviews", "Allegro Reviews (Polish product reviews, 1–5 stars, KLEJ AR)", "pl",
               path="static/data/klej_ar.zip", member="train.tsv",
               sha256="7c74bdb440e15c36b0a66f32500decd86f29380fc42b28752f1335de143a99fc", licence="CC BY-SA 4.0 (KLEJ, Allegro)",
-              use="train", notes="dev.tsv of the same archive is part of the Polish validation split", **_KLEJ),
+              use="train", notes="dev.tsv of the same archive is part of the Polish validation split", scale=5,
+              domain="products", **_KLEJ),
+    # English rated reviews of further domains, for training (each text's split by split_of)
+    ReviewSet("fine_food", "Amazon Fine Food Reviews (McAuley and Leskovec 2013; the first 5,000), 1–5 stars", "en",
+              "Andre-LR/Sentiment_Analyzer_Amazon_Reviews", "948e7586d2cbb64ad84e783107f6563e3344b60d", "Reviews.csv",
+              "5ab8318fb59999c24fec21e4a531aecd07b63e7d6c322a5d3a5d7f252c2ed217",
+              "CC0 1.0 (as SNAP's Kaggle page states; the copy carries none, its repository's MIT licence is for code)",
+              "train", scale=5, domain="food", columns={"text": "Text", "rating": "Score"},
+              file_name="amazon_fine_food_reviews_5000.csv",
+              notes="rows Id 1–5,000 of Reviews.csv (Summary left out in this copy); HTML line breaks removed"),
+    ReviewSet("airline", "Skytrax airline reviews (airlinequality.com, scraped 2015; 2,244 of 41,396), 1–10", "en",
+              "ashaloganova/Skytrax", "466e415e72989b54f46514c3933a83e05d38042b", "airline.csv",
+              "57e7b3ed140071ca1134131af60fb7e39a7c59107721d643b9ca6ce7fa592895",
+              "CC0 1.0 dedication of the scraped collection (quankiquanki/skytrax-reviews-dataset); the terms under "
+              "which Skytrax published the reviews are unknown (that repository says so); this copy carries none",
+              "train", scale=10, domain="airline", columns={"text": "content", "rating": "overall_rating"},
+              file_name="skytrax_airline.csv",
+              notes="a 2,244-review sample of the collection's airline.csv, the only copy of it here (the original "
+              "repository's airline.csv is too large for the mirror); reviews without an overall rating are left out"),
+    ReviewSet("airline_seats", "Skytrax airline seat reviews (airlinequality.com, scraped 2015), 1–10", "en",
+              "quankiquanki/skytrax-reviews-dataset", "bd4997cbfce42aeef9281818560e845adc5382f0", "data/seat.csv",
+              "7e4945b62b5c7b650b1aad77fb87a2dc0583c5e478ffcbf09e668d5a19eac65b",
+              "CC0 1.0 dedication of the scraped collection (the repository's LICENSE); the terms under which Skytrax "
+              "published the reviews are unknown (its README says so)",
+              "train", scale=10, domain="airline", columns={"text": "content", "rating": "overall_rating"},
+              file_name="skytrax_seat.csv", notes="all 1,258 seat reviews; one without an overall rating is left out"),
+    ReviewSet("echo_2017", "Amazon Echo Dot 2 reviews (PromptCloud, 2017), 1–5 stars", "en",
+              "diedrebrown/predictionwithalexareviews", "58e11068e2aea474f38474513c16caf464719206",
+              "original_datasets/Amazon_Echo_2_Reviews.csv",
+              "db2a09202ff4585129674f750445aba0644ae955b2ee7f645f06f5bef39d696c",
+              "none stated in this copy (its repository's MIT licence is for code); published on Kaggle by "
+              "PromptCloudHQ, whose page could not be checked here", "train", scale=5, domain="smart speakers",
+              columns={"text": "Review Text", "rating": "Rating"},
+              notes="review text only: the titles are often Amazon's generated 'Three Stars', which give the rating away"),
+    ReviewSet("alexa_2018", "Amazon Alexa reviews (2018), 1–5 stars", "en",
+              "diedrebrown/predictionwithalexareviews", "58e11068e2aea474f38474513c16caf464719206",
+              "original_datasets/amazon_alexa_reviews_2018.tsv",
+              "3be158a4f536b96f50f38eac6e5daf9476ca506fc5f0eab8d6d7825e502ee3f4",
+              "none stated in this copy (its repository's MIT licence is for code); published on Kaggle "
+              "(sid321axn/amazon-alexa-reviews), whose page could not be checked here", "train", scale=5,
+              domain="smart speakers", columns={"text": "verified_reviews", "rating": "rating"}, sep="\t",
+              notes="the 3,150 reviews of the Kaggle set, many texts repeated; echo_2017 texts it shares are kept once "
+              "by load_review_sets"),
 ]}
+
+ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats", "echo_2017", "alexa_2018")
+"""The English rated-review sets for training (splits by :func:`split_of`); never hotels or drugs.com."""
 
 
 def mirror_dir(repo: str) -> Path:
@@ -113,7 +178,7 @@ def _git_show(repo: str, commit: str, path: str, cache: Path) -> bytes:
 
 def read_bytes(review_set: ReviewSet, data_dir: Path | None = None, cache: Path = CACHE) -> bytes:
     """The raw file of ``review_set`` (checked against its sha256 when one is recorded)."""
-    base = Path(review_set.path).name
+    base = review_set.copy_name
     candidates = ([Path(data_dir) / base] if data_dir else []) + [Path(cache) / base]
     raw = next((p.read_bytes() for p in candidates if p.exists()), None)
     if raw is None:
@@ -127,7 +192,14 @@ def read_bytes(review_set: ReviewSet, data_dir: Path | None = None, cache: Path 
 
 
 def load_review_set(name: str, data_dir: Path | None = None, cache: Path = CACHE, member: str | None = None) -> pd.DataFrame:
-    """``text``, ``label`` (negative/neutral/positive), ``rating`` (where the set has one) and ``set``."""
+    """``text``, ``label`` (negative/neutral/positive), ``rating`` (where the set has one), ``set`` and ``domain``:
+    one row per distinct text. ``frame.attrs["counts"]`` says how many rows were read and why any were left out.
+
+    Example:
+        >>> frame = load_review_set("fine_food")            # doctest: +SKIP
+        >>> frame["label"].value_counts().to_dict()         # doctest: +SKIP
+        {'positive': 3357, 'negative': 723, 'neutral': 385}
+    """
     review_set = REVIEW_SETS[name]
     raw = read_bytes(review_set, data_dir, cache)
     member = member or review_set.member
@@ -135,8 +207,15 @@ def load_review_set(name: str, data_dir: Path | None = None, cache: Path = CACHE
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             inner = next(n for n in archive.namelist() if n.endswith("/" + member) or n == member)
             raw = archive.read(inner)
+    return parse_review_set(review_set, raw)
+
+
+def parse_review_set(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
+    """The rows of one set's raw file (see :func:`load_review_set`)."""
     kind = review_set.name
-    if kind == "clothing":
+    if review_set.columns:
+        frame = _read_table(review_set, raw)
+    elif kind == "clothing":
         frame = pd.read_csv(io.BytesIO(raw))
         title = frame["Title"].fillna("").astype(str).str.strip()
         body = frame["ReviewText"].fillna("").astype(str).str.strip()
@@ -154,14 +233,57 @@ def load_review_set(name: str, data_dir: Path | None = None, cache: Path = CACHE
         frame = pd.read_csv(io.BytesIO(raw), sep="\t", quoting=3)
         frame["rating"] = frame["rating"].astype(float)
     else:
-        raise KeyError(name)
+        raise KeyError(kind)
+    rows = len(frame)
     if "label" not in frame:
-        frame["label"] = [rating_label(r, 5) for r in frame["rating"]]
-    frame["text"] = frame["text"].astype(str).str.strip()
+        frame["label"] = [rating_label(r, review_set.scale or 5) for r in frame["rating"]]
+    frame["text"] = frame["text"].fillna("").astype(str).str.strip()
     frame = frame[(frame["text"].str.len() > 2) & frame["label"].notna()]
+    kept = len(frame)
     frame = frame.drop_duplicates("text").reset_index(drop=True)
-    frame["set"] = name
-    return frame[["text", "label", "rating", "set"]]
+    frame["set"] = review_set.name
+    frame["domain"] = review_set.domain
+    frame = frame[["text", "label", "rating", "set", "domain"]]
+    frame.attrs["counts"] = {"rows": rows, "no_text_or_rating": rows - kept, "repeated_text": kept - len(frame),
+                             "kept": len(frame)}
+    return frame
+
+
+_TAG = re.compile(r"<\s*br\s*/?\s*>|<\s*/?\s*p\s*>", re.IGNORECASE)
+
+
+def clean_text(text: str) -> str:
+    """HTML entities decoded, line-break tags and runs of white space made single spaces."""
+    return " ".join(_TAG.sub(" ", html.unescape(text)).split())
+
+
+def _read_table(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
+    """A CSV/TSV set named by its ``columns``: ``text`` and a numeric ``rating`` on the set's ``scale``."""
+    table = pd.read_csv(io.BytesIO(raw), sep=review_set.sep, encoding="utf-8-sig", dtype=str,
+                        keep_default_na=False)
+    text_column, rating_column = review_set.columns["text"], review_set.columns["rating"]
+    missing = [c for c in (text_column, rating_column) if c not in table.columns]
+    if missing:
+        raise ValueError(f"{review_set.name}: no column {missing} in {review_set.copy_name} "
+                         f"(columns: {list(table.columns)})")
+    rating = pd.to_numeric(table[rating_column].str.strip(), errors="coerce")
+    if review_set.scale:
+        rating = rating.where((rating >= 1) & (rating <= review_set.scale))
+    return pd.DataFrame({"text": table[text_column].map(clean_text), "rating": rating.astype(float)})
+
+
+def load_review_sets(names: tuple[str, ...] | list[str] = ENGLISH_TRAINING_SETS, data_dir: Path | None = None,
+                     cache: Path = CACHE, seed: int = 13) -> pd.DataFrame:
+    """Several sets in one frame, each text once (the first set that has it keeps it), with its ``split``.
+
+    Example:
+        >>> from voxlens.models.review_data import load_review_sets
+        >>> train = load_review_sets().query("split == 'train'")   # doctest: +SKIP
+    """
+    frames = [load_review_set(name, data_dir, cache) for name in names]
+    frame = pd.concat(frames, ignore_index=True).drop_duplicates("text").reset_index(drop=True)
+    frame["split"] = [split_of(text, seed=seed) for text in frame["text"]]
+    return frame
 
 
 def split_of(text: str, seed: int = 13, validation: float = 0.1, test: float = 0.2) -> str:

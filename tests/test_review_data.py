@@ -1,0 +1,108 @@
+"""The English rated-review sets: each loader's parsing and rating → label mapping, on small fixtures written
+for these tests (never the fetched data)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from voxlens.models.review_data import (ENGLISH_TRAINING_SETS, REVIEW_SETS, clean_text, load_review_set,
+                                        load_review_sets, parse_review_set, split_of)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "reviews"
+
+
+def fixture_set(name: str, fixture: str):
+    """The registered set ``name`` pointed at a fixture file (its sha256 recorded), and the fixture's bytes."""
+    raw = (FIXTURES / fixture).read_bytes()
+    return replace(REVIEW_SETS[name], sha256=hashlib.sha256(raw).hexdigest()), raw
+
+
+def test_the_training_sets_are_registered_with_their_provenance_scale_and_domain():
+    for name in ENGLISH_TRAINING_SETS:
+        review_set = REVIEW_SETS[name]
+        assert review_set.lang == "en" and review_set.use == "train"
+        assert len(review_set.commit) == 40 and len(review_set.sha256) == 64 and review_set.licence
+        assert review_set.scale in (5, 10) and review_set.domain and set(review_set.columns) == {"text", "rating"}
+        record = review_set.provenance()
+        assert record["repository"] == review_set.repo and record["scale"] == review_set.scale
+    assert len({REVIEW_SETS[n].domain for n in ENGLISH_TRAINING_SETS}) >= 3
+    # the evaluation-only domains are never among the training sets
+    assert not {"hotels", "drugs"} & {REVIEW_SETS[n].domain for n in ENGLISH_TRAINING_SETS}
+    assert len({REVIEW_SETS[n].copy_name for n in REVIEW_SETS}) == len(REVIEW_SETS)
+
+
+def test_fine_food_reviews_on_1_to_5_stars_lose_their_html_and_repeats():
+    review_set, raw = fixture_set("fine_food", "fine_food.csv")
+    frame = parse_review_set(review_set, raw)
+    assert frame["text"].tolist()[:2] == [
+        "These oat bars are chewy and not too sweet. My kids take them to school every day.",
+        "The bag arrived torn open & the beans were stale. Would not order again."]
+    assert frame["label"].tolist() == ["positive", "negative", "neutral", "negative", "positive"]
+    assert frame["rating"].tolist() == [5.0, 1.0, 3.0, 2.0, 4.0]
+    assert set(frame["domain"]) == {"food"} and set(frame["set"]) == {"fine_food"}
+    # row 6 repeats row 1, row 7 has no rating, row 8 is too short: all counted, none silently lost
+    assert frame.attrs["counts"] == {"rows": 8, "no_text_or_rating": 2, "repeated_text": 1, "kept": 5}
+
+
+def test_skytrax_scores_on_1_to_10_map_at_4_and_7():
+    review_set, raw = fixture_set("airline", "skytrax_airline.csv")
+    frame = parse_review_set(review_set, raw)
+    assert frame["rating"].tolist() == [1.0, 5.0, 6.0, 9.0, 4.0, 7.0]
+    assert frame["label"].tolist() == ["negative", "neutral", "neutral", "positive", "negative", "positive"]
+    assert frame.attrs["counts"]["no_text_or_rating"] == 1          # the review whose overall rating is NA
+    seats, _ = fixture_set("airline_seats", "skytrax_airline.csv")
+    assert parse_review_set(seats, raw)["label"].tolist() == frame["label"].tolist()
+
+
+def test_echo_reviews_are_read_without_their_titles_which_name_the_stars():
+    review_set, raw = fixture_set("echo_2017", "Amazon_Echo_2_Reviews.csv")
+    frame = parse_review_set(review_set, raw)
+    assert not frame["text"].str.contains("Stars").any()
+    assert frame["text"].iloc[0] == "Sound is thin but it understands me well"
+    assert frame["label"].tolist() == ["neutral", "positive", "negative", "positive"]
+
+
+def test_alexa_reviews_are_read_from_a_tab_separated_file_with_a_byte_order_mark():
+    review_set, raw = fixture_set("alexa_2018", "amazon_alexa_reviews_2018.tsv")
+    frame = parse_review_set(review_set, raw)
+    assert frame["label"].tolist() == ["positive", "negative", "neutral", "positive"]
+    assert frame.attrs["counts"]["no_text_or_rating"] == 1          # the empty review
+
+
+def test_a_missing_column_is_named_in_the_error():
+    review_set, raw = fixture_set("alexa_2018", "fine_food.csv")
+    with pytest.raises(ValueError, match="verified_reviews"):
+        parse_review_set(review_set, raw)
+
+
+def test_sets_are_read_from_a_data_directory_joined_once_per_text_and_split_by_hash(tmp_path: Path, monkeypatch):
+    import voxlens.models.review_data as review_data
+
+    sets = {}
+    for name, fixture in (("echo_2017", "Amazon_Echo_2_Reviews.csv"), ("alexa_2018", "amazon_alexa_reviews_2018.tsv"),
+                          ("fine_food", "fine_food.csv")):
+        review_set, _ = fixture_set(name, fixture)
+        shutil.copy(FIXTURES / fixture, tmp_path / review_set.copy_name)
+        sets[name] = review_set
+    monkeypatch.setattr(review_data, "REVIEW_SETS", {**review_data.REVIEW_SETS, **sets})
+    single = load_review_set("fine_food", data_dir=tmp_path, cache=tmp_path / "cache")
+    assert len(single) == 5 and sets["fine_food"].copy_name == "amazon_fine_food_reviews_5000.csv"
+    joined = load_review_sets(["echo_2017", "alexa_2018", "fine_food"], data_dir=tmp_path, cache=tmp_path / "cache")
+    # "Great little speaker for the kitchen" is in both Echo files: kept once, from the first set
+    assert (joined["text"] == "Great little speaker for the kitchen").sum() == 1
+    assert len(joined) == 4 + 3 + 5
+    assert joined["split"].tolist() == [split_of(t) for t in joined["text"]]
+    assert set(joined["domain"]) == {"smart speakers", "food"}
+    wrong = replace(sets["fine_food"], sha256="0" * 64)
+    monkeypatch.setattr(review_data, "REVIEW_SETS", {**review_data.REVIEW_SETS, "fine_food": wrong})
+    with pytest.raises(ValueError, match="sha256"):
+        load_review_set("fine_food", data_dir=tmp_path, cache=tmp_path / "cache")
+
+
+def test_clean_text_decodes_entities_and_line_breaks():
+    assert clean_text("Good&#039;s <br/>value &quot;deal&quot;<BR />  ok") == "Good's value \"deal\" ok"
