@@ -150,9 +150,19 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
               domain="smart speakers", columns={"text": "verified_reviews", "rating": "rating"}, sep="\t",
               notes="the 3,150 reviews of the Kaggle set, many texts repeated; echo_2017 texts it shares are kept once "
               "by load_review_sets"),
+    ReviewSet("restaurants", "Zomato restaurant reviews (Hyderabad, 100 restaurants, 2019), 1–5 stars", "en",
+              "BhavikaBhalani/Machine-Learning-Zomato-Restaurant-Clustering-and-Sentiment-Analysis",
+              "448c66e065597513272cc6636615b6edd81fecd0", "Restaurant reviews.csv",
+              "54f3e276d62ee0d7efcffa4a23363ef0c83f6b98a196a81dc804832540c5f426",
+              "none stated in this copy (its repository has no licence); published on Kaggle as the Zomato "
+              "restaurant reviews of Hyderabad, whose page could not be checked here", "train", scale=5,
+              domain="restaurants", columns={"text": "Review", "rating": "Rating"},
+              file_name="zomato_hyderabad_restaurant_reviews.csv",
+              notes="10,000 reviews; half stars (3.5) follow the 1–5 rule (3.5 neutral); the emoji of this copy "
+              "were broken by a wrong encoding and are removed"),
 ]}
 
-ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats", "echo_2017", "alexa_2018")
+ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats", "echo_2017", "alexa_2018", "restaurants")
 """The English rated-review sets for training (splits by :func:`split_of`); never hotels or drugs.com."""
 
 
@@ -250,17 +260,23 @@ def parse_review_set(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
 
 
 _TAG = re.compile(r"<\s*br\s*/?\s*>|<\s*/?\s*p\s*>", re.IGNORECASE)
+_BROKEN = re.compile("[?\ufffd]*\ufffd[?\ufffd]*")    # bytes that were not UTF-8 (mis-encoded emoji), with their '?'
 
 
 def clean_text(text: str) -> str:
-    """HTML entities decoded, line-break tags and runs of white space made single spaces."""
-    return " ".join(_TAG.sub(" ", html.unescape(text)).split())
+    """HTML entities decoded; line-break tags, undecodable characters and runs of white space made single spaces.
+
+    Example:
+        >>> clean_text("Tasty &amp; cheap.<br />Go!")
+        'Tasty & cheap. Go!'
+    """
+    return " ".join(_BROKEN.sub(" ", _TAG.sub(" ", html.unescape(text))).split())
 
 
 def _read_table(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
     """A CSV/TSV set named by its ``columns``: ``text`` and a numeric ``rating`` on the set's ``scale``."""
-    table = pd.read_csv(io.BytesIO(raw), sep=review_set.sep, encoding="utf-8-sig", dtype=str,
-                        keep_default_na=False)
+    text = raw.decode("utf-8-sig", errors="replace")    # a few copies hold bytes that are not UTF-8
+    table = pd.read_csv(io.StringIO(text), sep=review_set.sep, dtype=str, keep_default_na=False)
     text_column, rating_column = review_set.columns["text"], review_set.columns["rating"]
     missing = [c for c in (text_column, rating_column) if c not in table.columns]
     if missing:

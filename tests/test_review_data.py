@@ -74,6 +74,16 @@ def test_alexa_reviews_are_read_from_a_tab_separated_file_with_a_byte_order_mark
     assert frame.attrs["counts"]["no_text_or_rating"] == 1          # the empty review
 
 
+def test_restaurant_reviews_with_half_stars_and_bytes_that_are_not_utf8():
+    review_set, raw = fixture_set("restaurants", "zomato_hyderabad_restaurant_reviews.csv")
+    frame = parse_review_set(review_set, raw)
+    assert frame["rating"].tolist() == [5.0, 3.5, 1.5, 3.0, 2.5]
+    assert frame["label"].tolist() == ["positive", "neutral", "negative", "neutral", "neutral"]
+    assert frame["text"].iloc[1] == "Food was okay, nothing memorable the starters were cold"
+    assert frame["text"].iloc[0].endswith("Loved it \U0001f60d")         # valid UTF-8 emoji are kept
+    assert frame.attrs["counts"]["no_text_or_rating"] == 1               # the rating "Like" is not a number
+
+
 def test_a_missing_column_is_named_in_the_error():
     review_set, raw = fixture_set("alexa_2018", "fine_food.csv")
     with pytest.raises(ValueError, match="verified_reviews"):
