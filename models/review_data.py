@@ -357,3 +357,36 @@ def provenance(names: list[str] | None = None, data_dir: Path | None = None) -> 
         record["sha256"] = hashlib.sha256(read_bytes(REVIEW_SETS[name], data_dir)).hexdigest()
         out.append(record)
     return out
+
+
+def label_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Reviews per domain, split and label of a :func:`load_review_sets` frame (with totals)."""
+    table = (frame.groupby(["domain", "split", "label"]).size().unstack("label", fill_value=0)
+             .reindex(columns=["negative", "neutral", "positive"], fill_value=0))
+    table = table.reindex(sorted(table.index, key=lambda k: (k[0], ["train", "validation", "test"].index(k[1]))))
+    table["total"] = table.sum(axis=1)
+    table.loc[("all", "all"), :] = table.sum(axis=0)
+    return table.astype(int).reset_index()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Read the English training sets (fetching them where needed) and print their counts and provenance."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--data", type=Path, default=None, help="directory holding copies of the review files")
+    parser.add_argument("--sets", nargs="*", default=list(ENGLISH_TRAINING_SETS))
+    args = parser.parse_args(argv)
+    frame = load_review_sets(args.sets, args.data)
+    table = label_counts(frame)
+    print("| " + " | ".join(table.columns) + " |\n|---|---|" + "---:|" * (len(table.columns) - 2))
+    for row in table.itertuples(index=False):
+        print("| " + " | ".join(str(v) for v in row) + " |")
+    print("\nper set: " + ", ".join(f"{k} {v}" for k, v in frame.groupby("set", sort=False).size().items()))
+    print("\ndata: " + json.dumps([{k: r[k] for k in ("set", "repository", "commit", "path", "sha256", "licence")}
+                                   for r in provenance(args.sets, args.data)], indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from voxlens.models.review_data import (ENGLISH_TRAINING_SETS, REVIEW_SETS, clean_text, load_review_set,
-                                        load_review_sets, parse_review_set, split_of)
+from voxlens.models.review_data import (ENGLISH_TRAINING_SETS, REVIEW_SETS, clean_text, label_counts,
+                                        load_review_set, load_review_sets, parse_review_set, split_of)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reviews"
 
@@ -132,6 +132,11 @@ def test_sets_are_read_from_a_data_directory_joined_once_per_text_and_split_by_h
     assert len(joined) == 4 + 3 + 5
     assert joined["split"].tolist() == [split_of(t) for t in joined["text"]]
     assert set(joined["domain"]) == {"smart speakers", "food"}
+    counts = label_counts(joined)
+    total = counts[counts["domain"] == "all"].iloc[0]
+    assert total["total"] == len(joined) and total["neutral"] == (joined["label"] == "neutral").sum()
+    food = counts[counts["domain"] == "food"]
+    assert food["total"].sum() == 5 and set(food["split"]) <= {"train", "validation", "test"}
     wrong = replace(sets["fine_food"], sha256="0" * 64)
     monkeypatch.setattr(review_data, "REVIEW_SETS", {**review_data.REVIEW_SETS, "fine_food": wrong})
     with pytest.raises(ValueError, match="sha256"):
