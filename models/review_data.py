@@ -40,6 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from voxlens.core.errors import InputError
 from voxlens.sentiment.rating_labels import rating_label
 
 CACHE = Path.home() / ".cache" / "voxlens" / "reviews"
@@ -230,7 +231,7 @@ def load_review_set(name: str, data_dir: Path | None = None, cache: Path = CACHE
     Example:
         >>> frame = load_review_set("fine_food")            # doctest: +SKIP
         >>> frame["label"].value_counts().to_dict()         # doctest: +SKIP
-        {'positive': 3357, 'negative': 723, 'neutral': 385}
+        {'positive': 3836, 'negative': 754, 'neutral': 393}
     """
     review_set = REVIEW_SETS[name]
     raw = read_bytes(review_set, data_dir, cache)
@@ -313,7 +314,7 @@ def _read_table(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
     columns = review_set.columns
     missing = [c for c in columns.values() if c not in table.columns]
     if missing:
-        raise ValueError(f"{review_set.name}: no column {missing} in {review_set.copy_name} "
+        raise InputError(f"{review_set.name}: no column {missing} in {review_set.copy_name} "
                          f"(columns: {list(table.columns)})")
     body = table[columns["text"]]
     if review_set.remove:

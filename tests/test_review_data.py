@@ -110,7 +110,9 @@ def test_app_store_reviews_join_title_and_text_and_lose_the_crawlers_deletion_ma
 
 def test_a_missing_column_is_named_in_the_error():
     review_set, raw = fixture_set("alexa_2018", "fine_food.csv")
-    with pytest.raises(ValueError, match="verified_reviews"):
+    from voxlens.core.errors import InputError
+
+    with pytest.raises(InputError, match="verified_reviews"):
         parse_review_set(review_set, raw)
 
 
