@@ -13,9 +13,11 @@ Sets:
       or negative, as shipped in the test fixtures of the npm package ``sentiment`` 5.0.2 (MIT), fetched once
       with ``npm pack`` into ``~/.cache/voxlens/npm``. No model here was fitted or tuned on them.
   (d) real rated reviews (``voxlens.models.review_data``, 3 classes from their ratings): the test split (20% by
-      hash) of the clothing reviews and of each English training domain (Amazon fine food, Skytrax airline,
-      Amazon Echo/Alexa, Zomato restaurant, App Store reviews: held out from training), the held-out hotel reviews (a domain never trained
-      on), drugs.com (all files with ``--drugs-all``) and PolEmo 2.0's out-of-domain Polish reviews.
+      hash) of the clothing reviews and of each English training domain (Amazon fine food, Skytrax airline:
+      held out from training); out of domain, the test split of each evaluation-only domain (no stated licence,
+      never trained or chosen on: Amazon Echo/Alexa, Zomato restaurant and App Store reviews; all of them with
+      ``--review-sets-all``), the held-out hotel reviews (a domain never trained on), drugs.com (all files with
+      ``--drugs-all``) and PolEmo 2.0's out-of-domain Polish reviews.
 Macro-F1 is over the classes present in a set (IMDB has no neutral class; a neutral prediction there is
 still an error).
 Models: VADER (compound ≥ 0.05 positive, ≤ −0.05 negative), v1 (MiniLM + head trained on tweets only, whole
@@ -247,21 +249,33 @@ DOMAIN_TITLES = {"food": "Amazon fine food reviews", "airline": "Skytrax airline
                  "apps": "Apple App Store reviews"}
 
 
-def domain_test_splits(data: Path | None) -> dict[str, pd.DataFrame]:
-    """The test split (20% by hash, :func:`voxlens.models.review_data.split_of`) of each English training domain
-    (``ENGLISH_TRAINING_SETS``): held out from training, scored as in-domain sets."""
-    from voxlens.models.review_data import ENGLISH_TRAINING_SETS, load_review_sets
-
-    joined = load_review_sets(ENGLISH_TRAINING_SETS, data)
-    test = joined[joined["split"] == "test"]
-    return {f"{DOMAIN_TITLES.get(domain, domain)} (test split)": frame.reset_index(drop=True)
-            for domain, frame in test.groupby("domain", sort=False)}
+def domain_set_name(domain: str, use: str, whole: bool = False) -> str:
+    """The evaluation's name of a rated-review domain: its test split, or (evaluation-only sets) all of it."""
+    title = DOMAIN_TITLES.get(domain, domain)
+    if use == "train":
+        return f"{title} (test split)"
+    return f"{title} (out of domain, {'all' if whole else 'test split'})"
 
 
-def review_sets(data: Path | None, drugs_all: bool, only: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """The real rated-review sets: clothing and the English training domains (test splits), hotels (held-out
-    part), drugs.com, PolEmo-OUT; with ``only``, those whose name contains one of its strings."""
-    from voxlens.models.review_data import load_review_set, split_of
+def domain_sets(data: Path | None, whole: bool = False) -> dict[str, pd.DataFrame]:
+    """The English rated-review domains (``ENGLISH_REVIEW_SETS``): the test split (20% by hash,
+    :func:`voxlens.models.review_data.split_of`) of each training domain, held out from training; and of each
+    evaluation-only domain (no stated licence: never trained or chosen on) its test split, or with ``whole`` all
+    of it. A text that is also in a training set is kept there only."""
+    from voxlens.models.review_data import ENGLISH_REVIEW_SETS, load_review_sets
+
+    joined = load_review_sets(ENGLISH_REVIEW_SETS, data)
+    chosen = joined[(joined["split"] == "test") | ((joined["use"] != "train") & whole)]
+    return {domain_set_name(domain, use, whole): frame.reset_index(drop=True)
+            for (use, domain), frame in chosen.groupby(["use", "domain"], sort=False)}
+
+
+def review_sets(data: Path | None, drugs_all: bool, only: list[str] | None = None,
+                whole: bool = False) -> dict[str, pd.DataFrame]:
+    """The real rated-review sets: clothing and the English rated-review domains (test splits; ``whole``: all of
+    the evaluation-only ones), hotels (held-out part), drugs.com, PolEmo-OUT; with ``only``, those whose name
+    contains one of its strings."""
+    from voxlens.models.review_data import ENGLISH_REVIEW_SETS, REVIEW_SETS, load_review_set, split_of
 
     def clothing() -> pd.DataFrame:
         frame = load_review_set("clothing", data)
@@ -273,15 +287,16 @@ def review_sets(data: Path | None, drugs_all: bool, only: list[str] | None = Non
         return frame
 
     loaders = {"clothing reviews (test split)": clothing}
-    loaders.update({title: None for title in (f"{t} (test split)" for t in DOMAIN_TITLES.values())})
+    domains = dict.fromkeys((REVIEW_SETS[n].domain, REVIEW_SETS[n].use) for n in ENGLISH_REVIEW_SETS)
+    loaders.update({domain_set_name(domain, use, whole): None for domain, use in domains})  # training ones first
     loaders["hotel reviews (held out, unseen domain)"] = lambda: hotel_split(load_review_set("hotels", data))[1]
     loaders["drugs.com reviews (out of domain, test file)"] = drugs
     if drugs_all:
         loaders["drugs.com reviews (out of domain, all 979)"] = lambda: drug_reviews(all_files=True)
     loaders["PolEmo 2.0 out of domain (Polish, amb = neutral)"] = lambda: load_review_set("polemo_out", data)
     chosen = [name for name in loaders if not only or any(o.lower() in name.lower() for o in only)]
-    domains = domain_test_splits(data) if any(loaders[name] is None for name in chosen) else {}
-    sets = {name: (domains[name] if loaders[name] is None else loaders[name]()) for name in chosen}
+    scored = domain_sets(data, whole) if any(loaders[name] is None for name in chosen) else {}
+    sets = {name: (scored[name] if loaders[name] is None else loaders[name]()) for name in chosen}
     return {name: frame.assign(lang=frame.get("lang", "pl" if "Polish" in name else "en"))
             for name, frame in sets.items()}
 
@@ -364,6 +379,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="also print the default's confusion matrix and per-class errors on out-of-domain sets")
     parser.add_argument("--only", action="append", default=None, metavar="TEXT",
                         help="score only the review sets whose name contains TEXT (repeatable), e.g. 'test split'")
+    parser.add_argument("--review-sets-all", action="store_true",
+                        help="score all of each evaluation-only rated-review domain, not only its test split")
     parser.add_argument("--limit", type=int, default=0,
                         help="score at most this many texts of each set (a quick check; 0: all)")
     args = parser.parse_args(argv)
@@ -379,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
                      for source in TRAINING_SOURCES})
         for name, title in UCI_SETS.items():
             sets[title] = review_sentences(name).assign(lang="en")
-    sets.update(review_sets(args.data, args.drugs_all, args.only))
+    sets.update(review_sets(args.data, args.drugs_all, args.only, args.review_sets_all))
     if args.limit:
         sets = {name: frame.head(args.limit) for name, frame in sets.items()}
     models = {"VADER": None}

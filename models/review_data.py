@@ -112,7 +112,9 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
               sha256="7c74bdb440e15c36b0a66f32500decd86f29380fc42b28752f1335de143a99fc", licence="CC BY-SA 4.0 (KLEJ, Allegro)",
               use="train", notes="dev.tsv of the same archive is part of the Polish validation split", scale=5,
               domain="products", **_KLEJ),
-    # English rated reviews of further domains, for training (each text's split by split_of)
+    # English rated reviews of further domains (each text's split by split_of). Only sets whose publisher states a
+    # licence that allows training are "train"; those with no stated licence are "evaluation": scored, never
+    # trained or chosen on.
     ReviewSet("fine_food", "Amazon Fine Food Reviews (McAuley and Leskovec 2013; the first 5,000), 1–5 stars", "en",
               "Andre-LR/Sentiment_Analyzer_Amazon_Reviews", "948e7586d2cbb64ad84e783107f6563e3344b60d", "Reviews.csv",
               "5ab8318fb59999c24fec21e4a531aecd07b63e7d6c322a5d3a5d7f252c2ed217",
@@ -141,7 +143,7 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
               "original_datasets/Amazon_Echo_2_Reviews.csv",
               "db2a09202ff4585129674f750445aba0644ae955b2ee7f645f06f5bef39d696c",
               "none stated in this copy (its repository's MIT licence is for code); published on Kaggle by "
-              "PromptCloudHQ, whose page could not be checked here", "train", scale=5, domain="smart speakers",
+              "PromptCloudHQ, whose page could not be checked here", "evaluation", scale=5, domain="smart speakers",
               columns={"text": "Review Text", "rating": "Rating"},
               notes="review text only: the titles are often Amazon's generated 'Three Stars', which give the rating away"),
     ReviewSet("alexa_2018", "Amazon Alexa reviews (2018), 1–5 stars", "en",
@@ -149,7 +151,7 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
               "original_datasets/amazon_alexa_reviews_2018.tsv",
               "3be158a4f536b96f50f38eac6e5daf9476ca506fc5f0eab8d6d7825e502ee3f4",
               "none stated in this copy (its repository's MIT licence is for code); published on Kaggle "
-              "(sid321axn/amazon-alexa-reviews), whose page could not be checked here", "train", scale=5,
+              "(sid321axn/amazon-alexa-reviews), whose page could not be checked here", "evaluation", scale=5,
               domain="smart speakers", columns={"text": "verified_reviews", "rating": "rating"}, sep="\t",
               notes="the 3,150 reviews of the Kaggle set, many texts repeated; echo_2017 texts it shares are kept once "
               "by load_review_sets"),
@@ -158,7 +160,7 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
               "448c66e065597513272cc6636615b6edd81fecd0", "Restaurant reviews.csv",
               "54f3e276d62ee0d7efcffa4a23363ef0c83f6b98a196a81dc804832540c5f426",
               "none stated in this copy (its repository has no licence); published on Kaggle as the Zomato "
-              "restaurant reviews of Hyderabad, whose page could not be checked here", "train", scale=5,
+              "restaurant reviews of Hyderabad, whose page could not be checked here", "evaluation", scale=5,
               domain="restaurants", columns={"text": "Review", "rating": "Rating"},
               file_name="zomato_hyderabad_restaurant_reviews.csv",
               notes="10,000 reviews; half stars (3.5) follow the 1–5 rule (3.5 neutral); the emoji of this copy "
@@ -167,7 +169,7 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
                 "Leolty/RoseMatcher", "2d730cb6dc1617b7d5824f482911bd620c27522f",
                 f"dataset/{folder}/{folder.replace('Github', 'GitHub')}_Reviews_Origin.xlsx", sha256,
                 "none stated (the repository has no licence; its README says the reviews were crawled from the "
-                "Apple App Store in February 2022)", "train", scale=5, domain="apps",
+                "Apple App Store in February 2022)", "evaluation", scale=5, domain="apps",
                 columns={"text": "content", "title": "title", "rating": "rating"},
                 file_name=f"app_store_{key}_reviews.xlsx", remove="（该条评论已经被删除）", max_rows=max_rows,
                 notes="title and text joined; the crawler's mark of reviews deleted since (a Chinese phrase) is "
@@ -184,9 +186,12 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
 ]}
 
 APP_STORE_SETS = ("app_store_teams", "app_store_testflight", "app_store_github", "app_store_chrome")
-ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats", "echo_2017", "alexa_2018", "restaurants",
-                         *APP_STORE_SETS)
-"""The English rated-review sets for training (splits by :func:`split_of`); never hotels or drugs.com."""
+ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats")
+"""English rated-review sets whose publisher states a licence that allows training (CC0); never hotels or drugs.com."""
+ENGLISH_EVALUATION_SETS = ("echo_2017", "alexa_2018", "restaurants", *APP_STORE_SETS)
+"""English rated-review sets with no stated licence: evaluation only (scored, never trained or chosen on)."""
+ENGLISH_REVIEW_SETS = ENGLISH_TRAINING_SETS + ENGLISH_EVALUATION_SETS
+"""Both, training sets first: a text in both kinds is kept once, as a training text."""
 
 
 def mirror_dir(repo: str) -> Path:
@@ -332,7 +337,8 @@ def _read_table(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
 
 def load_review_sets(names: tuple[str, ...] | list[str] = ENGLISH_TRAINING_SETS, data_dir: Path | None = None,
                      cache: Path = CACHE, seed: int = 13) -> pd.DataFrame:
-    """Several sets in one frame, each text once (the first set that has it keeps it), with its ``split``.
+    """Several sets in one frame, each text once (the first set that has it keeps it), with its ``split`` and its
+    set's ``use`` (``train``, or ``evaluation`` for the sets with no stated licence).
 
     Example:
         >>> from voxlens.models.review_data import load_review_sets
@@ -341,6 +347,7 @@ def load_review_sets(names: tuple[str, ...] | list[str] = ENGLISH_TRAINING_SETS,
     frames = [load_review_set(name, data_dir, cache) for name in names]
     frame = pd.concat(frames, ignore_index=True).drop_duplicates("text").reset_index(drop=True)
     frame["split"] = [split_of(text, seed=seed) for text in frame["text"]]
+    frame["use"] = frame["set"].map(lambda name: REVIEW_SETS[name].use)
     return frame
 
 
@@ -361,31 +368,36 @@ def provenance(names: list[str] | None = None, data_dir: Path | None = None) -> 
 
 
 def label_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Reviews per domain, split and label of a :func:`load_review_sets` frame (with totals)."""
-    table = (frame.groupby(["domain", "split", "label"]).size().unstack("label", fill_value=0)
-             .reindex(columns=["negative", "neutral", "positive"], fill_value=0))
-    table = table.reindex(sorted(table.index, key=lambda k: (k[0], ["train", "validation", "test"].index(k[1]))))
-    table["total"] = table.sum(axis=1)
-    table.loc[("all", "all"), :] = table.sum(axis=0)
-    return table.astype(int).reset_index()
+    """Reviews per use, domain, split and label of a :func:`load_review_sets` frame (with totals per use)."""
+    splits = ["train", "validation", "test"]
+    parts = []
+    for use, part in frame.groupby("use", sort=False):
+        table = (part.groupby(["domain", "split", "label"]).size().unstack("label", fill_value=0)
+                 .reindex(columns=["negative", "neutral", "positive"], fill_value=0))
+        table = table.reindex(sorted(table.index, key=lambda k: (k[0], splits.index(k[1]))))
+        table["total"] = table.sum(axis=1)
+        table.loc[("all", "all"), :] = table.sum(axis=0)
+        parts.append(table.astype(int).reset_index().assign(use=use))
+    table = pd.concat(parts, ignore_index=True)
+    return table[["use"] + [c for c in table.columns if c != "use"]]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Read the English training sets (fetching them where needed) and print their counts and provenance."""
+    """Read the English rated-review sets (fetching them where needed) and print their counts and provenance."""
     import argparse
     import json
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--data", type=Path, default=None, help="directory holding copies of the review files")
-    parser.add_argument("--sets", nargs="*", default=list(ENGLISH_TRAINING_SETS))
+    parser.add_argument("--sets", nargs="*", default=list(ENGLISH_REVIEW_SETS))
     args = parser.parse_args(argv)
     frame = load_review_sets(args.sets, args.data)
     table = label_counts(frame)
-    print("| " + " | ".join(table.columns) + " |\n|---|---|" + "---:|" * (len(table.columns) - 2))
+    print("| " + " | ".join(table.columns) + " |\n|---|---|---|" + "---:|" * (len(table.columns) - 3))
     for row in table.itertuples(index=False):
         print("| " + " | ".join(str(v) for v in row) + " |")
     print("\nper set: " + ", ".join(f"{k} {v}" for k, v in frame.groupby("set", sort=False).size().items()))
-    print("\ndata: " + json.dumps([{k: r[k] for k in ("set", "repository", "commit", "path", "sha256", "licence")}
+    print("\ndata: " + json.dumps([{k: r[k] for k in ("set", "use", "repository", "commit", "path", "sha256", "licence")}
                                    for r in provenance(args.sets, args.data)], indent=1, ensure_ascii=False))
 
 

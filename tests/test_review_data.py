@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from voxlens.models.review_data import (ENGLISH_TRAINING_SETS, REVIEW_SETS, clean_text, label_counts,
-                                        load_review_set, load_review_sets, parse_review_set, split_of)
+from voxlens.models.review_data import (ENGLISH_EVALUATION_SETS, ENGLISH_REVIEW_SETS, ENGLISH_TRAINING_SETS,
+                                        REVIEW_SETS, clean_text, label_counts, load_review_set, load_review_sets,
+                                        parse_review_set, split_of)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reviews"
 
@@ -22,16 +23,22 @@ def fixture_set(name: str, fixture: str):
     return replace(REVIEW_SETS[name], sha256=hashlib.sha256(raw).hexdigest()), raw
 
 
-def test_the_training_sets_are_registered_with_their_provenance_scale_and_domain():
-    for name in ENGLISH_TRAINING_SETS:
+def test_the_english_sets_are_registered_with_their_provenance_scale_domain_and_use():
+    for name in ENGLISH_REVIEW_SETS:
         review_set = REVIEW_SETS[name]
-        assert review_set.lang == "en" and review_set.use == "train"
+        assert review_set.lang == "en"
         assert len(review_set.commit) == 40 and len(review_set.sha256) == 64 and review_set.licence
         assert review_set.scale in (5, 10) and review_set.domain and {"text", "rating"} <= set(review_set.columns)
         record = review_set.provenance()
         assert record["repository"] == review_set.repo and record["scale"] == review_set.scale
-    assert len({REVIEW_SETS[n].domain for n in ENGLISH_TRAINING_SETS}) >= 3
-    # the evaluation-only domains are never among the training sets
+    # only sets whose publisher states a licence that allows training may train; the others are evaluation only
+    assert {REVIEW_SETS[n].use for n in ENGLISH_TRAINING_SETS} == {"train"}
+    assert all("CC0" in REVIEW_SETS[n].licence for n in ENGLISH_TRAINING_SETS)
+    assert {REVIEW_SETS[n].use for n in ENGLISH_EVALUATION_SETS} == {"evaluation"}
+    assert all(REVIEW_SETS[n].licence.startswith("none stated") for n in ENGLISH_EVALUATION_SETS)
+    assert ENGLISH_REVIEW_SETS[:len(ENGLISH_TRAINING_SETS)] == ENGLISH_TRAINING_SETS
+    assert len({REVIEW_SETS[n].domain for n in ENGLISH_REVIEW_SETS}) >= 5
+    # the evaluation-only domains of before are never among the training sets
     assert not {"hotels", "drugs"} & {REVIEW_SETS[n].domain for n in ENGLISH_TRAINING_SETS}
     assert len({REVIEW_SETS[n].copy_name for n in REVIEW_SETS}) == len(REVIEW_SETS)
 
@@ -134,9 +141,12 @@ def test_sets_are_read_from_a_data_directory_joined_once_per_text_and_split_by_h
     assert len(joined) == 4 + 3 + 5
     assert joined["split"].tolist() == [split_of(t) for t in joined["text"]]
     assert set(joined["domain"]) == {"smart speakers", "food"}
+    assert joined.groupby("set")["use"].first().to_dict() == {"echo_2017": "evaluation", "alexa_2018": "evaluation",
+                                                                "fine_food": "train"}
     counts = label_counts(joined)
-    total = counts[counts["domain"] == "all"].iloc[0]
-    assert total["total"] == len(joined) and total["neutral"] == (joined["label"] == "neutral").sum()
+    totals = counts[counts["domain"] == "all"].set_index("use")
+    assert totals.loc["train", "total"] == 5 and totals.loc["evaluation", "total"] == 7
+    assert totals["neutral"].sum() == (joined["label"] == "neutral").sum()
     food = counts[counts["domain"] == "food"]
     assert food["total"].sum() == 5 and set(food["split"]) <= {"train", "validation", "test"}
     wrong = replace(sets["fine_food"], sha256="0" * 64)
