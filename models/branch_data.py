@@ -32,29 +32,28 @@ TRUNK_CACHE = Path.home() / ".cache" / "voxlens" / "branch-trunk"
 def review_domains() -> list[str]:
     """English rated-review sets that may be trained on: the clothing reviews and every English set
     registered for training (never an evaluation-only set)."""
-    from voxlens.models.review_data import REVIEW_SETS
+    from voxlens.models.review_data import ENGLISH_TRAINING_SETS, REVIEW_SETS
 
-    return [name for name, s in REVIEW_SETS.items()
-            if s.lang == "en" and (name == "clothing" or s.use == "train")]
+    return ["clothing"] + [name for name in ENGLISH_TRAINING_SETS if REVIEW_SETS[name].use == "train"]
 
 
 def load_domains(corpus_sources: Sequence[str], reviews: Sequence[str], data_dir: Path | None = None,
                  max_per_domain: int | None = None, seed: int = 13) -> pd.DataFrame:
-    """``text``, ``label``, ``domain``, ``split`` (train / validation / test) of every domain.
+    """``text``, ``label``, ``domain``, ``split`` (train / validation / test) of every domain: the corpus
+    sources of ``train_sentiment`` by name, the review sets by their domain (e.g. two airline sets, one domain).
 
     ``max_per_domain`` caps a domain's training rows: the rarest classes are kept whole, the others sampled
     (by a fixed seed) so the domain's classes are as even as the cap allows.
     """
-    from voxlens.models.review_data import load_review_set, split_of
+    from voxlens.models.review_data import load_review_sets
     from voxlens.models.train_sentiment import load_splits
 
     frames = []
     if corpus_sources:
         for split, frame in load_splits(seed, tuple(corpus_sources)).items():
             frames.append(frame.rename(columns={"source": "domain"}).assign(split=split))
-    for name in reviews:
-        frame = load_review_set(name, data_dir)
-        frames.append(frame.assign(domain=name, split=frame["text"].map(split_of))[["text", "label", "domain", "split"]])
+    if reviews:   # each text once across the sets, split by split_of; a set's domain names it (e.g. "airline")
+        frames.append(load_review_sets(list(reviews), data_dir, seed=seed))
     data = pd.concat(frames, ignore_index=True)[["text", "label", "domain", "split"]]
     data = data[data["label"].isin(LABELS)].drop_duplicates("text").reset_index(drop=True)
     if max_per_domain:

@@ -118,6 +118,37 @@ def segment_logits(model, states: TrunkStates, batch_tokens: int = 16384) -> np.
     return out
 
 
+def init_head(model, data: Split, texts: int, seed: int, C: float = 1.0) -> None:
+    """Start a linear head from a class-balanced logistic regression on the initial branch's pooled vectors of
+    ``texts`` training texts (a text's windows averaged by length), so fine-tuning starts from a working head."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    from voxlens.sentiment.runtime import length_batches
+
+    items = np.random.default_rng(seed).choice(len(data.y), size=min(texts, len(data.y)), replace=False)
+    index, owner = data.segments(items)
+    pooled = np.zeros((len(index), model.bert.config.hidden_size), dtype=np.float32)
+    model.eval()
+    with torch.inference_mode():
+        for batch in length_batches(data.states.lengths[index], 64, 8192):
+            pooled[batch] = model.pooled_from_trunk(*data.states.batch(index[batch])).numpy()
+    weights = data.chars[index]
+    features = np.zeros((len(items), pooled.shape[1]), dtype=np.float64)
+    np.add.at(features, owner, pooled * weights[:, None])
+    features /= np.bincount(owner, weights=weights)[:, None]
+    classifier = LogisticRegression(C=C, class_weight="balanced", max_iter=500).fit(features, data.y[items])
+    coef = np.zeros((len(LABELS), features.shape[1]))
+    intercept = np.full(len(LABELS), -5.0)   # a class absent from the sample starts unlikely
+    weight, bias = classifier.coef_, classifier.intercept_
+    if len(classifier.classes_) == 2:   # one row (the second class against the first): as two softmax rows
+        weight, bias = np.concatenate([-weight / 2, weight / 2]), np.concatenate([-bias / 2, bias / 2])
+    coef[classifier.classes_], intercept[classifier.classes_] = weight, bias
+    with torch.no_grad():
+        model.head.out.weight.copy_(torch.from_numpy(coef.astype(np.float32)))
+        model.head.out.bias.copy_(torch.from_numpy(intercept.astype(np.float32)))
+
+
 def domain_scores(probs: np.ndarray, split: Split) -> dict[str, float]:
     from voxlens.models.train_sentiment import macro_f1
 
@@ -160,6 +191,7 @@ def train(model, data: Split, validation: Split, minutes: float, lr: float, head
         if best is None or mean > best[0]:
             best = (mean, copy.deepcopy({k: v for k, v in model.state_dict().items() if not k.startswith("bert.")}))
 
+    evaluate()   # the starting point: the original layers with the initial head
     model.train()
     losses: list[float] = []
     def progress() -> float:
@@ -248,13 +280,16 @@ def data_provenance(corpus: tuple[str, ...], reviews: list[str], data_dir: Path 
                   for r in provenance(reviews, data_dir)]
 
 
-def report(model, data: pd.DataFrame, data_dir: Path | None, cache: Path | None, per_domain: int) -> pd.DataFrame:
-    """Macro-F1, accuracy and ECE of the model (fp32 torch) beside VADER: test splits, drugs.com, hotels."""
+def report(model, data: pd.DataFrame, data_dir: Path | None, cache: Path | None, per_domain: int,
+           evaluation_sets: bool = True) -> pd.DataFrame:
+    """Macro-F1, accuracy and ECE of the model (fp32 torch) beside VADER: the test split of every training
+    domain, all drugs.com reviews, the held-out hotel reviews and the evaluation-only review sets' test splits
+    (at most ``per_domain`` texts of a domain, a fixed sample)."""
     from sklearn.metrics import accuracy_score
 
     from bench.eval_sentiment import (drug_reviews, expected_calibration_error, hotel_split, rating_to_label,
                                       vader_proba)
-    from voxlens.models.review_data import load_review_set
+    from voxlens.models.review_data import ENGLISH_EVALUATION_SETS, load_review_set, load_review_sets
     from voxlens.models.train_sentiment import macro_f1
 
     test = capped(data[data["split"] == "test"], per_domain)
@@ -262,6 +297,10 @@ def report(model, data: pd.DataFrame, data_dir: Path | None, cache: Path | None,
     drugs = drug_reviews(all_files=True)
     sets["drugs.com reviews (out of domain, all 979)"] = drugs.assign(label=[rating_to_label(r) for r in drugs["label"]])
     sets["hotel reviews (held out, unseen domain)"] = hotel_split(load_review_set("hotels", data_dir))[1]
+    if evaluation_sets:   # rated reviews with no stated licence: never trained on, scored out of domain
+        others = load_review_sets(ENGLISH_EVALUATION_SETS, data_dir)
+        others = capped(others[others["split"] == "test"], per_domain)
+        sets.update({f"{d} reviews (out of domain, test split)": g for d, g in others.groupby("domain", sort=False)})
     rows = []
     for name, frame in sets.items():
         y = frame["label"].map(LABELS.index).to_numpy()
@@ -307,6 +346,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--no-save", dest="save", action="store_false")
+    parser.add_argument("--no-evaluation-sets", dest="evaluation_sets", action="store_false",
+                        help="do not score the evaluation-only review sets (apps, restaurants, smart speakers)")
+    parser.add_argument("--init-texts", type=int, default=2000,
+                        help="start a linear head from a logistic regression on this many texts (0: random)")
+    parser.add_argument("--prepare-only", action="store_true", help="compute and cache the trunk states, then stop")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -325,6 +369,11 @@ def main(argv: list[str] | None = None) -> None:
                              model.max_tokens, args.cache, "validation")
         print(f"prepared {len(train_split.y)} training texts ({len(train_split.states.lengths)} segments) and "
               f"{len(validation.y)} validation texts in {time.time() - started:.0f}s", flush=True)
+        if args.prepare_only:
+            return
+        if args.init_texts and not args.hidden:
+            init_head(model, train_split, args.init_texts, args.seed)
+            print(f"head initialised from {args.init_texts} texts in {time.time() - started:.0f}s", flush=True)
         history = train(model, train_split, validation, args.minutes, args.lr, args.head_lr, args.alpha,
                         args.batch_tokens, args.max_tokens, args.eval_minutes, args.seed, args.subset)
         temperature = fit_temperature(model, validation)
@@ -350,7 +399,7 @@ def main(argv: list[str] | None = None) -> None:
             return
         model.save(args.out, card)
         model = SentimentBranch.load(args.out)   # report what ships: the float16 layers
-    table = report(model, data, args.data, args.cache, args.test_per_domain)
+    table = report(model, data, args.data, args.cache, args.test_per_domain, args.evaluation_sets)
     print("\n" + markdown_table(table))
     if not args.report and args.save:
         model.card["metrics"] = table.round(4).to_dict(orient="records")

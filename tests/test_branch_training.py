@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from voxlens.models.branch_data import cap_classes, segment_texts, trunk_states
-from voxlens.models.train_branch import fit_temperature, prepare, split_proba, train
+from voxlens.models.train_branch import fit_temperature, init_head, prepare, split_proba, train
 from voxlens.sentiment.branch import SentimentBranch
 from voxlens.sentiment.segments import scoring_segments
 
@@ -52,6 +53,7 @@ def test_trunk_states_are_the_trunks_output_and_come_back_from_the_cache(tiny_en
     assert batch_mask.sum().item() == states.lengths[2]
 
 
+@pytest.mark.slow   # about a minute on 2 shared cores
 def test_the_branch_learns_a_separable_toy_set_and_calibrates(tiny_encoder_dir, tmp_path):
     model = SentimentBranch(str(tiny_encoder_dir), trunk_layers=1, branch_layers=1)
     frame = toy_frame()
@@ -59,12 +61,13 @@ def test_the_branch_learns_a_separable_toy_set_and_calibrates(tiny_encoder_dir, 
     assert (data.count > 1).any()   # the long review is several windows
     y = frame["label"].map(["negative", "neutral", "positive"].index).to_numpy()
     np.testing.assert_array_equal(data.y, y)   # items keep the order of the frame
-    before = (split_proba(model, data).argmax(1) == y).mean()
+    init_head(model, data, texts=len(y), seed=0, C=1e3)   # random tiny features: weak regularisation
+    assert (split_proba(model, data).argmax(1) == y).mean() >= 0.8   # a fitted start, not a random head
     history = train(model, data, data, minutes=5, lr=1e-3, head_lr=3e-2, alpha=0.5, batch_tokens=256,
                     max_tokens=32, eval_minutes=5, seed=0, max_steps=60)
     assert history[-1]["steps"] == 60
     probs = split_proba(model, data)
-    assert (probs.argmax(1) == y).mean() == 1.0 > before
+    assert (probs.argmax(1) == y).mean() == 1.0
     temperature = fit_temperature(model, data)
     assert 0.2 <= temperature <= 5.0 and model.temperature == temperature
     np.testing.assert_allclose(split_proba(model, data).sum(1), 1.0, atol=1e-5)
