@@ -145,10 +145,14 @@ class SentimentBranch(nn.Module):
             return run_layers(self.bert.encoder.layer[:self.trunk_layers], hidden,
                               additive_mask(attention_mask, hidden.dtype))
 
+    def pooled_from_trunk(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The branch's mean-pooled vector (what the head reads) from trunk outputs."""
+        hidden = run_layers(self.branch, hidden, additive_mask(attention_mask, hidden.dtype))
+        return mean_pool(hidden, attention_mask)
+
     def sentiment_from_trunk(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Sentiment logits (before the temperature) from trunk outputs: branch layers, mean pooling, head."""
-        hidden = run_layers(self.branch, hidden, additive_mask(attention_mask, hidden.dtype))
-        return self.head(mean_pool(hidden, attention_mask))
+        return self.head(self.pooled_from_trunk(hidden, attention_mask))
 
     def topic_from_trunk(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """The original model's mean-pooled, L2-normalised vector, continuing from trunk outputs."""
