@@ -7,7 +7,8 @@ quantisation) except the nodes it keeps in fp32; the default sentiment model the
 layers ``layer.N``, branch layers ``branch.N``) and the reviews are the clothing reviews' test split (the
 rest may be its training data); for the frozen-MiniLM head (v3) it is the encoder and every review.
 Printed: macro-F1 per set, its change against fp32, and the scoring time of the evaluation (a rough speed
-signal on shared cores).
+signal on shared cores). A branch model's card chooses its recipe with ``"int8_recipe"`` (``"ffn"``, the
+default, or ``"ffn+last-branch-layer"``).
 
 Run:
     python -m bench.int8_recipes
@@ -29,6 +30,7 @@ def layer_nodes(nodes: list[str], prefix: str, index: int, attention: int) -> li
 
 def recipes(model) -> dict[str, list[str] | None]:
     """Recipe name → the MatMul/Attention nodes kept in fp32 (None: no quantisation at all)."""
+    from voxlens.sentiment.branch_runtime import kept_fp32
     from voxlens.sentiment.onnx_backend import ffn_output_matmuls
 
     nodes = [n.name for n in model.graph.node if n.op_type in ("MatMul", "Attention")]
@@ -45,8 +47,7 @@ def recipes(model) -> dict[str, list[str] | None]:
     if branch:
         kept = [n for i, layer in enumerate(branch) for n in layer_nodes(nodes, "branch", layer, len(trunk) + i)]
         out["int8 but FFN outputs and the branch"] = sorted(set(ffn + kept))
-        out["int8 but FFN outputs, last branch layer"] = sorted(set(
-            ffn + layer_nodes(nodes, "branch", branch[-1], len(trunk) + len(branch) - 1)))
+        out["int8 but FFN outputs, last branch layer"] = kept_fp32(model, "ffn+last-branch-layer")
     else:
         out["int8 but the last layer"] = layer_nodes(nodes, "layer", trunk[-1], trunk[-1])
     return out

@@ -2,7 +2,9 @@
 
 Two graphs are exported from :class:`voxlens.sentiment.branch.SentimentBranch` the first time a model is
 used, fused by ONNX Runtime's transformer optimizer and, by default, quantised with the encoder's int8
-recipe (:func:`voxlens.sentiment.onnx_backend.quantize_int8`: per channel, each feed-forward output kept fp32):
+recipe (:func:`voxlens.sentiment.onnx_backend.quantize_int8`: per channel, each feed-forward output kept
+fp32; a card's ``"int8_recipe": "ffn+last-branch-layer"`` also keeps the last branch layer fp32, see
+``bench/int8_recipes.py``):
 
 - ``sentiment``: token ids, mask → the branch's pooled representation (trunk + branch layers only);
 - ``shared``: token ids, mask → (pooled representation, topic vector): the trunk runs once, then the
@@ -41,6 +43,7 @@ from voxlens.sentiment.runtime import intra_op_threads, length_batches, set_thre
 log = logging.getLogger(__name__)
 
 GRAPHS = ("sentiment", "shared")
+INT8_RECIPES = ("ffn", "ffn+last-branch-layer")   # a card's ``int8_recipe``: which nodes int8 keeps in fp32
 GRAPH_RECIPE = "branch graphs v1: pooled branch output; shared trunk"   # part of the cache key
 CHECK_TOLERANCE = 1e-4
 
@@ -166,6 +169,23 @@ def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERA
     return worst
 
 
+def kept_fp32(model, recipe: str = "ffn") -> list[str]:
+    """The nodes the int8 copy of a fused graph keeps in fp32: each layer's feed-forward output (``"ffn"``,
+    the encoder's recipe) and, for ``"ffn+last-branch-layer"``, every weight of the last branch layer."""
+    from voxlens.sentiment.onnx_backend import ffn_output_matmuls
+
+    if recipe not in INT8_RECIPES:
+        raise ModelError(f"int8_recipe={recipe!r}: use one of {', '.join(INT8_RECIPES)}")
+    keep = ffn_output_matmuls(model)
+    if recipe == "ffn+last-branch-layer":
+        nodes = list(model.graph.node)
+        last = max(int(n.name.split("/branch.")[1].split("/")[0]) for n in nodes if "/branch." in n.name)
+        layer = [n for n in nodes if n.op_type == "MatMul" and f"/branch.{last}/" in n.name]
+        dense = {i for n in layer if n.name.endswith("attention/output/dense/MatMul") for i in n.input}
+        keep += [n.name for n in layer] + [n.name for n in nodes if n.op_type == "Attention" and n.output[0] in dense]
+    return sorted(set(keep))
+
+
 def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize: bool = True) -> dict[str, Path]:
     """The cached graph files of the artefact (exported on first use; int8 copies of the fp32 ones)."""
     from filelock import FileLock
@@ -184,8 +204,12 @@ def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize:
                  "quantising" if quantize else "exporting", branch_dir, folder)
         try:
             if quantize:
+                import onnx
+
+                recipe = json.loads((Path(branch_dir) / "card.json").read_text()).get("int8_recipe", "ffn")
                 for kind, source in prepare_graphs(branch_dir, encoder, quantize=False).items():
-                    quantize_int8(source, paths[kind])
+                    keep = kept_fp32(onnx.load(str(source), load_external_data=False), recipe)
+                    quantize_int8(source, paths[kind], keep_fp32=keep)
             else:
                 export_graphs(load_branch(branch_dir, encoder), folder)
         except ModelError:

@@ -246,3 +246,23 @@ def test_on_minilm_the_fp32_graphs_match_the_module_and_int8_stays_close(tmp_pat
     assert np.abs(int8 - module.predict_proba(windows)).max() < 0.1
     features, vectors = exact.encoder_.run(texts[:3], texts[:3])
     np.testing.assert_allclose(vectors, Encoder().encode(texts[:3]), atol=1e-5)
+
+
+def test_a_card_can_keep_the_last_branch_layer_fp32_in_int8(branch_dir, tiny_encoder_dir):
+    import onnx
+
+    from voxlens.sentiment.branch_runtime import kept_fp32
+
+    default = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=True)
+    card = json.loads((branch_dir / "card.json").read_text())
+    (branch_dir / "card.json").write_text(json.dumps({**card, "int8_recipe": "ffn+last-branch-layer"}))
+    kept = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=True)
+    fp32 = onnx.load(str(prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=False)["sentiment"]))
+    names = kept_fp32(fp32, "ffn+last-branch-layer")
+    assert len([n for n in names if "/branch.0/" in n]) == 3 and sum(n.startswith("Attention") for n in names) == 1
+    for kind in ("sentiment", "shared"):
+        ops = [[n.op_type for n in onnx.load(str(paths[kind])).graph.node] for paths in (default, kept)]
+        assert ops[0].count("QAttention") == ops[1].count("QAttention") + 1      # the branch's attention
+        assert ops[0].count("MatMulInteger") == ops[1].count("MatMulInteger") + 2  # its projection and FFN input
+    with pytest.raises(Exception, match="int8_recipe"):
+        kept_fp32(fp32, "everything")
