@@ -7,8 +7,8 @@ Data (:mod:`voxlens.models.review_data`, read from the public KLEJ benchmark arc
 - Allegro Reviews, product reviews with 1–5 stars (KLEJ AR ``train.tsv``): 1–2 negative, 3 neutral, 4–5
   positive. CC BY-SA 4.0.
 
-Validation (picks C, the class weighting and the weight of the Allegro reviews): PolEmo2.0-IN ``dev.tsv``
-and AR ``dev.tsv``, mean macro-F1. Test, only reported and never used to choose anything: PolEmo 2.0's
+Validation (picks C, the class weighting, the weight of the Allegro reviews and the feature settings, then
+fits the class offsets of the chosen model): PolEmo2.0-IN ``dev.tsv`` and AR ``dev.tsv``, mean macro-F1. Test, only reported and never used to choose anything: PolEmo 2.0's
 out-of-domain reviews (products and school, KLEJ PolEmo2.0-OUT ``dev.tsv``, ambivalent as neutral).
 
 Run (a few minutes on a quiet machine; about 30 minutes on 2 busy shared cores):
@@ -26,12 +26,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from voxlens.models.review_data import load_review_set, provenance
 from voxlens.sentiment.ngram import NgramSentimentModel
 
 OUT = Path(__file__).parent / "polish_sentiment"
-VERSION = "1"
+VERSION = "2"
+DEFAULT_GRID = ("16:balanced:0.5:joint,16:balanced:0.5:block,8:balanced:0.5:block,32:balanced:0.5:block,"
+                "16:balanced:1:block,16:balanced:0.5:block+stem6")
 
 
 def macro_f1(y_true, y_pred) -> float:
@@ -60,12 +63,24 @@ def evaluate(model: NgramSentimentModel, frame: pd.DataFrame, x=None) -> dict[st
             for name in sorted(frame["set"].unique()) for mask in [(frame["set"] == name).to_numpy()]}
 
 
-def _grid(text: str) -> list[tuple[float, str | None, float]]:
-    """``C:class_weight:allegro_weight`` triples, comma-separated (class_weight none or balanced)."""
+FEATURES = {   # named feature settings of NgramSentimentModel a grid entry may use
+    "joint": {},
+    "block": {"block_norm": True},
+    "block+stem6": {"block_norm": True, "stem_chars": 6},
+    "joint+stem6": {"stem_chars": 6},
+}
+
+
+def _grid(text: str) -> list[tuple[float, str | None, float, str]]:
+    """``C:class_weight:allegro_weight[:features]`` entries, comma-separated (class_weight none or
+    balanced; features a key of :data:`FEATURES`, default joint)."""
     out = []
     for item in text.split(","):
-        C, class_weight, allegro_weight = item.split(":")
-        out.append((float(C), None if class_weight == "none" else class_weight, float(allegro_weight)))
+        C, class_weight, allegro_weight, *features = item.split(":")
+        features = features[0] if features else "joint"
+        if features not in FEATURES:
+            raise argparse.ArgumentTypeError(f"unknown features {features!r}: one of {', '.join(FEATURES)}")
+        out.append((float(C), None if class_weight == "none" else class_weight, float(allegro_weight), features))
     return out
 
 
@@ -74,40 +89,55 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=None, help="directory holding the KLEJ archives")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--n-features", type=int, default=2**17)
-    parser.add_argument("--grid", type=_grid, default=_grid("4:none:0.5,4:balanced:0.5,4:balanced:1,16:balanced:0.5,1:balanced:0.5"),
-                        help="settings validation chooses from: C:class_weight:allegro_weight,...")
+    parser.add_argument("--grid", type=_grid, default=_grid(DEFAULT_GRID),
+                        help="settings validation chooses from: C:class_weight:allegro_weight[:features],... "
+                             f"(features: {', '.join(FEATURES)})")
+    parser.add_argument("--no-offsets", action="store_true",
+                        help="do not fit the class offsets of the chosen model on validation")
     args = parser.parse_args(argv)
 
     started = time.time()
     splits = polish_splits(args.data)
     train, validation = splits["train"], splits["validation"]
-    base = NgramSentimentModel(args.n_features).fit_idf(train["text"].tolist())
-    x_train = base.features(train["text"].tolist())
-    x_validation = base.features(validation["text"].tolist())
-    grid = []
-    fitted = []
-    for C, class_weight, allegro_weight in args.grid:
+    grid, fitted, features = [], [], {}
+    for C, class_weight, allegro_weight, feature_name in tqdm(args.grid, desc="grid", unit="setting"):
+        if feature_name not in features:       # features are computed once per feature setting
+            base = NgramSentimentModel(args.n_features, **FEATURES[feature_name]).fit_idf(train["text"].tolist())
+            features[feature_name] = (base.idf_, base.features(train["text"].tolist()),
+                                      base.features(validation["text"].tolist()))
+        idf, x_train, x_validation = features[feature_name]
         weight = np.where(train["set"] == "allegro_reviews", allegro_weight, 1.0)
-        model = NgramSentimentModel(args.n_features, C, class_weight)
-        model.idf_ = base.idf_
+        model = NgramSentimentModel(args.n_features, C, class_weight, **FEATURES[feature_name])
+        model.idf_ = idf
         model.fit_features(x_train, train["label"], weight)
         scores = evaluate(model, validation, x_validation)
-        grid.append({"C": C, "class_weight": class_weight, "allegro_weight": allegro_weight,
+        grid.append({"C": C, "class_weight": class_weight, "allegro_weight": allegro_weight, "features": feature_name,
                      "validation": scores, "mean_validation_macro_f1": round(float(np.mean(list(scores.values()))), 4)})
         fitted.append(model)
         print(json.dumps(grid[-1]), flush=True)
     chosen = int(np.argmax([row["mean_validation_macro_f1"] for row in grid]))
     best, model = grid[chosen], fitted[chosen]
+    offsets = None
+    if not args.no_offsets:
+        x_validation = features[best["features"]][2]
+        model.fit_bias(x_validation, validation["label"], validation["set"])
+        scores = evaluate(model, validation, x_validation)
+        offsets = {"offsets": [round(float(b), 2) for b in model.bias_], "validation": scores,
+                   "mean_validation_macro_f1": round(float(np.mean(list(scores.values()))), 4),
+                   "note": "fitted on the validation split itself, so its validation score is optimistic"}
+        print(f"class offsets (negative, neutral, positive) fitted on validation: {json.dumps(offsets)}")
     test = evaluate(model, splits["test"])
     print(f"chosen on validation: {best}\nPolEmo 2.0 out of domain (test) macro-F1: {test}")
     model.card = {
         "name": "voxlens/polish-ngram-sentiment", "version": VERSION, "lang": "pl",
-        "model": "TF-IDF over hashed word 1–2-grams and character 2–5-grams (within words), sublinear tf, "
-                 "multinomial logistic regression; weights stored in float16",
+        "model": "TF-IDF over hashed word 1–2-grams and character 2–5-grams (within words), optionally crude "
+                 "6-letter stems, sublinear tf, multinomial logistic regression with class offsets fitted on "
+                 "validation; weights stored in float16",
         "labels": "PolEmo 2.0: plus positive, minus negative, zero and amb (ambivalent) neutral; Allegro "
                   "Reviews: 1–2 stars negative, 3 neutral, 4–5 positive",
         "licence_note": "trained on PolEmo 2.0 (CC BY-NC-SA 4.0): the weights are for non-commercial use",
-        "allegro_weight": best["allegro_weight"], "selection": grid,
+        "allegro_weight": best["allegro_weight"], "features": best["features"], "selection": grid,
+        "class_offsets_fit": offsets,
         "test": {"polemo_out_dev_macro_f1": test.get("polemo_out")},
         "train_rows": int(len(train)), "data": provenance(["polemo_in", "polemo_out", "allegro_reviews"], args.data),
         "command": "python -m voxlens.models.train_polish " + " ".join(sys.argv[1:] if argv is None else argv), "seconds": round(time.time() - started),
