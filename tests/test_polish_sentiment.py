@@ -174,3 +174,16 @@ def test_the_training_grid_names_its_feature_settings():
     assert len(_grid(DEFAULT_GRID)) >= 2
     with pytest.raises(argparse.ArgumentTypeError):
         _grid("4:none:0.5:no-such-features")
+
+
+def test_class_offsets_are_kept_only_when_cross_validation_favours_them():
+    import pandas as pd
+
+    from voxlens.models.train_polish import choose_offsets
+
+    model, texts, labels = _tiny_polish_model()
+    validation = pd.DataFrame({"text": texts, "label": labels, "set": ["a", "b"] * (len(texts) // 2)})
+    record = choose_offsets(model, model.features(texts), validation)
+    # the model already separates these reviews perfectly: offsets cannot beat it, so none are kept
+    assert record["mean_validation_macro_f1_without"] == 1.0 and len(record["mean_validation_macro_f1_2fold"]) == 3
+    assert not record["adopted"] and record["offsets"] == [0.0, 0.0, 0.0] and not model.bias_.any()
