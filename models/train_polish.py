@@ -34,8 +34,8 @@ from voxlens.sentiment.ngram import LABELS, NgramSentimentModel
 
 OUT = Path(__file__).parent / "polish_sentiment"
 VERSION = "2"
-DEFAULT_GRID = ("16:balanced:0.5:joint,16:balanced:0.5:block,8:balanced:0.5:block,32:balanced:0.5:block,"
-                "16:balanced:1:block,16:balanced:0.5:block+stem6")
+DEFAULT_GRID = ("16:balanced:0.5:joint,8:balanced:0.5:joint,16:balanced:0.5:block,16:balanced:0.5:joint+stem6,"
+                "16:balanced:0.5:block+stem6")
 
 
 def macro_f1(y_true, y_pred) -> float:
