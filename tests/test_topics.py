@@ -163,3 +163,14 @@ def test_update_clusters_each_separated_language_of_the_outliers_on_its_own():
     new_ids, by_theme = outcomes[True]
     assert all(len(ids) == 1 for ids in by_theme.values()) and len(set().union(*by_theme.values())) == 3
     assert len(new_ids) == 4                                  # three Polish themes and English "tracking"
+
+
+def test_ward_tree_is_scipys_without_its_distance_matrix():
+    import fastcluster
+    from scipy.cluster.hierarchy import ward
+
+    points = np.random.default_rng(3).normal(size=(400, 12))
+    fast = fastcluster.linkage_vector(points, method="ward")
+    reference = ward(points)
+    np.testing.assert_allclose(fast[:, 2], reference[:, 2], rtol=1e-9)
+    np.testing.assert_array_equal(fast[:, :2], reference[:, :2])
