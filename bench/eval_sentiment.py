@@ -13,8 +13,8 @@ Sets:
       or negative, as shipped in the test fixtures of the npm package ``sentiment`` 5.0.2 (MIT), fetched once
       with ``npm pack`` into ``~/.cache/voxlens/npm``. No model here was fitted or tuned on them.
   (d) real rated reviews (``voxlens.models.review_data``, 3 classes from their ratings): the test split (20% by
-      hash) of the clothing reviews and of each English training domain (Amazon fine food, Skytrax airline:
-      held out from training); out of domain, the test split of each evaluation-only domain (no stated licence,
+      hash) of the clothing reviews and of each English training domain (Amazon fine food, Skytrax airline,
+      the full clothing set: held out from training); out of domain, the test split of each evaluation-only domain (no stated licence,
       never trained or chosen on: Amazon Echo/Alexa, Zomato restaurant and App Store reviews; all of them with
       ``--review-sets-all``), the held-out hotel reviews (a domain never trained on), drugs.com (all files with
       ``--drugs-all``) and PolEmo 2.0's out-of-domain Polish reviews.
@@ -246,7 +246,7 @@ def hotel_split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 DOMAIN_TITLES = {"food": "Amazon fine food reviews", "airline": "Skytrax airline reviews",
                  "smart speakers": "Amazon Echo/Alexa reviews", "restaurants": "Zomato restaurant reviews",
-                 "apps": "Apple App Store reviews"}
+                 "apps": "Apple App Store reviews", "clothing": "Women's clothing reviews, full set"}
 
 
 def domain_set_name(domain: str, use: str, whole: bool = False) -> str:

@@ -71,6 +71,7 @@ class ReviewSet:
     file_name: str = ""           # name of the copy in ``data_dir`` and the cache (default: the path's base name)
     remove: str = ""              # a pattern removed from every text (a crawler's marker), table sets
     max_rows: int = 0             # keep at most this many distinct texts (those first by a hash of the text)
+    clean: bool = True            # table sets: decode HTML and collapse white space (False: strip only, as read)
 
     @property
     def copy_name(self) -> str:
@@ -138,6 +139,17 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
               "published the reviews are unknown (its README says so)",
               "train", scale=10, domain="airline", columns={"text": "content", "rating": "overall_rating"},
               file_name="skytrax_seat.csv", notes="all 1,258 seat reviews; one without an overall rating is left out"),
+    ReviewSet("clothing_full", "Women's E-Commerce Clothing Reviews (Brooks 2018; all 23,486 rows), 1–5 stars", "en",
+              "MichalSzopinski00/The-Best-Classifier", "31a3d4bdcaf1499e4a8bfc74d4b935280a616d91",
+              "womens-ecommerce-clothing-reviews.zip",
+              "8df20eb78ef96528a1d4e0695bd36180b3afb04d53123727cf92105866cdd995",
+              "CC0 1.0 (as the set's Kaggle page states, like the clothing set's; this copy carries none)", "train",
+              member="Womens Clothing E-Commerce Reviews.csv", scale=5, domain="clothing",
+              columns={"text": "Review Text", "title": "Title", "rating": "Rating"}, clean=False, max_rows=20000,
+              file_name="womens_clothing_reviews_full.zip",
+              notes="the whole set the clothing set holds 1,499 rows of (all 1,499 are in it, with the same texts and "
+              "so the same splits); title and text joined and only stripped, as the clothing set's; 20,000 of its "
+              "22,634 distinct texts, the first by a hash of the text"),
     ReviewSet("echo_2017", "Amazon Echo Dot 2 reviews (PromptCloud, 2017), 1–5 stars", "en",
               "diedrebrown/predictionwithalexareviews", "58e11068e2aea474f38474513c16caf464719206",
               "original_datasets/Amazon_Echo_2_Reviews.csv",
@@ -186,7 +198,7 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
 ]}
 
 APP_STORE_SETS = ("app_store_teams", "app_store_testflight", "app_store_github", "app_store_chrome")
-ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats")
+ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats", "clothing_full")
 """English rated-review sets whose publisher states a licence that allows training (CC0); never hotels or drugs.com."""
 ENGLISH_EVALUATION_SETS = ("echo_2017", "alexa_2018", "restaurants", *APP_STORE_SETS)
 """English rated-review sets with no stated licence: evaluation only (scored, never trained or chosen on)."""
@@ -321,13 +333,14 @@ def _read_table(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
     if missing:
         raise InputError(f"{review_set.name}: no column {missing} in {review_set.copy_name} "
                          f"(columns: {list(table.columns)})")
+    tidy = clean_text if review_set.clean else str.strip
     body = table[columns["text"]]
     if review_set.remove:
         body = body.str.replace(review_set.remove, " ", regex=True)
-    body = body.map(clean_text)
+    body = body.map(tidy)
     text = body
     if "title" in columns:     # a user's own title, joined to the text as the clothing reviews' are
-        title = table[columns["title"]].map(clean_text)
+        title = table[columns["title"]].map(tidy)
         text = (title + ". " + body).where((title != "") & (body != ""), body)
     rating = pd.to_numeric(table[columns["rating"]].str.strip(), errors="coerce")
     if review_set.scale:

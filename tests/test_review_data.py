@@ -115,6 +115,32 @@ def test_app_store_reviews_join_title_and_text_and_lose_the_crawlers_deletion_ma
                                                        raw)["text"].tolist()
 
 
+def test_the_full_clothing_set_is_read_from_its_zip_with_the_clothing_sets_texts(tmp_path: Path, monkeypatch):
+    import io
+    import zipfile
+
+    import voxlens.models.review_data as review_data
+
+    csv = (",Clothing ID,Age,Title,Review Text,Rating,Recommended IND\n"
+           "0,767,33,,Absolutely wonderful  - silky and sexy,4,1\n"
+           "1,1080,34,Runs small,Love the print but had to size up twice.,3,1\n"
+           "2,1077,60,,,5,1\n"
+           "3,1049,50,Cheap fabric,Pilled after one wash &amp; lost its shape.,1,0\n")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("womens-ecommerce-clothing-reviews/Womens Clothing E-Commerce Reviews.csv", csv)
+    review_set = replace(REVIEW_SETS["clothing_full"], sha256=hashlib.sha256(buffer.getvalue()).hexdigest())
+    (tmp_path / review_set.copy_name).write_bytes(buffer.getvalue())
+    monkeypatch.setattr(review_data, "REVIEW_SETS", {**review_data.REVIEW_SETS, "clothing_full": review_set})
+    frame = load_review_set("clothing_full", data_dir=tmp_path, cache=tmp_path / "cache")
+    # stripped only, as the clothing set's texts are, so a review has the same text (and split) in both
+    assert frame["text"].tolist() == ["Absolutely wonderful  - silky and sexy",
+                                      "Runs small. Love the print but had to size up twice.",
+                                      "Cheap fabric. Pilled after one wash &amp; lost its shape."]
+    assert frame["label"].tolist() == ["positive", "neutral", "negative"]
+    assert frame.attrs["counts"]["no_text_or_rating"] == 1
+
+
 def test_a_missing_column_is_named_in_the_error():
     review_set, raw = fixture_set("alexa_2018", "fine_food.csv")
     from voxlens.core.errors import InputError

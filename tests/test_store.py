@@ -74,3 +74,10 @@ def test_read_only_open_of_a_missing_schema_says_how_to_fix(tmp_path):
 def test_count_rejects_unknown_tables(store):
     with pytest.raises(ValueError, match="unknown table"):
         store.count("items; DROP TABLE items")
+
+
+def test_store_files_cap_duckdbs_memory(tmp_path):
+    with Store(tmp_path / "capped.duckdb") as store:
+        assert store.execute("SELECT current_setting('memory_limit')")[0][0] == "488.2 MiB"
+    with Store(tmp_path / "wide.duckdb", memory_limit="2GB") as store:
+        assert store.execute("SELECT current_setting('memory_limit')")[0][0] == "1.8 GiB"

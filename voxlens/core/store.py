@@ -163,6 +163,8 @@ TABLES = (
     "items", "responses", "tickets", "scores", "topics", "topic_info", "issues", "runs", "quarantine",
 )
 
+DEFAULT_MEMORY_LIMIT = "512MB"
+
 
 class Store:
     """A DuckDB file with the voxlens tables; opens (and migrates) on construction.
@@ -173,15 +175,20 @@ class Store:
         wait: seconds to keep retrying while another process holds the store (one process may write
             a store file at a time); 0 refuses at once. Either way a busy store raises
             :class:`StoreError` naming the process that holds it.
+        memory_limit: DuckDB's memory limit for a store file (None: DuckDB's default, 80% of RAM).
+            DuckDB keeps the pages it wrote cached up to its limit, so without one a long ``analyze``
+            grows with the store; above the limit it spills to a temporary file beside the store.
     """
 
-    def __init__(self, path: str | Path = "voxlens.duckdb", read_only: bool = False, wait: float = 0.0) -> None:
+    def __init__(self, path: str | Path = "voxlens.duckdb", read_only: bool = False, wait: float = 0.0,
+                 memory_limit: str | None = DEFAULT_MEMORY_LIMIT) -> None:
         self.path = str(path)
+        config = {"memory_limit": memory_limit} if memory_limit and self.path != ":memory:" else {}
         deadline = time.monotonic() + max(wait, 0.0)
         delay = 0.05
         while True:
             try:
-                self.con = duckdb.connect(self.path, read_only=read_only)
+                self.con = duckdb.connect(self.path, read_only=read_only, config=config)
                 break
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
