@@ -54,6 +54,8 @@ import pandas as pd
 LABELS = ("negative", "neutral", "positive")
 BASELINE_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v1"
 PREVIOUS_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v2"
+PREVIOUS_POLISH = Path(__file__).parent.parent / "models" / "previous" / "polish_sentiment_v1"
+POLISH_SET = "PolEmo 2.0 out of domain (Polish, amb = neutral)"
 NPM_SENTIMENT = "sentiment@5.0.2"
 NPM_CACHE = Path.home() / ".cache" / "voxlens" / "npm"
 UCI_SETS = {"amazon": "Amazon product-review sentences (out of domain)",
@@ -199,6 +201,22 @@ def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
     return result
 
 
+def polish_speed(texts: list[str]) -> str:
+    """Reviews per second of the previous and the current Polish n-gram model, side by side."""
+    from voxlens.sentiment import SentimentModel
+
+    models = {"Polish n-gram": SentimentModel()}
+    if PREVIOUS_POLISH.exists():
+        models = {"previous Polish n-gram (v1)": SentimentModel(routes={"pl": str(PREVIOUS_POLISH)}), **models}
+    rates = {}
+    for name, model in models.items():
+        model.predict(texts[:8], langs=["pl"] * 8)       # load the weights outside the timing
+        started = time.perf_counter()
+        model.predict(texts, langs=["pl"] * len(texts))
+        rates[name] = len(texts) / (time.perf_counter() - started)
+    return ", ".join(f"{name} {rate:.1f}" for name, rate in rates.items())
+
+
 class ClassBiased:
     """A model whose probabilities are multiplied by ``exp(bias)`` per class and renormalised (a shift of
     the decision thresholds, e.g. towards or away from neutral)."""
@@ -293,7 +311,7 @@ def review_sets(data: Path | None, drugs_all: bool, only: list[str] | None = Non
     loaders["drugs.com reviews (out of domain, test file)"] = drugs
     if drugs_all:
         loaders["drugs.com reviews (out of domain, all 979)"] = lambda: drug_reviews(all_files=True)
-    loaders["PolEmo 2.0 out of domain (Polish, amb = neutral)"] = lambda: load_review_set("polemo_out", data)
+    loaders[POLISH_SET] = lambda: load_review_set("polemo_out", data)
     chosen = [name for name in loaders if not only or any(o.lower() in name.lower() for o in only)]
     scored = domain_sets(data, whole) if any(loaders[name] is None for name in chosen) else {}
     sets = {name: (scored[name] if loaders[name] is None else loaders[name]()) for name in chosen}
@@ -375,6 +393,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only-tune-curve", action="store_true", help="measure only tune on the hotel reviews")
     parser.add_argument("--fit-bias", action="store_true",
                         help="also score the last head with class offsets fitted on the validation split")
+    parser.add_argument("--polish-only", action="store_true",
+                        help="score only the Polish reviews (VADER, the English head, the previous and the current "
+                             "Polish model) and time only the Polish models")
     parser.add_argument("--confusion", action="store_true",
                         help="also print the default's confusion matrix and per-class errors on out-of-domain sets")
     parser.add_argument("--only", action="append", default=None, metavar="TEXT",
@@ -389,18 +410,21 @@ def main(argv: list[str] | None = None) -> None:
         print(markdown_table(tune_curve(args.data, args.cache)))
         return
     sets: dict[str, pd.DataFrame] = {}
-    if not args.no_training_sources:
+    if not (args.no_training_sources or args.polish_only):
         splits = load_splits(sources=TRAINING_SOURCES)
         test = splits["test"]
         sets.update({f"{source} (held-out test)": test[test["source"] == source].assign(lang="en")
                      for source in TRAINING_SOURCES})
         for name, title in UCI_SETS.items():
             sets[title] = review_sentences(name).assign(lang="en")
-    sets.update(review_sets(args.data, args.drugs_all, args.only, args.review_sets_all))
+    only = ["PolEmo"] if args.polish_only else args.only
+    sets.update(review_sets(args.data, args.drugs_all, only, args.review_sets_all))
     if args.limit:
         sets = {name: frame.head(args.limit) for name, frame in sets.items()}
     models = {"VADER": None}
     heads = [("v2", PREVIOUS_HEAD)] + ([("current", None)] if not args.head else [(str(h), h) for h in args.head])
+    if args.polish_only:      # only the English head that scored Polish before Polish was covered
+        heads = heads[-1:]
     for name, head_dir in heads:
         models[name] = head_model(head_dir, args.cache, long_text_chars=400)
         if args.int8:
@@ -415,8 +439,11 @@ def main(argv: list[str] | None = None) -> None:
         polish = set(langs) == {"pl"}
         entries = list(models.items())
         if polish:   # Polish: VADER, the English head as the previous fallback, and the default (Polish route)
-            entries = [("VADER", None), ("previous default (English head, covered=False)", default),
-                       ("current default (Polish n-gram model)", SentimentModel(long_text_chars=400))]
+            entries = [("VADER", None), ("previous default (English head, covered=False)", default)]
+            if PREVIOUS_POLISH.exists():
+                entries.append(("previous Polish n-gram model (v1)",
+                                SentimentModel(routes={"pl": str(PREVIOUS_POLISH)}, long_text_chars=400)))
+            entries.append(("current default (Polish n-gram model)", SentimentModel(long_text_chars=400)))
         for model_name, model in entries:
             if model is None:
                 probs = vader_proba(texts)
@@ -425,7 +452,7 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 probs = model.predict_proba(texts, langs)
             predicted = probs.argmax(axis=1)
-            shown = ("VADER", heads[-1][0], f"{heads[-1][0]}, class bias")
+            shown = ("VADER", heads[-1][0], f"{heads[-1][0]}, class bias", "current default (Polish n-gram model)")
             if args.confusion and "out of domain" in set_name and model_name in shown:
                 confusions.append(confusion_report(f"{set_name}, {model_name}", y, predicted))
             rows.append({
@@ -443,9 +470,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.tune_curve:
         print("\ntune on rated hotel reviews (a domain the default never saw), macro-F1 on the held-out ones:\n")
         print(markdown_table(tune_curve(args.data, args.cache)))
+    names = ["polemo_out"] if args.polish_only else None
     print("\ndata: " + json.dumps([{k: r[k] for k in ("set", "repository", "commit", "path", "member", "sha256",
-                                                    "licence")} for r in provenance(data_dir=args.data)], indent=1))
-    speed_sets = ("drugs.com reviews (out of domain, test file)", "PolEmo 2.0 out of domain (Polish, amb = neutral)")
+                                                    "licence")} for r in provenance(names, args.data)], indent=1))
+    if args.polish_only and args.speed_texts > 0 and not args.limit:
+        print("\nspeed on the Polish reviews, texts/s: " + polish_speed(sets[POLISH_SET]["text"].tolist()))
+        return
+    speed_sets = ("drugs.com reviews (out of domain, test file)", POLISH_SET)
     if args.speed_texts <= 0 or args.limit or not all(name in sets for name in speed_sets):
         print("\nspeed not measured (it needs all texts of the drugs.com test file and PolEmo-OUT, and --speed-texts > 0)")
         return
@@ -454,14 +485,9 @@ def main(argv: list[str] | None = None) -> None:
     texts += english[:args.speed_texts - len(texts)]
     digest = hashlib.sha256("".join(texts).encode()).hexdigest()[:8]
     rates = speed(texts)
-    polish = sets["PolEmo 2.0 out of domain (Polish, amb = neutral)"]["text"].tolist()
-    model = SentimentModel()
-    model.predict(polish[:8], langs=["pl"] * 8)
-    started = time.perf_counter()
-    model.predict(polish, langs=["pl"] * len(polish))
-    rates["Polish n-gram"] = len(polish) / (time.perf_counter() - started)
+    polish = sets[POLISH_SET]["text"].tolist()
     print(f"\nspeed on {len(texts)} English texts ({digest}) and {len(polish)} Polish reviews, batch size 64, "
-          "texts/s: " + ", ".join(f"{name} {rate:.1f}" for name, rate in rates.items()))
+          "texts/s: " + ", ".join(f"{name} {rate:.1f}" for name, rate in rates.items()) + ", " + polish_speed(polish))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ Data (:mod:`voxlens.models.review_data`, read from the public KLEJ benchmark arc
 - Allegro Reviews, product reviews with 1–5 stars (KLEJ AR ``train.tsv``): 1–2 negative, 3 neutral, 4–5
   positive. CC BY-SA 4.0.
 
-Validation (picks C, the class weighting and the weight of the Allegro reviews): PolEmo2.0-IN ``dev.tsv``
-and AR ``dev.tsv``, mean macro-F1. Test, only reported and never used to choose anything: PolEmo 2.0's
+Validation (picks C, the class weighting, the weight of the Allegro reviews and the feature settings, then
+decides by 2-fold cross-validation whether class offsets help the chosen model): PolEmo2.0-IN ``dev.tsv`` and
+AR ``dev.tsv``, mean macro-F1. Test, only reported and never used to choose anything: PolEmo 2.0's
 out-of-domain reviews (products and school, KLEJ PolEmo2.0-OUT ``dev.tsv``, ambivalent as neutral).
 
 Run (a few minutes on a quiet machine; about 30 minutes on 2 busy shared cores):
@@ -26,12 +27,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from voxlens.models.review_data import load_review_set, provenance
-from voxlens.sentiment.ngram import NgramSentimentModel
+from voxlens.sentiment.ngram import LABELS, NgramSentimentModel
 
 OUT = Path(__file__).parent / "polish_sentiment"
-VERSION = "1"
+VERSION = "2"
+DEFAULT_GRID = ("16:balanced:0.5:joint,8:balanced:0.5:joint,16:balanced:0.5:block,16:balanced:0.5:joint+stem6,"
+                "16:balanced:0.5:block+stem6")
 
 
 def macro_f1(y_true, y_pred) -> float:
@@ -60,13 +64,57 @@ def evaluate(model: NgramSentimentModel, frame: pd.DataFrame, x=None) -> dict[st
             for name in sorted(frame["set"].unique()) for mask in [(frame["set"] == name).to_numpy()]}
 
 
-def _grid(text: str) -> list[tuple[float, str | None, float]]:
-    """``C:class_weight:allegro_weight`` triples, comma-separated (class_weight none or balanced)."""
+FEATURES = {   # named feature settings of NgramSentimentModel a grid entry may use
+    "joint": {},
+    "block": {"block_norm": True},
+    "block+stem6": {"block_norm": True, "stem_chars": 6},
+    "joint+stem6": {"stem_chars": 6},
+}
+
+
+def _grid(text: str) -> list[tuple[float, str | None, float, str]]:
+    """``C:class_weight:allegro_weight[:features]`` entries, comma-separated (class_weight none or
+    balanced; features a key of :data:`FEATURES`, default joint)."""
     out = []
     for item in text.split(","):
-        C, class_weight, allegro_weight = item.split(":")
-        out.append((float(C), None if class_weight == "none" else class_weight, float(allegro_weight)))
+        C, class_weight, allegro_weight, *features = item.split(":")
+        features = features[0] if features else "joint"
+        if features not in FEATURES:
+            raise argparse.ArgumentTypeError(f"unknown features {features!r}: one of {', '.join(FEATURES)}")
+        out.append((float(C), None if class_weight == "none" else class_weight, float(allegro_weight), features))
     return out
+
+
+def choose_offsets(model: NgramSentimentModel, x, validation: pd.DataFrame, seeds: int = 3) -> dict:
+    """Class offsets (:meth:`NgramSentimentModel.fit_bias`) kept only when they help on held-out data: fitted
+    on one half of the validation split and scored on the other (2 folds, ``seeds`` shuffles), against the
+    model without offsets on the same reviews. When adopted, the offsets are refitted on all of it."""
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = validation["label"].to_numpy()
+    groups = validation["set"].to_numpy()
+    y = np.array([LABELS.index(label) for label in labels])
+
+    def mean_f1(predicted: np.ndarray) -> float:
+        return float(np.mean([macro_f1(y[groups == g], predicted[groups == g]) for g in np.unique(groups)]))
+
+    model.bias_ = np.zeros(len(LABELS), dtype=np.float32)
+    without = mean_f1(model.predict_features(x).argmax(1))
+    strata = [f"{g}:{label}" for g, label in zip(groups, labels)]
+    crossed = []
+    for seed in range(seeds):
+        predicted = np.zeros(len(y), dtype=int)
+        for fit, held in StratifiedKFold(2, shuffle=True, random_state=seed).split(x, strata):
+            model.fit_bias(x[fit], labels[fit], groups[fit])
+            predicted[held] = model.predict_features(x[held]).argmax(1)
+        crossed.append(mean_f1(predicted))
+    adopted = float(np.mean(crossed)) > without
+    model.bias_ = np.zeros(len(LABELS), dtype=np.float32)
+    if adopted:
+        model.fit_bias(x, labels, groups)
+    return {"adopted": adopted, "offsets": [round(float(b), 2) for b in model.bias_],
+            "mean_validation_macro_f1_without": round(without, 4),
+            "mean_validation_macro_f1_2fold": [round(f, 4) for f in crossed]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,40 +122,50 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=None, help="directory holding the KLEJ archives")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--n-features", type=int, default=2**17)
-    parser.add_argument("--grid", type=_grid, default=_grid("4:none:0.5,4:balanced:0.5,4:balanced:1,16:balanced:0.5,1:balanced:0.5"),
-                        help="settings validation chooses from: C:class_weight:allegro_weight,...")
+    parser.add_argument("--grid", type=_grid, default=_grid(DEFAULT_GRID),
+                        help="settings validation chooses from: C:class_weight:allegro_weight[:features],... "
+                             f"(features: {', '.join(FEATURES)})")
+    parser.add_argument("--no-offsets", action="store_true",
+                        help="do not try class offsets for the chosen model (see choose_offsets)")
     args = parser.parse_args(argv)
 
     started = time.time()
     splits = polish_splits(args.data)
     train, validation = splits["train"], splits["validation"]
-    base = NgramSentimentModel(args.n_features).fit_idf(train["text"].tolist())
-    x_train = base.features(train["text"].tolist())
-    x_validation = base.features(validation["text"].tolist())
-    grid = []
-    fitted = []
-    for C, class_weight, allegro_weight in args.grid:
+    grid, fitted, features = [], [], {}
+    for C, class_weight, allegro_weight, feature_name in tqdm(args.grid, desc="grid", unit="setting"):
+        if feature_name not in features:       # features are computed once per feature setting
+            base = NgramSentimentModel(args.n_features, **FEATURES[feature_name]).fit_idf(train["text"].tolist())
+            features[feature_name] = (base.idf_, base.features(train["text"].tolist()),
+                                      base.features(validation["text"].tolist()))
+        idf, x_train, x_validation = features[feature_name]
         weight = np.where(train["set"] == "allegro_reviews", allegro_weight, 1.0)
-        model = NgramSentimentModel(args.n_features, C, class_weight)
-        model.idf_ = base.idf_
+        model = NgramSentimentModel(args.n_features, C, class_weight, **FEATURES[feature_name])
+        model.idf_ = idf
         model.fit_features(x_train, train["label"], weight)
         scores = evaluate(model, validation, x_validation)
-        grid.append({"C": C, "class_weight": class_weight, "allegro_weight": allegro_weight,
+        grid.append({"C": C, "class_weight": class_weight, "allegro_weight": allegro_weight, "features": feature_name,
                      "validation": scores, "mean_validation_macro_f1": round(float(np.mean(list(scores.values()))), 4)})
         fitted.append(model)
         print(json.dumps(grid[-1]), flush=True)
     chosen = int(np.argmax([row["mean_validation_macro_f1"] for row in grid]))
     best, model = grid[chosen], fitted[chosen]
+    offsets = None
+    if not args.no_offsets:
+        offsets = choose_offsets(model, features[best["features"]][2], validation)
+        print(f"class offsets: {json.dumps(offsets)}")
     test = evaluate(model, splits["test"])
     print(f"chosen on validation: {best}\nPolEmo 2.0 out of domain (test) macro-F1: {test}")
     model.card = {
         "name": "voxlens/polish-ngram-sentiment", "version": VERSION, "lang": "pl",
-        "model": "TF-IDF over hashed word 1–2-grams and character 2–5-grams (within words), sublinear tf, "
-                 "multinomial logistic regression; weights stored in float16",
+        "model": "TF-IDF over hashed word 1–2-grams and character 2–5-grams (within words), optionally crude "
+                 "6-letter stems, sublinear tf, multinomial logistic regression (class offsets only where "
+                 "cross-validation on the validation split favours them); weights stored in float16",
         "labels": "PolEmo 2.0: plus positive, minus negative, zero and amb (ambivalent) neutral; Allegro "
                   "Reviews: 1–2 stars negative, 3 neutral, 4–5 positive",
         "licence_note": "trained on PolEmo 2.0 (CC BY-NC-SA 4.0): the weights are for non-commercial use",
-        "allegro_weight": best["allegro_weight"], "selection": grid,
+        "allegro_weight": best["allegro_weight"], "features": best["features"], "selection": grid,
+        "class_offsets_fit": offsets,
         "test": {"polemo_out_dev_macro_f1": test.get("polemo_out")},
         "train_rows": int(len(train)), "data": provenance(["polemo_in", "polemo_out", "allegro_reviews"], args.data),
         "command": "python -m voxlens.models.train_polish " + " ".join(sys.argv[1:] if argv is None else argv), "seconds": round(time.time() - started),

@@ -2,8 +2,13 @@
 regression), for languages the English-only MiniLM encoder does not read, such as Polish.
 
 The features are stateless (scikit-learn's ``HashingVectorizer``), so the artefact is only the learnt
-weights: ``ngram.npz`` (idf, coefficients, intercepts, in float16) and ``card.json`` (feature settings,
-provenance, metrics). ``models/train_polish.py`` trains the shipped Polish model.
+weights: ``ngram.npz`` (idf, coefficients, intercepts, in float16; class offsets) and ``card.json`` (feature
+settings, provenance, metrics). ``models/train_polish.py`` trains the shipped Polish model.
+
+Feature settings: word 1–2-grams; character n-grams within words (``char_wb``) or across word boundaries
+(``char``); optionally crude stems (the first ``stem_chars`` letters of each word, which for an inflected
+language such as Polish merges most forms of a word) as 1–2-grams. ``bias_`` holds log-probability offsets
+per class (zero unless fitted, e.g. on a validation split with :meth:`NgramSentimentModel.fit_bias`).
 
 Example:
     >>> texts = ["świetny produkt, polecam", "tragedia, nie polecam", "produkt dotarł we wtorek"] * 5
@@ -16,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -26,30 +32,59 @@ from voxlens.core.errors import ModelError
 LABELS = ("negative", "neutral", "positive")
 
 
+def stem_ngrams(text: str, stem_chars: int) -> list[str]:
+    """Crude stems (the first ``stem_chars`` letters of each lower-cased word) as unigrams and bigrams.
+
+    >>> stem_ngrams("Polecam, świetne słuchawki", 5)
+    ['s:polec', 's:świet', 's:słuch', 's:polec s:świet', 's:świet s:słuch']
+    """
+    stems = ["s:" + word[:stem_chars] for word in _WORD.findall(text.lower())]
+    return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
+
+
+_WORD = re.compile(r"(?u)\w+")
+
+
 class NgramSentimentModel:
-    """TF-IDF over hashed word (1–2) and character (2–5, within words) n-grams + logistic regression.
+    """TF-IDF over hashed word (1–2), character and optional stem n-grams + logistic regression.
 
     Args:
-        n_features: hash buckets per feature kind (word and character n-grams each).
+        n_features: hash buckets per feature kind (word, character and stem n-grams each).
         C: inverse regularisation strength of the logistic regression.
         class_weight: None or ``"balanced"``.
         card: free-form metadata saved with the model (``version``, provenance, metrics).
+        char_analyzer: ``"char_wb"`` (character n-grams within words) or ``"char"`` (across word boundaries).
+        char_ngrams: the (min, max) length of the character n-grams.
+        stem_chars: 0 for no stem features, else the stem length (see :func:`stem_ngrams`).
+        block_norm: scale each feature kind to unit length before the row is normalised, so the word
+            n-grams weigh as much as the far more numerous character n-grams (False: one norm for the row).
     """
 
     def __init__(self, n_features: int = 2**17, C: float = 4.0, class_weight: str | None = None,
-                 card: dict | None = None) -> None:
+                 card: dict | None = None, char_analyzer: str = "char_wb", char_ngrams: tuple[int, int] = (2, 5),
+                 stem_chars: int = 0, block_norm: bool = False) -> None:
         self.n_features = n_features
         self.C = C
         self.class_weight = class_weight
         self.card = card or {}
+        self.char_analyzer = char_analyzer
+        self.char_ngrams = tuple(char_ngrams)
+        self.stem_chars = stem_chars
+        self.block_norm = block_norm
 
     def _vectorizers(self):
+        from functools import partial
+
         from sklearn.feature_extraction.text import HashingVectorizer
 
-        common = dict(n_features=self.n_features, alternate_sign=False, norm=None, lowercase=True,
-                      dtype=np.float32)
-        return (HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common),
-                HashingVectorizer(analyzer="char_wb", ngram_range=(2, 5), **common))
+        common = dict(n_features=self.n_features, alternate_sign=False, norm=None, dtype=np.float32)
+        vectorizers = [
+            HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", lowercase=True,
+                              **common),
+            HashingVectorizer(analyzer=self.char_analyzer, ngram_range=self.char_ngrams, lowercase=True, **common)]
+        if self.stem_chars:
+            vectorizers.append(HashingVectorizer(analyzer=partial(stem_ngrams, stem_chars=self.stem_chars), **common))
+        return vectorizers
 
     def _counts(self, texts: Sequence[str]):
         from scipy import sparse
@@ -63,6 +98,11 @@ class NgramSentimentModel:
         x = self._counts(texts)
         x.data = 1.0 + np.log(x.data)          # sublinear term frequency
         x = x.multiply(self.idf_.astype(np.float32)).tocsr()
+        if self.block_norm:                    # each feature kind gets unit length, then the row does
+            from scipy import sparse
+
+            width = self.n_features
+            x = sparse.hstack([normalize(x[:, i:i + width]) for i in range(0, x.shape[1], width)]).tocsr()
         return normalize(x)
 
     def fit(self, texts: Sequence[str], labels: Sequence[str], sample_weight: np.ndarray | None = None
@@ -92,11 +132,34 @@ class NgramSentimentModel:
         classifier.fit(x, y, sample_weight=sample_weight)
         self.coef_ = classifier.coef_.astype(np.float32)
         self.intercept_ = classifier.intercept_.astype(np.float32)
+        self.bias_ = np.zeros(len(LABELS), dtype=np.float32)
+        return self
+
+    def fit_bias(self, x, labels: Sequence[str], groups: Sequence[str] | None = None,
+                 grid: np.ndarray = np.linspace(-1.0, 1.0, 21)) -> "NgramSentimentModel":
+        """Choose the neutral and positive log-probability offsets (negative fixed at 0) that maximise the
+        macro-F1 of precomputed :meth:`features` ``x`` (the mean over ``groups``, e.g. one per validation set)."""
+        from sklearn.metrics import f1_score
+
+        self.bias_ = np.zeros(len(LABELS), dtype=np.float32)
+        logits = np.log(np.clip(self.predict_features(x), 1e-12, None))
+        y = np.array([LABELS.index(label) for label in labels])
+        groups = np.asarray(groups if groups is not None else [""] * len(y))
+        best = (-1.0, self.bias_)
+        for neutral in grid:
+            for positive in grid:
+                bias = np.array([0.0, neutral, positive], dtype=np.float32)
+                predicted = (logits + bias).argmax(axis=1)
+                score = np.mean([f1_score(y[groups == g], predicted[groups == g], average="macro")
+                                 for g in np.unique(groups)])
+                if score > best[0] + 1e-9:
+                    best = (score, bias)
+        self.bias_ = best[1]
         return self
 
     def predict_features(self, x) -> np.ndarray:
         """Probabilities from precomputed :meth:`features`."""
-        logits = np.asarray(x @ self.coef_.T) + self.intercept_
+        logits = np.asarray(x @ self.coef_.T) + self.intercept_ + getattr(self, "bias_", 0.0)
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         return probs / probs.sum(axis=1, keepdims=True)
@@ -111,9 +174,13 @@ class NgramSentimentModel:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(directory / "ngram.npz", idf=self.idf_.astype(np.float16),
-                            coef=self.coef_.astype(np.float16), intercept=self.intercept_)
+                            coef=self.coef_.astype(np.float16), intercept=self.intercept_,
+                            bias=getattr(self, "bias_", np.zeros(len(LABELS), dtype=np.float32)))
         card = {**self.card, "kind": "ngram", "classes": list(LABELS), "n_features": self.n_features,
-                "C": self.C, "class_weight": self.class_weight}
+                "C": self.C, "class_weight": self.class_weight, "char_analyzer": self.char_analyzer,
+                "char_ngrams": list(self.char_ngrams), "stem_chars": self.stem_chars,
+                "block_norm": self.block_norm,
+                "class_offsets": [round(float(b), 4) for b in getattr(self, "bias_", np.zeros(len(LABELS)))]}
         (directory / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
@@ -124,10 +191,14 @@ class NgramSentimentModel:
             arrays = np.load(directory / "ngram.npz")
         except FileNotFoundError as exc:
             raise ModelError(f"no n-gram sentiment model in {directory}") from exc
-        model = cls(card["n_features"], card.get("C", 4.0), card.get("class_weight"), card)
+        model = cls(card["n_features"], card.get("C", 4.0), card.get("class_weight"), card,
+                    card.get("char_analyzer", "char_wb"), tuple(card.get("char_ngrams", (2, 5))),
+                    card.get("stem_chars", 0), card.get("block_norm", False))
         model.idf_ = arrays["idf"].astype(np.float32)
         model.coef_ = arrays["coef"].astype(np.float32)
         model.intercept_ = arrays["intercept"].astype(np.float32)
+        model.bias_ = (arrays["bias"].astype(np.float32) if "bias" in arrays.files
+                       else np.zeros(len(LABELS), dtype=np.float32))
         return model
 
 

@@ -99,3 +99,91 @@ def test_review_files_are_read_from_a_given_directory_and_checked_against_their_
     assert frame["label"].tolist() == ["positive", "negative", "neutral"]
     assert {split_of(t) for t in frame["text"]} <= {"train", "validation", "test"}
     assert split_of("same text") == split_of("same text")
+
+
+def _tiny_polish_model(**settings) -> tuple[NgramSentimentModel, list[str], list[str]]:
+    texts = ["super, polecam", "fatalnie, nie polecam", "dotarło w piątek", "rewelacja, polecam",
+             "okropne, zepsute", "zwykły produkt", "polecam gorąco, świetny", "zepsuty, nie działa"] * 3
+    labels = ["positive", "negative", "neutral", "positive", "negative", "neutral", "positive", "negative"] * 3
+    return NgramSentimentModel(n_features=2**10, **settings).fit(texts, labels), texts, labels
+
+
+def test_feature_settings_and_class_offsets_round_trip_through_the_files(tmp_path: Path):
+    model, texts, labels = _tiny_polish_model(block_norm=True, stem_chars=4, char_analyzer="char",
+                                              char_ngrams=(3, 4))
+    model.bias_ = np.array([0.0, 0.5, -0.25], dtype=np.float32)
+    model.save(tmp_path / "m")
+    loaded = NgramSentimentModel.load(tmp_path / "m")
+    assert (loaded.block_norm, loaded.stem_chars, loaded.char_analyzer, loaded.char_ngrams) == (True, 4, "char", (3, 4))
+    assert np.allclose(loaded.bias_, [0.0, 0.5, -0.25])
+    assert np.allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=2e-3)
+    # the offsets shift the probabilities: a neutral offset raises every text's neutral probability
+    plain = NgramSentimentModel.load(tmp_path / "m")
+    plain.bias_ = np.zeros(3, dtype=np.float32)
+    assert (loaded.predict_proba(texts)[:, 1] > plain.predict_proba(texts)[:, 1]).all()
+
+
+def test_block_norm_gives_each_feature_kind_unit_length():
+    model, texts, _ = _tiny_polish_model(block_norm=True, stem_chars=5)
+    x = model.features(texts[:3]).toarray()
+    width = model.n_features
+    blocks = [np.linalg.norm(x[:, i:i + width], axis=1) for i in range(0, x.shape[1], width)]
+    assert len(blocks) == 3 and np.allclose(blocks, 1 / np.sqrt(3), atol=1e-5)
+
+
+def test_a_model_saved_before_the_feature_settings_existed_loads_with_its_old_features(tmp_path: Path):
+    import json
+
+    model, texts, _ = _tiny_polish_model()
+    model.save(tmp_path / "m")
+    card_path = tmp_path / "m" / "card.json"
+    card = json.loads(card_path.read_text())
+    for key in ("char_analyzer", "char_ngrams", "stem_chars", "block_norm", "class_offsets"):
+        card.pop(key)
+    card_path.write_text(json.dumps(card))
+    arrays = dict(np.load(tmp_path / "m" / "ngram.npz"))
+    arrays.pop("bias")
+    np.savez_compressed(tmp_path / "m" / "ngram.npz", **arrays)
+    old = NgramSentimentModel.load(tmp_path / "m")
+    assert (old.char_analyzer, old.char_ngrams, old.stem_chars, old.block_norm) == ("char_wb", (2, 5), 0, False)
+    assert np.allclose(old.bias_, 0) and np.allclose(old.predict_proba(texts), model.predict_proba(texts), atol=2e-3)
+
+
+def test_fitted_class_offsets_do_not_lower_macro_f1_on_the_data_they_were_fitted_on():
+    from sklearn.metrics import f1_score
+
+    from voxlens.sentiment.ngram import LABELS
+
+    model, texts, labels = _tiny_polish_model()
+    model.bias_ = np.array([0.0, -3.0, 0.0], dtype=np.float32)     # a bad start: neutral is never predicted
+    x = model.features(texts)
+    y = [LABELS.index(label) for label in labels]
+    before = f1_score(y, model.predict_features(x).argmax(1), average="macro")
+    model.fit_bias(x, labels, groups=["a", "b"] * (len(texts) // 2))
+    after = f1_score(y, model.predict_features(x).argmax(1), average="macro")
+    assert model.bias_[0] == 0 and after >= before and after > 0.9
+
+
+def test_the_training_grid_names_its_feature_settings():
+    import argparse
+
+    from voxlens.models.train_polish import DEFAULT_GRID, _grid
+
+    assert _grid("4:none:0.5,16:balanced:1:block+stem6") == [(4.0, None, 0.5, "joint"),
+                                                             (16.0, "balanced", 1.0, "block+stem6")]
+    assert len(_grid(DEFAULT_GRID)) >= 2
+    with pytest.raises(argparse.ArgumentTypeError):
+        _grid("4:none:0.5:no-such-features")
+
+
+def test_class_offsets_are_kept_only_when_cross_validation_favours_them():
+    import pandas as pd
+
+    from voxlens.models.train_polish import choose_offsets
+
+    model, texts, labels = _tiny_polish_model()
+    validation = pd.DataFrame({"text": texts, "label": labels, "set": ["a", "b"] * (len(texts) // 2)})
+    record = choose_offsets(model, model.features(texts), validation)
+    # the model already separates these reviews perfectly: offsets cannot beat it, so none are kept
+    assert record["mean_validation_macro_f1_without"] == 1.0 and len(record["mean_validation_macro_f1_2fold"]) == 3
+    assert not record["adopted"] and record["offsets"] == [0.0, 0.0, 0.0] and not model.bias_.any()
