@@ -78,6 +78,6 @@ def test_count_rejects_unknown_tables(store):
 
 def test_store_files_cap_duckdbs_memory(tmp_path):
     with Store(tmp_path / "capped.duckdb") as store:
-        assert store.execute("SELECT current_setting('memory_limit')")[0][0] == "488.2 MiB"
+        assert store.execute("SELECT current_setting('memory_limit')")[0][0] == "244.1 MiB"
     with Store(tmp_path / "wide.duckdb", memory_limit="2GB") as store:
         assert store.execute("SELECT current_setting('memory_limit')")[0][0] == "1.8 GiB"

@@ -163,7 +163,7 @@ TABLES = (
     "items", "responses", "tickets", "scores", "topics", "topic_info", "issues", "runs", "quarantine",
 )
 
-DEFAULT_MEMORY_LIMIT = "512MB"
+DEFAULT_MEMORY_LIMIT = "256MB"
 
 
 class Store:
