@@ -40,23 +40,22 @@ def test_default_model_predicts_the_public_frame(sentiment_model):
     probs = scores[["p_negative", "p_neutral", "p_positive"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
     assert scores["score"].between(-1, 1).all()
-    assert sentiment_model.name.startswith("en=voxlens/minilm-sentiment-head@")
+    assert sentiment_model.name.startswith("en=voxlens/minilm-branch-sentiment@")
     assert ";pl=voxlens/polish-ngram-sentiment@" in sentiment_model.name
-    assert scores["model"].str.startswith("voxlens/minilm-sentiment-head@").all()
+    assert scores["model"].str.startswith("voxlens/minilm-branch-sentiment@").all()
 
 
 @pytest.mark.slow
-def test_a_long_review_is_judged_on_all_its_sentences(sentiment_model):
-    whole = sentiment_model.predict([LONG_REVIEW]).iloc[0]
-    sentences = sentiment_model.predict_sentences([LONG_REVIEW])
+def test_a_long_review_is_judged_on_all_its_windows(sentiment_model):
+    from voxlens.sentiment.segments import aggregate, scoring_segments
 
-    assert whole["sentences"] == 9 and whole["label"] == "negative"
-    assert sentences["sentence_index"].tolist() == list(range(9))
-    assert sentences["label"].iloc[-1] == "negative"
-    recency = sentiment_model._scorer(None).recency  # later sentences may weigh more (the head's card)
-    weights = sentences["sentence"].str.len() * (1 - sentences["p_neutral"]) * position_weights(9, recency)
-    expected = (sentences["p_negative"] * weights).sum() / weights.sum()
-    assert whole["p_negative"] == pytest.approx(expected, rel=1e-5)
+    whole = sentiment_model.predict([LONG_REVIEW]).iloc[0]
+    windows = scoring_segments(LONG_REVIEW, sentiment_model.long_text_chars, windows=True)
+    parts = sentiment_model.predict(windows, langs=["en"] * len(windows))
+
+    assert len(windows) > 1 and whole["sentences"] == len(windows) and whole["label"] == "negative"
+    expected = aggregate(parts[["p_negative", "p_neutral", "p_positive"]].to_numpy(), [len(w) for w in windows])
+    assert whole["p_negative"] == pytest.approx(expected[0], rel=1e-4)
 
 
 def test_expected_calibration_error_measures_the_confidence_gap():
