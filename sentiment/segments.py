@@ -40,21 +40,13 @@ def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]
         if len(piece) <= max_chars:
             sentences.append(piece)
             continue
-        words, current = piece.split(), ""
-        for word in words:
-            if current and len(current) + 1 + len(word) > max_chars:
-                sentences.append(current)
-                current = word
-            else:
-                current = f"{current} {word}" if current else word
-        if current:
-            sentences.append(current)
+        sentences += pack_windows(piece.split(), max_chars)      # word windows
     return sentences or [str(text).strip()]
 
 
 def pack_windows(sentences: Sequence[str], max_chars: int) -> list[str]:
-    """Consecutive sentences joined into windows of at most ``max_chars`` (a longer sentence stays alone):
-    fewer, fuller segments than one per sentence, each still read in its context."""
+    """Consecutive sentences (or words) joined by spaces into windows of at most ``max_chars`` (a longer
+    one stays alone): fewer, fuller segments than one per sentence, each still read in its context."""
     windows: list[str] = []
     current = ""
     for sentence in sentences:
