@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from voxlens.sentiment.artefact import read_artefact
 from voxlens.core.errors import ModelError
 
 NAME = "voxlens/minilm-branch-sentiment"
@@ -215,11 +216,9 @@ class SentimentBranch(nn.Module):
     def load(cls, directory: str | Path | None = None, encoder: str | None = None) -> "SentimentBranch":
         """A branch from ``directory`` (default: the shipped one) over the base model ``encoder``."""
         directory = Path(directory) if directory else default_branch_dir()
-        try:
-            card = json.loads((directory / "card.json").read_text())
-            arrays = dict(np.load(directory / "weights.npz"))
-        except FileNotFoundError as exc:
-            raise ModelError(f"no sentiment branch in {directory}: run python -m voxlens.models.train_branch") from exc
+        card, arrays = read_artefact(directory, "weights.npz",
+                                     f"no sentiment branch in {directory}: run python -m voxlens.models.train_branch")
+        arrays = dict(arrays)
         model = cls(encoder, int(card["trunk_layers"]), int(card["branch_layers"]), int(card.get("hidden", 0)),
                     int(card.get("max_tokens", 256)), float(card.get("temperature", 1.0)),
                     int(card.get("long_text_chars", 400)))

@@ -24,6 +24,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from voxlens.sentiment.artefact import read_artefact
 from voxlens.sentiment.checkpoint import CheckpointScorer
 from voxlens.sentiment.encoder import Encoder
 from voxlens.sentiment.ngram import NgramScorer, is_ngram_dir
@@ -94,24 +95,16 @@ class SentimentHead:
 
     @classmethod
     def load(cls, directory: str | Path) -> "SentimentHead":
-        directory = Path(directory)
-        try:
-            arrays = dict(np.load(directory / "head.npz"))
-            card = json.loads((directory / "card.json").read_text())
-        except FileNotFoundError as exc:
-            raise ModelError(f"no sentiment head in {directory}: run models/train_sentiment.py") from exc
+        card, arrays = read_artefact(directory, "head.npz",
+                                     f"no sentiment head in {directory}: run models/train_sentiment.py")
+        arrays = dict(arrays)
         return cls(arrays["coef"], arrays["intercept"], card["classes"], card.get("temperature", 1.0), card,
                    arrays.get("hidden_weight"), arrays.get("hidden_bias"))
 
     @classmethod
     def from_branch(cls, directory: str | Path) -> "SentimentHead":
         """The head of a branch model artefact (``weights.npz``: ``head.*`` arrays, ``card.json``)."""
-        directory = Path(directory)
-        try:
-            card = json.loads((directory / "card.json").read_text())
-            arrays = np.load(directory / "weights.npz")
-        except FileNotFoundError as exc:
-            raise ModelError(f"no sentiment branch in {directory}") from exc
+        card, arrays = read_artefact(directory, "weights.npz", f"no sentiment branch in {directory}")
         hidden = "head.hidden.weight" in arrays.files
         return cls(arrays["head.weight"], arrays["head.bias"], card["classes"], card.get("temperature", 1.0), card,
                    arrays["head.hidden.weight"] if hidden else None, arrays["head.hidden.bias"] if hidden else None)

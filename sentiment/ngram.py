@@ -27,7 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
-from voxlens.core.errors import ModelError
+from voxlens.sentiment.artefact import read_artefact
 
 LABELS = ("negative", "neutral", "positive")
 
@@ -185,12 +185,7 @@ class NgramSentimentModel:
 
     @classmethod
     def load(cls, directory: str | Path) -> "NgramSentimentModel":
-        directory = Path(directory)
-        try:
-            card = json.loads((directory / "card.json").read_text())
-            arrays = np.load(directory / "ngram.npz")
-        except FileNotFoundError as exc:
-            raise ModelError(f"no n-gram sentiment model in {directory}") from exc
+        card, arrays = read_artefact(directory, "ngram.npz", f"no n-gram sentiment model in {directory}")
         model = cls(card["n_features"], card.get("C", 4.0), card.get("class_weight"), card,
                     card.get("char_analyzer", "char_wb"), tuple(card.get("char_ngrams", (2, 5))),
                     card.get("stem_chars", 0), card.get("block_norm", False))

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from voxlens.core.errors import ModelError
+from voxlens.sentiment.artefact import read_artefact
 from voxlens.sentiment.segments import aggregate, scoring_segments
 
 LABELS = ("negative", "neutral", "positive")
@@ -66,12 +66,8 @@ class TunedHead:
     @classmethod
     def load(cls, directory: str | Path, base) -> "TunedHead":
         """The model saved in ``directory`` over ``base`` (the default head it was fitted on)."""
-        directory = Path(directory)
-        try:
-            arrays = np.load(directory / "tuned.npz")
-            card = json.loads((directory / "card.json").read_text())
-        except FileNotFoundError as exc:
-            raise ModelError(f"no tuned sentiment model in {directory}: run `voxlens tune`") from exc
+        card, arrays = read_artefact(directory, "tuned.npz",
+                                     f"no tuned sentiment model in {directory}: run `voxlens tune`")
         return cls(base, arrays["coef"], arrays["intercept"], card)
 
 
