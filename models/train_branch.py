@@ -340,6 +340,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--test-per-domain", type=int, default=1000, help="texts per domain's test split reported")
     parser.add_argument("--sources", default=",".join(TRAINING_SOURCES), help="corpus sources (train_sentiment)")
     parser.add_argument("--reviews", default=None, help="English review sets (default: all that may be trained on)")
+    parser.add_argument("--drop-neutral", default="",
+                        help="domains whose neutral examples are left out (e.g. rotten_tomatoes: plot sentences)")
     parser.add_argument("--subset", type=float, default=1.0, help="share of the training texts (a pilot run)")
     parser.add_argument("--data", type=Path, default=None, help="directory with copies of the review files")
     parser.add_argument("--cache", type=Path, default=TRUNK_CACHE, help="trunk-state cache")
@@ -357,6 +359,8 @@ def main(argv: list[str] | None = None) -> None:
     corpus = tuple(s for s in args.sources.split(",") if s)
     reviews = review_domains() if args.reviews is None else [r for r in args.reviews.split(",") if r]
     data = load_domains(corpus, reviews, args.data, args.max_per_domain)
+    dropped = [d for d in args.drop_neutral.split(",") if d]
+    data = data[~(data["domain"].isin(dropped) & (data["label"] == "neutral"))].reset_index(drop=True)
     counts = data.groupby(["split", "domain", "label"]).size().unstack(fill_value=0)
     print(counts.to_string(), flush=True)
     if args.report:
@@ -389,7 +393,8 @@ def main(argv: list[str] | None = None) -> None:
             "training": {"texts": int(len(train_split.y)), "segments": int(len(train_split.states.lengths)),
                          "lr": args.lr, "head_lr": args.head_lr, "alpha": args.alpha, "max_tokens": args.max_tokens,
                          "batch_tokens": args.batch_tokens, "minutes": args.minutes, "subset": args.subset,
-                         "max_per_domain": args.max_per_domain, "seconds": round(time.time() - started)},
+                         "max_per_domain": args.max_per_domain,
+                         "neutral_left_out_of": dropped, "seconds": round(time.time() - started)},
             "selection": {"checkpoints": history, "chosen": chosen, "temperature_fitted_on": "validation"},
             "seed": args.seed,
             "command": "python -m voxlens.models.train_branch " + " ".join(sys.argv[1:] if argv is None else argv),
