@@ -9,11 +9,10 @@ Data (:mod:`voxlens.models.review_data`, read from the public KLEJ benchmark arc
 
 Validation (picks C, the class weighting, the weight of the Allegro reviews, the feature settings and how
 many domain-telling features to leave out, then decides by 2-fold cross-validation whether class offsets help
-the chosen model): PolEmo2.0-IN ``dev.tsv`` and
-AR ``dev.tsv``, mean macro-F1. Test, only reported and never used to choose anything: PolEmo 2.0's
+the chosen model): PolEmo2.0-IN ``dev.tsv`` and AR ``dev.tsv``, mean macro-F1. Test, only reported and never used to choose anything: PolEmo 2.0's
 out-of-domain reviews (products and school, KLEJ PolEmo2.0-OUT ``dev.tsv``, ambivalent as neutral).
 
-Run (a few minutes on a quiet machine; about 30 minutes on 2 busy shared cores):
+Run (about 4 minutes on 2 busy shared cores):
     python -m voxlens.models.train_polish                 # writes models/polish_sentiment/
     python -m voxlens.models.train_polish --data DIR      # the archives copied to DIR (klej_ar.zip, ...)
 """
