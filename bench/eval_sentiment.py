@@ -22,8 +22,9 @@ Macro-F1 is over the classes present in a set (IMDB has no neutral class; a neut
 still an error).
 Models: VADER (compound ≥ 0.05 positive, ≤ −0.05 negative), v1 (MiniLM + head trained on tweets only, whole
 text truncated: ``models/previous/sentiment_head_v1``), v2 (tweets + snippets, linear
-head: ``models/previous/sentiment_head_v2``), v3 (the previous default: a head over frozen MiniLM embeddings,
-``models/previous/sentiment_head_v3``) and the current default (the branch model when
+head: ``models/previous/sentiment_head_v2``), v3 (a head over frozen MiniLM embeddings,
+``models/previous/sentiment_head_v3``), v4 (the previous default, a branch model:
+``models/previous/sentiment_branch_v4``) and the current default (the branch model when
 ``models/sentiment_branch/`` is installed), each with ``--int8`` also on the int8 path. Also prints the
 scoring speed of v2 and the current default at the same batch size.
 ``--only TEXT`` scores only the review sets (d) whose name contains TEXT, ``--limit N`` the first N texts of
@@ -56,6 +57,7 @@ LABELS = ("negative", "neutral", "positive")
 BASELINE_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v1"
 PREVIOUS_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v2"
 HEAD_V3 = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v3"
+BRANCH_V4 = Path(__file__).parent.parent / "models" / "previous" / "sentiment_branch_v4"
 PREVIOUS_POLISH = {version: Path(__file__).parent.parent / "models" / "previous" / f"polish_sentiment_{version}"
                    for version in ("v1", "v2")}
 POLISH_SET = "PolEmo 2.0 out of domain (Polish, amb = neutral)"
@@ -187,13 +189,14 @@ def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int, 
 
 
 def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
-    """Texts per second of v2, v3 (the previous default), the current default's English route and the
+    """Texts per second of v2, v3, v4 (the previous default), the current default's English route and the
     current default on the same English texts, batch size 64."""
     from voxlens.sentiment import SentimentModel
 
     result = {}
     for name, model in (("v2", SentimentModel(model=str(PREVIOUS_HEAD))),
-                        ("v3 (previous default)", SentimentModel(model=str(HEAD_V3))),
+                        ("v3", SentimentModel(model=str(HEAD_V3))),
+                        *([("v4 (previous default)", SentimentModel(model=str(BRANCH_V4)))] if BRANCH_V4.exists() else []),
                         ("current default (English route only)", SentimentModel(routes={"en": "default"})),
                         ("current default", SentimentModel())):
         model.predict(texts[:8], langs=["en"] * 8)  # load weights outside the timing
@@ -431,7 +434,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.limit:
         sets = {name: frame.head(args.limit) for name, frame in sets.items()}
     models = {"VADER": None}
-    heads = [("v2", PREVIOUS_HEAD), ("v3 (previous default)", HEAD_V3)]
+    heads = [("v2", PREVIOUS_HEAD), ("v3", HEAD_V3)]
+    heads += [("v4 (previous default)", BRANCH_V4)] if BRANCH_V4.exists() else []
     heads += [("current", None)] if not args.head else [(str(h), h) for h in args.head]
     if args.polish_only:      # only the English head that scored Polish before Polish was covered
         heads = heads[-1:]

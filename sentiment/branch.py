@@ -33,7 +33,7 @@ from voxlens.sentiment.artefact import read_artefact
 from voxlens.core.errors import ModelError
 
 NAME = "voxlens/minilm-branch-sentiment"
-VERSION = "4"
+VERSION = "5"
 BASE = "sentence-transformers/all-MiniLM-L6-v2"
 CLASSES = ("negative", "neutral", "positive")
 

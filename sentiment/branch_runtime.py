@@ -43,7 +43,7 @@ from voxlens.sentiment.runtime import intra_op_threads, length_batches, set_thre
 log = logging.getLogger(__name__)
 
 GRAPHS = ("sentiment", "shared")
-INT8_RECIPES = ("ffn", "ffn+last-branch-layer")   # a card's ``int8_recipe``: which nodes int8 keeps in fp32
+INT8_RECIPES = ("all", "last-branch-layer", "ffn", "ffn+last-branch-layer")   # a card's ``int8_recipe``: which nodes int8 keeps in fp32
 GRAPH_RECIPE = "branch graphs v1: pooled branch output; shared trunk"   # part of the cache key
 CHECK_TOLERANCE = 1e-4
 
@@ -170,14 +170,15 @@ def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERA
 
 
 def kept_fp32(model, recipe: str = "ffn") -> list[str]:
-    """The nodes the int8 copy of a fused graph keeps in fp32: each layer's feed-forward output (``"ffn"``,
-    the encoder's recipe) and, for ``"ffn+last-branch-layer"``, every weight of the last branch layer."""
+    """The nodes the int8 copy of a fused graph keeps in fp32: none (``"all"``: every MatMul and attention
+    block int8), every weight of the last branch layer (``"last-branch-layer"``), each layer's feed-forward
+    output (``"ffn"``, the encoder's recipe), or both (``"ffn+last-branch-layer"``)."""
     from voxlens.sentiment.onnx_backend import ffn_output_matmuls
 
     if recipe not in INT8_RECIPES:
         raise ModelError(f"int8_recipe={recipe!r}: use one of {', '.join(INT8_RECIPES)}")
-    keep = ffn_output_matmuls(model)
-    if recipe == "ffn+last-branch-layer":
+    keep = ffn_output_matmuls(model) if recipe.startswith("ffn") else []
+    if recipe.endswith("last-branch-layer"):
         nodes = list(model.graph.node)
         last = max(int(n.name.split("/branch.")[1].split("/")[0]) for n in nodes if "/branch." in n.name)
         layer = [n for n in nodes if n.op_type == "MatMul" and f"/branch.{last}/" in n.name]

@@ -184,7 +184,7 @@ class BranchScorer:
     Example:
         >>> scorer = BranchScorer()  # doctest: +SKIP
         >>> scorer.name  # doctest: +SKIP
-        'voxlens/minilm-branch-sentiment@4+int8'
+        'voxlens/minilm-branch-sentiment@5+int8'
     """
 
     def __init__(self, branch_dir: str | Path | None = None, encoder: str | None = None, batch_size: int = 64,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from voxlens.sentiment.branch import SentimentBranch
+from voxlens.sentiment.branch import VERSION, SentimentBranch
 from voxlens.sentiment.branch_runtime import BranchEncoder, check_graphs, load_branch, prepare_graphs
 from voxlens.sentiment.encoder import Encoder
 from voxlens.sentiment.model import BranchScorer, SentimentModel
@@ -133,7 +133,7 @@ def test_pipeline_uses_the_branch_for_scores_and_topics_in_one_pass(branch_dir, 
     assert sum(forwarded["shared"]) == len(distinct) - 1         # every distinct short text once
     assert [t for call in forwarded["topic"] for t in call] == [LONG]
     stored = store.query("SELECT i.text, s.score, s.model FROM items i JOIN scores s USING (item_id)")
-    assert set(stored["model"]) == {model.name} and "en=voxlens/minilm-branch-sentiment@4;" in model.name
+    assert set(stored["model"]) == {model.name} and f"en=voxlens/minilm-branch-sentiment@{VERSION};" in model.name
     direct = model.predict(stored["text"].tolist(), langs=["en"] * len(stored))
     np.testing.assert_allclose(stored["score"].to_numpy(), direct["score"].to_numpy(), atol=1e-5)
 
@@ -142,9 +142,9 @@ def test_int8_is_close_to_fp32_and_scores_under_its_own_name(branch_dir, tiny_en
     texts = [*SHORT, LONG, "late parcel", "crashed app great"]
     fp32, int8 = tiny_model(branch_dir, tiny_encoder_dir), tiny_model(branch_dir, tiny_encoder_dir, quantize=True)
     exact, quantised = fp32.predict(texts, langs=["en"] * 7), int8.predict(texts, langs=["en"] * 7)
-    assert fp32._scorer(None).name == "voxlens/minilm-branch-sentiment@4"
-    assert int8._scorer(None).name == "voxlens/minilm-branch-sentiment@4+int8"
-    assert exact["model"].iloc[0] == "voxlens/minilm-branch-sentiment@4" and "+int8" in int8.name
+    assert fp32._scorer(None).name == f"voxlens/minilm-branch-sentiment@{VERSION}"
+    assert int8._scorer(None).name == f"voxlens/minilm-branch-sentiment@{VERSION}+int8"
+    assert exact["model"].iloc[0] == f"voxlens/minilm-branch-sentiment@{VERSION}" and "+int8" in int8.name
     difference = np.abs(exact[COLUMNS].to_numpy() - quantised[COLUMNS].to_numpy()).max()
     assert 0 < difference < 0.05
     paths = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=True)
@@ -182,7 +182,7 @@ def test_a_new_default_rescores_the_store(branch_dir, tiny_encoder_dir, store, t
     assert summary.scored == len(texts)
     models = store.query("SELECT model, count(*) AS n FROM scores GROUP BY model ORDER BY model")
     assert models["n"].tolist() == [len(texts), len(texts)]
-    assert any(name.startswith("en=voxlens/minilm-branch-sentiment@4;") for name in models["model"])
+    assert any(name.startswith(f"en=voxlens/minilm-branch-sentiment@{VERSION};") for name in models["model"])
     assert Pipeline(store, sentiment=tiny_model(branch_dir, tiny_encoder_dir)).analyze().scored == 0
 
 
@@ -211,7 +211,7 @@ def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, 
 
     base = tuning_base(encoder=str(tiny_encoder_dir))
     features, probs = base.features([LONG, "great service"])
-    assert features.shape == (2, 32) and base.name == "voxlens/minilm-branch-sentiment@4"
+    assert features.shape == (2, 32) and base.name == f"voxlens/minilm-branch-sentiment@{VERSION}"
     expected = model_module.SentimentModel(quantize=False)
     expected.__dict__["scorers_"] = {"default": BranchScorer(branch_dir, encoder=str(tiny_encoder_dir),
                                                              quantize=False)}
@@ -220,7 +220,7 @@ def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, 
     result = voxlens.ratings.tune(store, folds=3)
     assert result.adopted, str(result)
     card = json.loads((Path(result.path) / "card.json").read_text())
-    assert card["base"] == "voxlens/minilm-branch-sentiment@4"
+    assert card["base"] == f"voxlens/minilm-branch-sentiment@{VERSION}"
     tuned = TunedScorer(head_dir=result.path, encoder=str(tiny_encoder_dir), quantize=False)
     scored = tuned.predict_proba([words["negative"], words["positive"], LONG])
     assert scored.shape == (3, 3) and np.allclose(scored.sum(axis=1), 1)

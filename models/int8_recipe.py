@@ -1,0 +1,112 @@
+"""Choose the int8 recipe of a branch sentiment model on the training domains' validation texts.
+
+Each recipe of :data:`voxlens.sentiment.branch_runtime.INT8_RECIPES` keeps a different set of nodes in fp32
+(``all``: none, ``last-branch-layer``: the last branch layer, ``ffn``: each feed-forward output,
+``ffn+last-branch-layer``: both).
+The validation texts that chose the model's checkpoint (at most ``--per-domain`` a domain) are scored through
+the fp32 graphs and through each recipe's int8 graphs, as ``SentimentModel`` scores them; the chosen recipe is
+the first, in that order (the most int8, so the fastest), whose macro-F1 cost against fp32 is at most
+``--budget`` points on average over the domains and at most twice that on any one domain. It is written to
+the card's ``int8_recipe``. Evaluation sets are never read here.
+
+Run (a few minutes on CPU, after ``train_branch``):
+    python -m voxlens.models.int8_recipe                  # models/sentiment_branch/
+    python -m voxlens.models.int8_recipe --dry-run        # print the table, leave the card as it is
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def choose(costs: pd.DataFrame, budget: float) -> str | None:
+    """The first recipe (row order) whose mean cost over the domains (columns, in points) is at most
+    ``budget`` and whose largest is at most twice that; None when none is.
+
+    Example:
+        >>> costs = pd.DataFrame({"a": [1.2, 0.1], "b": [0.2, 0.3]}, index=["all", "ffn"])
+        >>> choose(costs, 0.5)
+        'ffn'
+    """
+    for recipe, row in costs.iterrows():
+        if row.mean() <= budget and row.max() <= 2 * budget:
+            return str(recipe)
+    return None
+
+
+def validation_texts(card: dict, per_domain: int) -> pd.DataFrame:
+    """The training domains' validation texts as training capped them (``text``, ``label``, ``domain``)."""
+    from voxlens.models.branch_data import load_domains, review_domains
+    from voxlens.models.train_branch import capped
+    from voxlens.models.train_sentiment import TRAINING_SOURCES
+
+    data = load_domains(TRAINING_SOURCES, review_domains())
+    dropped = card.get("training", {}).get("neutral_left_out_of", [])
+    data = data[~(data["domain"].isin(dropped) & (data["label"] == "neutral"))]
+    return capped(data[data["split"] == "validation"], per_domain).reset_index(drop=True)
+
+
+def domain_f1(frame: pd.DataFrame, labels: np.ndarray) -> dict[str, float]:
+    from sklearn.metrics import f1_score
+
+    return {domain: 100 * f1_score(group["label"], labels[group.index], average="macro")
+            for domain, group in frame.groupby("domain", sort=False)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    from voxlens.sentiment import SentimentModel
+    from voxlens.sentiment.branch_runtime import INT8_RECIPES
+    from voxlens.sentiment.model import LABELS, default_branch_dir
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--branch", type=Path, default=None, help="the branch model (default: the shipped one)")
+    parser.add_argument("--per-domain", type=int, default=600, help="validation texts per training domain")
+    parser.add_argument("--budget", type=float, default=0.5, help="mean macro-F1 cost allowed, in points")
+    parser.add_argument("--dry-run", action="store_true", help="print the table, leave the card as it is")
+    args = parser.parse_args(argv)
+    branch = Path(args.branch or default_branch_dir())
+    card = json.loads((branch / "card.json").read_text())
+    frame = validation_texts(card, args.per_domain)
+    texts = frame["text"].tolist()
+
+    scores, seconds = {}, {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for recipe in ("fp32", *INT8_RECIPES):
+            copy = Path(scratch) / recipe.replace("+", "_")
+            shutil.copytree(branch, copy)
+            (copy / "card.json").write_text(json.dumps({**card, "int8_recipe": recipe if recipe != "fp32" else "ffn"}))
+            model = SentimentModel(model=str(copy), quantize=recipe != "fp32", long_text_chars=400)
+            model.predict(texts[:8], langs=["en"] * 8)          # export and load outside the timing
+            started = time.perf_counter()
+            probs = model.predict(texts, langs=["en"] * len(texts))[["p_negative", "p_neutral", "p_positive"]]
+            seconds[recipe] = time.perf_counter() - started
+            scores[recipe] = domain_f1(frame, np.array(LABELS)[probs.to_numpy().argmax(axis=1)])
+    table = pd.DataFrame(scores).T
+    costs = table.loc["fp32"] - table.loc[list(INT8_RECIPES)]
+    chosen = choose(costs, args.budget)
+    print(f"{len(texts)} validation texts; macro-F1 per domain (points), the cost against fp32, seconds to score")
+    shown = table.round(2).assign(**{"mean cost": [0.0, *costs.mean(axis=1).round(2)],
+                                     "worst cost": [0.0, *costs.max(axis=1).round(2)],
+                                     "seconds": [round(seconds[r], 1) for r in table.index]})
+    print(shown.to_string())
+    print(f"chosen: {chosen or 'none within the budget (the card keeps its recipe)'}")
+    if args.dry_run or chosen is None:
+        return
+    card["int8_recipe"] = chosen
+    card["int8_recipe_chosen_on"] = (f"the training domains' validation texts ({len(texts)}; mean macro-F1 cost "
+                                     f"≤ {args.budget} points, worst domain ≤ {2 * args.budget}): "
+                                     + json.dumps(costs.round(3).to_dict(orient="index")))
+    (branch / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote int8_recipe={chosen!r} to {branch / 'card.json'}")
+
+
+if __name__ == "__main__":
+    main()
