@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from voxlens.sentiment import onnx_backend
     from voxlens.sentiment.encoder import default_encoder_path
-    from voxlens.sentiment.model import BranchScorer, SentimentModel, default_branch_dir, is_branch_dir
+    from voxlens.sentiment.model import SentimentModel
+    from voxlens.sentiment.scorers import BranchScorer, default_branch_dir, is_branch_dir
 
     from bench.score_throughput import COLUMNS, macro_f1
 

@@ -12,7 +12,8 @@ import torch
 from voxlens.sentiment.branch import SentimentBranch
 from voxlens.sentiment.branch_runtime import BranchEncoder, check_graphs, load_branch, prepare_graphs
 from voxlens.sentiment.encoder import Encoder
-from voxlens.sentiment.model import BranchScorer, SentimentModel
+from voxlens.sentiment.model import SentimentModel
+from voxlens.sentiment.scorers import BranchScorer
 from voxlens.sentiment.segments import aggregate, scoring_segments
 
 SHORT = ["the parcel came late", "great service", "the app crashed", "great service"]
@@ -153,20 +154,20 @@ def test_int8_is_close_to_fp32_and_scores_under_its_own_name(branch_dir, tiny_en
 
 
 def test_the_default_english_route_is_the_branch_when_installed(branch_dir, tiny_encoder_dir, monkeypatch, tmp_path):
-    import voxlens.sentiment.model as model_module
-    from voxlens.sentiment.model import HeadScorer, build_scorer
+    import voxlens.sentiment.scorers as scorers
+    from voxlens.sentiment.scorers import HeadScorer, build_scorer
 
-    monkeypatch.setattr(model_module, "default_branch_dir", lambda: branch_dir)
+    monkeypatch.setattr(scorers, "default_branch_dir", lambda: branch_dir)
     assert isinstance(build_scorer(None), BranchScorer)
     assert isinstance(build_scorer(str(branch_dir)), BranchScorer)
-    monkeypatch.setattr(model_module, "default_branch_dir", lambda: tmp_path / "absent")
+    monkeypatch.setattr(scorers, "default_branch_dir", lambda: tmp_path / "absent")
     assert isinstance(build_scorer(None), HeadScorer)
 
 
 def test_a_new_default_rescores_the_store(branch_dir, tiny_encoder_dir, store, tmp_path):
     from voxlens.collectors import import_reviews
     from voxlens.pipeline import Pipeline
-    from voxlens.sentiment.model import HeadScorer, SentimentHead
+    from voxlens.sentiment.scorers import HeadScorer, SentimentHead
 
     texts = ["the parcel came late", "great service", "the app crashed", LONG]
     path = tmp_path / "r.jsonl"
@@ -190,12 +191,12 @@ def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, 
     import functools
 
     import voxlens.ratings
-    import voxlens.sentiment.model as model_module
+    import voxlens.sentiment.scorers as scorers
     from voxlens.collectors import import_reviews
     from voxlens.models import adapt
-    from voxlens.sentiment.model import TunedScorer, tuning_base
+    from voxlens.sentiment.scorers import TunedScorer, tuning_base
 
-    monkeypatch.setattr(model_module, "default_branch_dir", lambda: branch_dir)
+    monkeypatch.setattr(scorers, "default_branch_dir", lambda: branch_dir)
     monkeypatch.setattr(voxlens.ratings, "tuning_base", functools.partial(tuning_base, encoder=str(tiny_encoder_dir)))
     monkeypatch.setattr(adapt, "cross_validate", lambda *a, **k: adapt.CrossValidation(0.5, 0.6, 3, 90))
     words = {"negative": "the app crashed late", "neutral": "the parcel came", "positive": "great great service"}
@@ -212,7 +213,7 @@ def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, 
     base = tuning_base(encoder=str(tiny_encoder_dir))
     features, probs = base.features([LONG, "great service"])
     assert features.shape == (2, 32) and base.name == "voxlens/minilm-branch-sentiment@4"
-    expected = model_module.SentimentModel(quantize=False)
+    expected = SentimentModel(quantize=False)
     expected.__dict__["scorers_"] = {"default": BranchScorer(branch_dir, encoder=str(tiny_encoder_dir),
                                                              quantize=False)}
     np.testing.assert_allclose(probs, expected.predict_proba([LONG, "great service"], ["en", "en"]), atol=1e-5)
@@ -232,7 +233,7 @@ def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, 
 def test_on_minilm_the_fp32_graphs_match_the_module_and_int8_stays_close(tmp_path):
     texts = ["The parcel came two weeks late and support never answered.", "Great app, works perfectly!",
              "It is a phone case.", LONG]
-    from voxlens.sentiment.model import default_branch_dir, is_branch_dir
+    from voxlens.sentiment.scorers import default_branch_dir, is_branch_dir
 
     directory = default_branch_dir()
     if not is_branch_dir(directory):          # the runtime on MiniLM with a random branch of the default shape
