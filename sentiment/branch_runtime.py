@@ -60,35 +60,38 @@ def artefact_key(branch_dir: str | Path, base_dir: str | Path, quantize: bool) -
 
 
 def graph_modules(branch):
-    """Torch modules of the two graphs, over a loaded ``SentimentBranch`` (in eval mode)."""
+    """Torch modules of the two graphs, over a loaded ``SentimentBranch`` (in eval mode).
+
+    Each module runs only the ``SentimentBranch`` it holds (``inner``), so a copy of it (torch's int8
+    :func:`voxlens.sentiment.runtime.quantize_int8`) runs the copy's weights."""
     import torch
 
     from voxlens.sentiment.branch import mean_pool, run_layers
-
-    bert = branch.bert
-
-    def trunk(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # the base model's own embedding and mask code, so the graph is the one ONNX Runtime fuses
-        hidden = bert.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
-        mask = bert._create_attention_masks(attention_mask, None, hidden, None, None, None)[0]
-        return run_layers(bert.encoder.layer[:branch.trunk_layers], hidden, mask), mask
 
     class Sentiment(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.inner = branch
 
+        def trunk(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            # the base model's own embedding and mask code, so the graph is the one ONNX Runtime fuses
+            bert = self.inner.bert
+            hidden = bert.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+            mask = bert._create_attention_masks(attention_mask, None, hidden, None, None, None)[0]
+            return run_layers(bert.encoder.layer[:self.inner.trunk_layers], hidden, mask), mask
+
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            hidden, mask = trunk(input_ids, attention_mask)
-            return mean_pool(run_layers(branch.branch, hidden, mask), attention_mask)
+            hidden, mask = self.trunk(input_ids, attention_mask)
+            return mean_pool(run_layers(self.inner.branch, hidden, mask), attention_mask)
 
     class Shared(Sentiment):
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-            hidden, mask = trunk(input_ids, attention_mask)
+            hidden, mask = self.trunk(input_ids, attention_mask)
             # the branch reads a reshaped view: each path's first attention then has its own input, which
             # the optimizer needs to fuse it (it fuses an attention whose input feeds exactly 3 MatMuls)
-            features = mean_pool(run_layers(branch.branch, hidden.reshape(hidden.shape), mask), attention_mask)
-            topic = mean_pool(run_layers(bert.encoder.layer[branch.trunk_layers:], hidden, mask), attention_mask)
+            features = mean_pool(run_layers(self.inner.branch, hidden.reshape(hidden.shape), mask), attention_mask)
+            topic_layers = self.inner.bert.encoder.layer[self.inner.trunk_layers:]
+            topic = mean_pool(run_layers(topic_layers, hidden, mask), attention_mask)
             return features, torch.nn.functional.normalize(topic, dim=1)
 
     return {"sentiment": Sentiment().eval(), "shared": Shared().eval()}

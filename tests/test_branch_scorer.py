@@ -267,3 +267,14 @@ def test_a_card_can_keep_the_last_branch_layer_fp32_in_int8(branch_dir, tiny_enc
         assert ops[0].count("MatMulInteger") == ops[1].count("MatMulInteger") + 2  # its projection and FFN input
     with pytest.raises(Exception, match="int8_recipe"):
         kept_fp32(fp32, "everything")
+
+
+def test_torch_runs_int8_when_asked_and_its_topic_vectors_are_the_torch_int8_encoders(branch_dir, tiny_encoder_dir):
+    texts = [*SHORT, LONG]
+    exact = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="torch").run(texts, texts)
+    int8 = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=True, backend="torch").run(texts, texts)
+    assert 0 < np.abs(int8[0] - exact[0]).max() < 0.2
+    plain = Encoder(str(tiny_encoder_dir), quantize=True, backend="torch").encode(texts)
+    assert np.abs(exact[1] - plain).max() > 1e-5             # int8 moves the vectors more than the tolerance
+    np.testing.assert_allclose(int8[1], plain, atol=1e-5)
+
