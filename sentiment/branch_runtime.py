@@ -14,7 +14,10 @@ The head (an optional hidden layer and 3 logits, a few hundred thousand weights)
 the pooled representation (``SentimentHead.from_branch``), which is also what a store's tuned model
 reads. Texts that need only a topic vector go to the plain :class:`voxlens.sentiment.encoder.Encoder`.
 The files are cached under ``$VOXLENS_CACHE_DIR/onnx`` keyed by the artefact's bytes, the base model and
-the recipe.
+the recipe; a graph is written under another name and takes its own only when complete (and, in fp32, checked
+against the torch module), so an interrupted or failed export leaves nothing that a later run would load.
+Without ONNX Runtime, or when the export fails under ``backend="auto"``, the same graphs run as torch modules
+(int8 by torch's per-tensor dynamic quantisation, as the plain encoder's torch path).
 
 Example:
     >>> GRAPHS                       # exported once per artefact, base model and recipe
@@ -28,7 +31,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -119,32 +121,35 @@ def sample_batch(tokenizer) -> tuple[np.ndarray, np.ndarray]:
 
 
 def export_graphs(branch, folder: Path) -> dict[str, Path]:
-    """Export, fuse and check the fp32 graphs of ``branch`` into ``folder``."""
+    """Export, fuse and check the fp32 graphs of ``branch`` into ``folder``: a graph gets its final name
+    (``sentiment.onnx``, ``shared.onnx``) only once both have passed :func:`check_graphs`."""
     import torch
 
     from voxlens.sentiment.onnx_backend import fuse
 
     ids, mask = sample_batch(branch.tokenizer)
-    paths = {}
-    for kind, module in graph_modules(branch).items():
-        raw, final = folder / f"{kind}.raw.onnx", folder / f"{kind}.onnx"
-        outputs = ["features"] + (["topic"] if kind == "shared" else [])
-        axes = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask")}
-        axes.update({name: {0: "batch"} for name in outputs})
-        try:
-            with warnings.catch_warnings(), torch.inference_mode():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(module, (torch.from_numpy(ids), torch.from_numpy(mask)), str(raw),
-                                  input_names=["input_ids", "attention_mask"], output_names=outputs,
-                                  dynamic_axes=axes, opset_version=17, dynamo=False)
-            fused = folder / f"{kind}.fused.onnx"
-            (fused if fuse(raw, fused, branch.bert.config) else raw).replace(final)
-        finally:
-            for scratch in (raw, folder / f"{kind}.fused.onnx", folder / f"{kind}.raw.onnx.data"):
-                scratch.unlink(missing_ok=True)
-        paths[kind] = final
-    check_graphs(branch, paths)
-    return paths
+    checked = {kind: folder / f"{kind}.unchecked.onnx" for kind in GRAPHS}
+    try:
+        for kind, module in graph_modules(branch).items():
+            raw, fused = folder / f"{kind}.raw.onnx", folder / f"{kind}.fused.onnx"
+            outputs = ["features"] + (["topic"] if kind == "shared" else [])
+            axes = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask")}
+            axes.update({name: {0: "batch"} for name in outputs})
+            try:
+                with warnings.catch_warnings(), torch.inference_mode():
+                    warnings.simplefilter("ignore")
+                    torch.onnx.export(module, (torch.from_numpy(ids), torch.from_numpy(mask)), str(raw),
+                                      input_names=["input_ids", "attention_mask"], output_names=outputs,
+                                      dynamic_axes=axes, opset_version=17, dynamo=False)
+                (fused if fuse(raw, fused, branch.bert.config) else raw).replace(checked[kind])
+            finally:
+                for scratch in (raw, fused, folder / f"{kind}.raw.onnx.data"):
+                    scratch.unlink(missing_ok=True)
+        check_graphs(branch, checked)
+        return {kind: path.replace(folder / f"{kind}.onnx") for kind, path in checked.items()}
+    finally:
+        for path in checked.values():
+            path.unlink(missing_ok=True)
 
 
 def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERANCE) -> float:
@@ -152,16 +157,12 @@ def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERA
     import onnxruntime as ort
     import torch
 
-    from voxlens.sentiment.branch import mean_pool, run_layers
-
     ids, mask = sample_batch(branch.tokenizer)
     with torch.inference_mode():            # the torch module's own computation
         torch_ids, torch_mask = torch.from_numpy(ids), torch.from_numpy(mask)
         hidden = branch.trunk(torch_ids, torch_mask)
-        from voxlens.sentiment.branch import additive_mask
-
-        features = mean_pool(run_layers(branch.branch, hidden, additive_mask(torch_mask, hidden.dtype)), torch_mask)
-        expected = [features.numpy(), branch.topic_from_trunk(hidden, torch_mask).numpy()]
+        expected = [branch.pooled_from_trunk(hidden, torch_mask).numpy(),
+                    branch.topic_from_trunk(hidden, torch_mask).numpy()]
     worst = 0.0
     for kind, path in paths.items():
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -196,6 +197,7 @@ def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize:
     from voxlens.sentiment.encoder import resolve_model_path
     from voxlens.sentiment.onnx_backend import cache_root, quantize_int8
 
+    card = read_card(branch_dir)
     base = resolve_model_path(encoder)
     folder = cache_root() / f"branch-{artefact_key(branch_dir, base, quantize)}"
     paths = {kind: folder / f"{kind}.onnx" for kind in GRAPHS}
@@ -209,19 +211,33 @@ def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize:
             if quantize:
                 import onnx
 
-                recipe = json.loads((Path(branch_dir) / "card.json").read_text()).get("int8_recipe", "ffn")
                 for kind, source in prepare_graphs(branch_dir, encoder, quantize=False).items():
-                    keep = kept_fp32(onnx.load(str(source), load_external_data=False), recipe)
-                    quantize_int8(source, paths[kind], keep_fp32=keep)
+                    keep = kept_fp32(onnx.load(str(source), load_external_data=False), card.get("int8_recipe", "ffn"))
+                    partial = folder / f"{kind}.partial.onnx"     # a graph gets its name only when complete
+                    try:
+                        quantize_int8(source, partial, keep_fp32=keep)
+                        partial.replace(paths[kind])
+                    finally:
+                        partial.unlink(missing_ok=True)
             else:
                 export_graphs(load_branch(branch_dir, encoder), folder)
-        except ModelError:
-            raise
         except Exception as exc:
             for path in paths.values():
                 path.unlink(missing_ok=True)
-            raise ModelError(f"cannot export the sentiment branch {branch_dir} to ONNX: {exc}") from exc
+            if isinstance(exc, ModelError):
+                raise
+            raise ModelError(f"cannot export the sentiment branch {branch_dir} to ONNX: {exc}; "
+                             "use backend='torch'") from exc
     return paths
+
+
+def read_card(branch_dir: str | Path) -> dict:
+    """The artefact's ``card.json`` (:class:`ModelError` when the artefact is missing)."""
+    from voxlens.sentiment.artefact import read_artefact
+
+    card, arrays = read_artefact(branch_dir, "weights.npz", f"no sentiment branch in {branch_dir}")
+    arrays.close()
+    return card
 
 
 class BranchEncoder:
@@ -255,7 +271,7 @@ class BranchEncoder:
     @property
     def card(self) -> dict:
         if getattr(self, "card_", None) is None:
-            self.card_ = json.loads((Path(self.branch_dir) / "card.json").read_text())
+            self.card_ = read_card(self.branch_dir)
         return self.card_
 
     def topic_encoder(self):
@@ -270,37 +286,41 @@ class BranchEncoder:
         return self.topic_encoder_
 
     def _load(self) -> None:
+        """Tokenizer, config and one runner per graph (``sessions_`` last: it marks a complete load)."""
         if getattr(self, "sessions_", None) is not None:
             return
+        from transformers import AutoConfig, AutoTokenizer
+
         from voxlens.sentiment.encoder import resolve_model_path
 
         set_threads(self.threads)
-        encoder = self.topic_encoder()
-        backend = encoder._resolved_backend()
-        self.sessions_ = None
-        if backend == "onnx":
+        path = resolve_model_path(self.encoder)
+        try:
+            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+            self.config_ = AutoConfig.from_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load the base encoder {path!r}: {exc}") from exc
+        sessions = None
+        if self.topic_encoder()._resolved_backend() == "onnx":
             try:
-                self.sessions_ = self._onnx_sessions()
+                sessions = self._onnx_sessions()
             except ModelError as exc:
                 if self.backend == "onnx":
                     raise
                 log.warning("%s; running the sentiment branch with torch instead", exc)
-        if self.sessions_ is None:
-            self.sessions_ = self._torch_sessions()
-        from transformers import AutoConfig, AutoTokenizer
-
-        path = resolve_model_path(self.encoder)
-        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-        self.config_ = AutoConfig.from_pretrained(path)
+        self.sessions_ = sessions or self._torch_sessions()
 
     def _onnx_sessions(self) -> dict:
         from voxlens.sentiment.onnx_backend import OnnxEncoder
 
-        sessions = {}
-        for kind, path in prepare_graphs(self.branch_dir, self.encoder, self.quantize).items():
-            session = OnnxEncoder(path, ["input_ids", "attention_mask"], intra_op_threads()).session
-            sessions[kind] = (lambda s: lambda ids, mask: s.run(None, {"input_ids": ids, "attention_mask": mask}))(
-                session)
+        def runner(session):
+            def run(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+                return session.run(None, {"input_ids": ids, "attention_mask": mask})
+            return run
+
+        graphs = prepare_graphs(self.branch_dir, self.encoder, self.quantize)
+        sessions = {kind: runner(OnnxEncoder(path, ["input_ids", "attention_mask"], intra_op_threads()).session)
+                    for kind, path in graphs.items()}
         self.backend_ = "onnx"
         return sessions
 

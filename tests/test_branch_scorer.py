@@ -278,3 +278,56 @@ def test_torch_runs_int8_when_asked_and_its_topic_vectors_are_the_torch_int8_enc
     assert np.abs(exact[1] - plain).max() > 1e-5             # int8 moves the vectors more than the tolerance
     np.testing.assert_allclose(int8[1], plain, atol=1e-5)
 
+
+def test_graphs_that_fail_their_check_are_never_cached(branch_dir, tiny_encoder_dir, monkeypatch):
+    from voxlens.core.errors import ModelError
+    from voxlens.sentiment import branch_runtime
+
+    checked = []
+
+    def failing_check(branch, paths):
+        checked.append(sorted(paths))
+        raise ModelError("the exported branch graphs differ from the torch model by 0.1")
+
+    monkeypatch.setattr(branch_runtime, "check_graphs", failing_check)
+    for _ in range(2):
+        with pytest.raises(ModelError, match="differ from the torch model"):
+            prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=False)
+    assert checked == [["sentiment", "shared"]] * 2
+    monkeypatch.undo()
+    paths = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=False)
+    assert sorted(p.name for p in paths["shared"].parent.glob("*.onnx")) == ["sentiment.onnx", "shared.onnx"]
+
+
+def test_an_interrupted_int8_export_leaves_no_graph_a_later_run_loads(branch_dir, tiny_encoder_dir, monkeypatch):
+    import onnxruntime as ort
+
+    from voxlens.sentiment import onnx_backend
+
+    original = onnx_backend.quantize_int8
+
+    def interrupted(source, target, keep_fp32=None):
+        if "shared" in Path(source).name:
+            Path(target).write_bytes(b"half a graph")
+            raise KeyboardInterrupt
+        original(source, target, keep_fp32=keep_fp32)
+
+    monkeypatch.setattr(onnx_backend, "quantize_int8", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=True)
+    monkeypatch.undo()
+    paths = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=True)
+    ids, mask = np.array([[2, 4, 5, 3]]), np.ones((1, 4), dtype=np.int64)
+    for path in paths.values():
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        assert session.run(None, {"input_ids": ids, "attention_mask": mask})[0].shape == (1, 32)
+    assert not list(paths["shared"].parent.glob("*.partial.onnx"))
+
+
+def test_a_missing_branch_artefact_is_a_model_error(tiny_encoder_dir, tmp_path):
+    from voxlens.core.errors import ModelError
+
+    with pytest.raises(ModelError, match="no sentiment branch in"):
+        BranchEncoder(tmp_path / "absent", str(tiny_encoder_dir)).run(["great service"])
+    with pytest.raises(ModelError, match="no sentiment branch in"):
+        prepare_graphs(tmp_path / "absent", str(tiny_encoder_dir))
