@@ -183,7 +183,10 @@ def kept_fp32(model, recipe: str = "ffn") -> list[str]:
     keep = ffn_output_matmuls(model)
     if recipe == "ffn+last-branch-layer":
         nodes = list(model.graph.node)
-        last = max(int(n.name.split("/branch.")[1].split("/")[0]) for n in nodes if "/branch." in n.name)
+        layers = [int(n.name.split("/branch.")[1].split("/")[0]) for n in nodes if "/branch." in n.name]
+        if not layers:
+            raise ModelError(f"int8_recipe={recipe!r} needs a graph of the sentiment branch (no branch layer found)")
+        last = max(layers)
         layer = [n for n in nodes if n.op_type == "MatMul" and f"/branch.{last}/" in n.name]
         dense = {i for n in layer if n.name.endswith("attention/output/dense/MatMul") for i in n.input}
         keep += [n.name for n in layer] + [n.name for n in nodes if n.op_type == "Attention" and n.output[0] in dense]
@@ -329,9 +332,8 @@ class BranchEncoder:
 
         from voxlens.sentiment.runtime import quantize_int8
 
-        modules = graph_modules(load_branch(self.branch_dir, self.encoder))
-        if self.quantize:
-            modules = {kind: quantize_int8(module) for kind, module in modules.items()}
+        branch = load_branch(self.branch_dir, self.encoder)
+        modules = graph_modules(quantize_int8(branch) if self.quantize else branch)   # one int8 copy serves both
 
         def runner(module):
             def run(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:

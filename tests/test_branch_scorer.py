@@ -331,3 +331,15 @@ def test_a_missing_branch_artefact_is_a_model_error(tiny_encoder_dir, tmp_path):
         BranchEncoder(tmp_path / "absent", str(tiny_encoder_dir)).run(["great service"])
     with pytest.raises(ModelError, match="no sentiment branch in"):
         prepare_graphs(tmp_path / "absent", str(tiny_encoder_dir))
+
+
+def test_keeping_the_last_branch_layer_needs_a_branch_graph(tiny_encoder_dir):
+    import onnx
+
+    from voxlens.core.errors import ModelError
+    from voxlens.sentiment.branch_runtime import kept_fp32
+    from voxlens.sentiment.onnx_backend import prepare
+
+    plain, _ = prepare(str(tiny_encoder_dir))                    # the encoder alone: no branch layer
+    with pytest.raises(ModelError, match="no branch layer found"):
+        kept_fp32(onnx.load(str(plain)), "ffn+last-branch-layer")
