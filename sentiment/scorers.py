@@ -1,4 +1,4 @@
-"""The sentiment scorers: each turns text segments (or whole texts) into probabilities (negative, neutral, positive).
+"""Sentiment scorers: text segments (or whole texts) in, probabilities (negative, neutral, positive) out.
 
 - :class:`BranchScorer`: the default English model, MiniLM's frozen first layers with a fine-tuned branch
   and a head (``models/sentiment_branch/``, run by :mod:`voxlens.sentiment.branch_runtime`);
@@ -16,7 +16,7 @@ Example:
           label  score
     0  positive    0.6
     1  negative   -0.5
-    >>> type(build_scorer(None)).__name__  # doctest: +SKIP
+    >>> type(build_scorer(None)).__name__      # the shipped default (loaded at first use)
     'BranchScorer'
 """
 
