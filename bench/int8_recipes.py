@@ -106,13 +106,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.torch and branch_dir is not None:
         runs.update({"torch fp32": ("torch", False), "torch int8 (per tensor)": ("torch", True)})
     for name, (runtime, keep) in runs.items():
-        # fp32 (the ONNX recipes replace its graph), or the torch path with or without its int8
-        model = SentimentModel(routes=routes, quantize=runtime == "torch" and keep, progress=False)
+        # fp32: the ONNX rows replace its sentiment graph, the torch rows run its torch path
+        model = SentimentModel(routes=routes, quantize=False, progress=False)
         scorer = model._scorer(routes["en"] if branch_dir else None)
         scorer._load()
         if runtime == "torch":
             scorer.encoder_.backend = "torch"
         scorer.encoder_._load()
+        if runtime == "torch" and keep:      # the torch path runs fp32 unless asked for its int8
+            scorer.encoder_.sessions_ = scorer.encoder_._torch_sessions(quantize=True)
         if runtime == "onnx" and keep is not None:
             target = work / f"{len(scores)}.onnx"
             onnx_backend.quantize_int8(fp32_path, target, keep_fp32=keep)

@@ -16,8 +16,8 @@ reads. Texts that need only a topic vector go to the plain :class:`voxlens.senti
 The files are cached under ``$VOXLENS_CACHE_DIR/onnx`` keyed by the artefact's bytes, the base model and
 the recipe; a graph is written under another name and takes its own only when complete (and, in fp32, checked
 against the torch module), so an interrupted or failed export leaves nothing that a later run would load.
-Without ONNX Runtime, or when the export fails under ``backend="auto"``, the same graphs run as torch modules
-(int8 by torch's per-tensor dynamic quantisation, as the plain encoder's torch path).
+Without ONNX Runtime, or when the export fails under ``backend="auto"``, the same graphs run as torch modules,
+in fp32 even when ``quantize`` (torch's per-tensor int8 costs about 5 macro-F1 points on them).
 
 Example:
     >>> GRAPHS                       # exported once per artefact, base model and recipe
@@ -327,13 +327,16 @@ class BranchEncoder:
         self.backend_ = "onnx"
         return sessions
 
-    def _torch_sessions(self) -> dict:
+    def _torch_sessions(self, quantize: bool = False) -> dict:
+        """The graphs as torch modules: in fp32 even for ``quantize`` (the default), since torch's int8 (per
+        tensor, every linear layer) costs about 5 macro-F1 points on the branch model where ONNX Runtime's
+        recipe costs under one (``bench/int8_recipes.py --torch``); ``quantize=True`` runs that int8."""
         import torch
 
         from voxlens.sentiment.runtime import quantize_int8
 
         branch = load_branch(self.branch_dir, self.encoder)
-        modules = graph_modules(quantize_int8(branch) if self.quantize else branch)   # one int8 copy serves both
+        modules = graph_modules(quantize_int8(branch) if quantize else branch)   # one int8 copy serves both
 
         def runner(module):
             def run(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
