@@ -349,3 +349,23 @@ def test_keeping_the_last_branch_layer_needs_a_branch_graph(tiny_encoder_dir):
     plain, _ = prepare(str(tiny_encoder_dir))                    # the encoder alone: no branch layer
     with pytest.raises(ModelError, match="no branch layer found"):
         kept_fp32(onnx.load(str(plain)), "ffn+last-branch-layer")
+
+
+def test_a_failed_branch_export_falls_back_to_torch_under_auto_and_is_an_error_under_onnx(branch_dir, tiny_encoder_dir,
+                                                                                       monkeypatch, caplog):
+    from voxlens.core.errors import ModelError
+    from voxlens.sentiment import branch_runtime
+
+    def broken(*_):
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(branch_runtime, "export_graphs", broken)
+    with pytest.raises(ModelError, match="cannot export the sentiment branch .*unsupported operator"):
+        BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="onnx").run(SHORT)
+    encoder = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False)
+    features = encoder.run(SHORT)[0]
+    assert encoder.backend_ == "torch" and "unsupported operator" in caplog.text
+    monkeypatch.undo()
+    exact = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="onnx")
+    np.testing.assert_allclose(features, exact.run(SHORT)[0], atol=1e-4)
+    assert exact.backend_ == "onnx"
