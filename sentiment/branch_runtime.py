@@ -278,7 +278,8 @@ class BranchEncoder:
         return self.card_
 
     def topic_encoder(self):
-        """The plain encoder whose vectors the shared graph's topic output equals (same model and config)."""
+        """The plain encoder whose vectors the shared graph's topic output equals (same model and config; on the
+        torch path with ``quantize`` only roughly, as that path's graphs run fp32 and this encoder int8)."""
         if getattr(self, "topic_encoder_", None) is None:
             from voxlens.sentiment.encoder import Encoder
 
