@@ -56,7 +56,8 @@ LABELS = ("negative", "neutral", "positive")
 BASELINE_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v1"
 PREVIOUS_HEAD = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v2"
 HEAD_V3 = Path(__file__).parent.parent / "models" / "previous" / "sentiment_head_v3"
-PREVIOUS_POLISH = Path(__file__).parent.parent / "models" / "previous" / "polish_sentiment_v1"
+PREVIOUS_POLISH = {version: Path(__file__).parent.parent / "models" / "previous" / f"polish_sentiment_{version}"
+                   for version in ("v1", "v2")}
 POLISH_SET = "PolEmo 2.0 out of domain (Polish, amb = neutral)"
 NPM_SENTIMENT = "sentiment@5.0.2"
 NPM_CACHE = Path.home() / ".cache" / "voxlens" / "npm"
@@ -212,9 +213,9 @@ def polish_speed(texts: list[str]) -> str:
     """Reviews per second of the previous and the current Polish n-gram model, side by side."""
     from voxlens.sentiment import SentimentModel
 
-    models = {"Polish n-gram": SentimentModel()}
-    if PREVIOUS_POLISH.exists():
-        models = {"previous Polish n-gram (v1)": SentimentModel(routes={"pl": str(PREVIOUS_POLISH)}), **models}
+    models = {f"previous Polish n-gram ({version})": SentimentModel(routes={"pl": str(path)})
+              for version, path in PREVIOUS_POLISH.items() if path.exists()}
+    models["Polish n-gram"] = SentimentModel()
     rates = {}
     for name, model in models.items():
         model.predict(texts[:8], langs=["pl"] * 8)       # load the weights outside the timing
@@ -449,9 +450,9 @@ def main(argv: list[str] | None = None) -> None:
         entries = list(models.items())
         if polish:   # Polish: VADER, the English head as the previous fallback, and the default (Polish route)
             entries = [("VADER", None), ("previous default (English head, covered=False)", default)]
-            if PREVIOUS_POLISH.exists():
-                entries.append(("previous Polish n-gram model (v1)",
-                                SentimentModel(routes={"pl": str(PREVIOUS_POLISH)}, long_text_chars=400)))
+            entries += [(f"previous Polish n-gram model ({version})",
+                         SentimentModel(routes={"pl": str(path)}, long_text_chars=400))
+                        for version, path in PREVIOUS_POLISH.items() if path.exists()]
             entries.append(("current default (Polish n-gram model)", SentimentModel(long_text_chars=400)))
         for model_name, model in entries:
             if model is None:

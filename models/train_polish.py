@@ -1,4 +1,4 @@
-"""Train the shipped Polish sentiment model: TF-IDF word + character n-grams, logistic regression.
+"""Train the shipped Polish sentiment model: TF-IDF word + character n-grams and stems, logistic regression.
 
 Data (:mod:`voxlens.models.review_data`, read from the public KLEJ benchmark archives; provenance in the card):
 
@@ -7,12 +7,13 @@ Data (:mod:`voxlens.models.review_data`, read from the public KLEJ benchmark arc
 - Allegro Reviews, product reviews with 1–5 stars (KLEJ AR ``train.tsv``): 1–2 negative, 3 neutral, 4–5
   positive. CC BY-SA 4.0.
 
-Validation (picks C, the class weighting, the weight of the Allegro reviews and the feature settings, then
-decides by 2-fold cross-validation whether class offsets help the chosen model): PolEmo2.0-IN ``dev.tsv`` and
-AR ``dev.tsv``, mean macro-F1. Test, only reported and never used to choose anything: PolEmo 2.0's
-out-of-domain reviews (products and school, KLEJ PolEmo2.0-OUT ``dev.tsv``, ambivalent as neutral).
+Validation (picks C, the class weighting, the weight of the Allegro reviews, the feature settings and how
+many domain-telling features to leave out, then decides by 2-fold cross-validation whether class offsets help
+the chosen model): PolEmo2.0-IN ``dev.tsv`` and AR ``dev.tsv``, mean macro-F1. Test, only reported and never
+used to choose anything: PolEmo 2.0's out-of-domain reviews (products and school, KLEJ PolEmo2.0-OUT
+``dev.tsv``, ambivalent as neutral).
 
-Run (a few minutes on a quiet machine; about 30 minutes on 2 busy shared cores):
+Run (about 10 minutes on 2 busy shared cores; a grid without character n-grams takes about 4):
     python -m voxlens.models.train_polish                 # writes models/polish_sentiment/
     python -m voxlens.models.train_polish --data DIR      # the archives copied to DIR (klej_ar.zip, ...)
 """
@@ -69,20 +70,51 @@ FEATURES = {   # named feature settings of NgramSentimentModel a grid entry may 
     "block": {"block_norm": True},
     "block+stem6": {"block_norm": True, "stem_chars": 6},
     "joint+stem6": {"stem_chars": 6},
+    "joint+stem6+lemmas+neg": {"stem_chars": 6, "lemmas": True, "negation": True},
+    "words+stem6+lemmas": {"char_analyzer": None, "stem_chars": 6, "lemmas": True},
+    "words+stem6+lemmas+neg": {"char_analyzer": None, "stem_chars": 6, "lemmas": True, "negation": True},
 }
+"""joint/block: one norm over all n-grams, or each kind scaled to unit length first; stem6: 6-letter stems;
+lemmas: simplemma lemmas (:func:`voxlens.sentiment.ngram.lemma_ngrams`), neg: with negation marks; words:
+no character n-grams (word n-grams, stems and lemmas only)."""
+CLASS_WEIGHTS = ("none", "balanced", "per-set")
 
 
-def _grid(text: str) -> list[tuple[float, str | None, float, str]]:
-    """``C:class_weight:allegro_weight[:features]`` entries, comma-separated (class_weight none or
-    balanced; features a key of :data:`FEATURES`, default joint)."""
+def _grid(text: str) -> list[tuple[float, str | None, float, str, int]]:
+    """``C:class_weight:allegro_weight[:features[:drop]]`` entries, comma-separated (class_weight none,
+    balanced or per-set: balanced within each training set; features a key of :data:`FEATURES`, default
+    joint; drop: how many domain-telling features to leave out, see
+    :meth:`~voxlens.sentiment.ngram.NgramSentimentModel.drop_domain_features`, default 0)."""
     out = []
     for item in text.split(","):
-        C, class_weight, allegro_weight, *features = item.split(":")
-        features = features[0] if features else "joint"
+        C, class_weight, allegro_weight, *rest = item.split(":")
+        features = rest[0] if rest else "joint"
         if features not in FEATURES:
             raise argparse.ArgumentTypeError(f"unknown features {features!r}: one of {', '.join(FEATURES)}")
-        out.append((float(C), None if class_weight == "none" else class_weight, float(allegro_weight), features))
+        if class_weight not in CLASS_WEIGHTS:
+            raise argparse.ArgumentTypeError(f"unknown class weight {class_weight!r}: one of {', '.join(CLASS_WEIGHTS)}")
+        drop = int(rest[1]) if len(rest) > 1 else 0
+        out.append((float(C), None if class_weight == "none" else class_weight, float(allegro_weight), features, drop))
     return out
+
+
+def sample_weights(train: pd.DataFrame, class_weight: str | None, allegro_weight: float) -> np.ndarray:
+    """Each training review's weight: ``allegro_weight`` for Allegro's, 1 for PolEmo's; with ``per-set``, times
+    the class balancing weight within its own set (n / (3 · count of its label in its set)), rescaled to mean 1.
+
+    >>> frame = pd.DataFrame({"set": ["a", "a", "a", "b"], "label": ["positive", "positive", "negative", "neutral"]})
+    >>> sample_weights(frame, "per-set", 1.0).round(2).tolist()
+    [0.86, 0.86, 1.71, 0.57]
+    """
+    weight = np.where(train["set"] == "allegro_reviews", allegro_weight, 1.0)
+    if class_weight == "per-set":
+        labels = train["label"].to_numpy()
+        for name in train["set"].unique():
+            in_set = (train["set"] == name).to_numpy()
+            counts = pd.Series(labels[in_set]).value_counts()
+            weight[in_set] *= in_set.sum() / (len(LABELS) * counts[labels[in_set]].to_numpy())
+        weight *= len(weight) / weight.sum()
+    return weight
 
 
 def choose_offsets(model: NgramSentimentModel, x, validation: pd.DataFrame, seeds: int = 3) -> dict:
@@ -123,8 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--n-features", type=int, default=2**17)
     parser.add_argument("--grid", type=_grid, default=_grid(DEFAULT_GRID),
-                        help="settings validation chooses from: C:class_weight:allegro_weight[:features],... "
-                             f"(features: {', '.join(FEATURES)})")
+                        help="settings validation chooses from: C:class_weight:allegro_weight[:features[:drop]],"
+                             f"... (class_weight: {', '.join(CLASS_WEIGHTS)}; features: {', '.join(FEATURES)}; "
+                             "drop: domain-telling features left out)")
     parser.add_argument("--no-offsets", action="store_true",
                         help="do not try class offsets for the chosen model (see choose_offsets)")
     args = parser.parse_args(argv)
@@ -132,39 +165,47 @@ def main(argv: list[str] | None = None) -> None:
     started = time.time()
     splits = polish_splits(args.data)
     train, validation = splits["train"], splits["validation"]
-    grid, fitted, features = [], [], {}
-    for C, class_weight, allegro_weight, feature_name in tqdm(args.grid, desc="grid", unit="setting"):
+    grid, fitted, validation_x, features = [], [], [], {}
+    for C, class_weight, allegro_weight, feature_name, drop in tqdm(args.grid, desc="grid", unit="setting"):
         if feature_name not in features:       # features are computed once per feature setting
             base = NgramSentimentModel(args.n_features, **FEATURES[feature_name]).fit_idf(train["text"].tolist())
             features[feature_name] = (base.idf_, base.features(train["text"].tolist()),
                                       base.features(validation["text"].tolist()))
         idf, x_train, x_validation = features[feature_name]
-        weight = np.where(train["set"] == "allegro_reviews", allegro_weight, 1.0)
-        model = NgramSentimentModel(args.n_features, C, class_weight, **FEATURES[feature_name])
+        model = NgramSentimentModel(args.n_features, C, None if class_weight == "per-set" else class_weight,
+                                    **FEATURES[feature_name])
         model.idf_ = idf
-        model.fit_features(x_train, train["label"], weight)
+        if drop:     # the features that tell PolEmo's hotel and medical reviews from Allegro's products apart
+            model.drop_domain_features(x_train, train["set"], drop)
+            x_train, x_validation = model.keep_features(x_train), model.keep_features(x_validation)
+        model.fit_features(x_train, train["label"], sample_weights(train, class_weight, allegro_weight))
         scores = evaluate(model, validation, x_validation)
         grid.append({"C": C, "class_weight": class_weight, "allegro_weight": allegro_weight, "features": feature_name,
-                     "validation": scores, "mean_validation_macro_f1": round(float(np.mean(list(scores.values()))), 4)})
+                     "dropped_domain_features": drop, "validation": scores,
+                     "mean_validation_macro_f1": round(float(np.mean(list(scores.values()))), 4)})
         fitted.append(model)
+        validation_x.append(x_validation)
         print(json.dumps(grid[-1]), flush=True)
     chosen = int(np.argmax([row["mean_validation_macro_f1"] for row in grid]))
     best, model = grid[chosen], fitted[chosen]
     offsets = None
     if not args.no_offsets:
-        offsets = choose_offsets(model, features[best["features"]][2], validation)
+        offsets = choose_offsets(model, validation_x[chosen], validation)
         print(f"class offsets: {json.dumps(offsets)}")
     test = evaluate(model, splits["test"])
     print(f"chosen on validation: {best}\nPolEmo 2.0 out of domain (test) macro-F1: {test}")
     model.card = {
         "name": "voxlens/polish-ngram-sentiment", "version": VERSION, "lang": "pl",
-        "model": "TF-IDF over hashed word 1–2-grams and character 2–5-grams (within words), optionally crude "
-                 "6-letter stems, sublinear tf, multinomial logistic regression (class offsets only where "
-                 "cross-validation on the validation split favours them); weights stored in float16",
+        "model": "TF-IDF over hashed word 1–2-grams, optionally character 2–5-grams (within words), crude "
+                 "6-letter stems and simplemma lemmas with negation marks (all as 1–2-grams), sublinear tf, "
+                 "optionally without the features that best tell the training sets' domains apart, multinomial "
+                 "logistic regression (class offsets only where cross-validation on the validation split favours "
+                 "them); weights stored in float16",
         "labels": "PolEmo 2.0: plus positive, minus negative, zero and amb (ambivalent) neutral; Allegro "
                   "Reviews: 1–2 stars negative, 3 neutral, 4–5 positive",
         "licence_note": "trained on PolEmo 2.0 (CC BY-NC-SA 4.0): the weights are for non-commercial use",
-        "allegro_weight": best["allegro_weight"], "features": best["features"], "selection": grid,
+        "allegro_weight": best["allegro_weight"], "features": best["features"],
+        "class_weighting": best["class_weight"], "selection": grid,
         "class_offsets_fit": offsets,
         "test": {"polemo_out_dev_macro_f1": test.get("polemo_out")},
         "train_rows": int(len(train)), "data": provenance(["polemo_in", "polemo_out", "allegro_reviews"], args.data),

@@ -43,6 +43,23 @@ def stem_ngrams(text: str, stem_chars: int) -> list[str]:
 
 
 _WORD = re.compile(r"(?u)\w+")
+NEGATIONS = frozenset({"nie", "bez", "brak", "ani"})
+"""Polish words that negate the word after them (``nie polecam``, ``bez problemu``, ``brak kontaktu``)."""
+
+
+def lemma_ngrams(text: str, lang: str = "pl", negation: bool = False) -> list[str]:
+    """The lemmas of the lower-cased words (simplemma, offline; an unknown word stays as written) as unigrams
+    and bigrams; with ``negation``, a word after one of :data:`NEGATIONS` is also read as its negated lemma.
+
+    >>> lemma_ngrams("Nie polecam", negation=True)
+    ['l:nie', 'l:polecać', 'l:nie_polecać', 'l:nie l:polecać']
+    """
+    from voxlens.sentiment.lemmas import _lemma
+
+    lemmas = ["l:" + _lemma(word, lang) for word in _WORD.findall(text.lower())]
+    negated = ([f"l:{a[2:]}_{b[2:]}" for a, b in zip(lemmas, lemmas[1:]) if a[2:] in NEGATIONS]
+               if negation else [])
+    return lemmas + negated + [f"{a} {b}" for a, b in zip(lemmas, lemmas[1:])]
 
 
 class NgramSentimentModel:
@@ -53,16 +70,20 @@ class NgramSentimentModel:
         C: inverse regularisation strength of the logistic regression.
         class_weight: None or ``"balanced"``.
         card: free-form metadata saved with the model (``version``, provenance, metrics).
-        char_analyzer: ``"char_wb"`` (character n-grams within words) or ``"char"`` (across word boundaries).
+        char_analyzer: ``"char_wb"`` (character n-grams within words), ``"char"`` (across word boundaries)
+            or None (no character n-grams).
         char_ngrams: the (min, max) length of the character n-grams.
         stem_chars: 0 for no stem features, else the stem length (see :func:`stem_ngrams`).
         block_norm: scale each feature kind to unit length before the row is normalised, so the word
             n-grams weigh as much as the far more numerous character n-grams (False: one norm for the row).
+        lemmas: add the words' lemmas as 1–2-grams (see :func:`lemma_ngrams`; Polish).
+        negation: with ``lemmas``, also the negated lemma of each word after a negation (``l:nie_polecać``).
     """
 
     def __init__(self, n_features: int = 2**17, C: float = 4.0, class_weight: str | None = None,
-                 card: dict | None = None, char_analyzer: str = "char_wb", char_ngrams: tuple[int, int] = (2, 5),
-                 stem_chars: int = 0, block_norm: bool = False) -> None:
+                 card: dict | None = None, char_analyzer: str | None = "char_wb", char_ngrams: tuple[int, int] = (2, 5),
+                 stem_chars: int = 0, block_norm: bool = False, lemmas: bool = False,
+                 negation: bool = False) -> None:
         self.n_features = n_features
         self.C = C
         self.class_weight = class_weight
@@ -71,6 +92,8 @@ class NgramSentimentModel:
         self.char_ngrams = tuple(char_ngrams)
         self.stem_chars = stem_chars
         self.block_norm = block_norm
+        self.lemmas = lemmas
+        self.negation = negation
 
     def _vectorizers(self):
         from functools import partial
@@ -80,10 +103,14 @@ class NgramSentimentModel:
         common = dict(n_features=self.n_features, alternate_sign=False, norm=None, dtype=np.float32)
         vectorizers = [
             HashingVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", lowercase=True,
-                              **common),
-            HashingVectorizer(analyzer=self.char_analyzer, ngram_range=self.char_ngrams, lowercase=True, **common)]
+                              **common)]
+        if self.char_analyzer:
+            vectorizers.append(HashingVectorizer(analyzer=self.char_analyzer, ngram_range=self.char_ngrams,
+                                                 lowercase=True, **common))
         if self.stem_chars:
             vectorizers.append(HashingVectorizer(analyzer=partial(stem_ngrams, stem_chars=self.stem_chars), **common))
+        if self.lemmas:
+            vectorizers.append(HashingVectorizer(analyzer=partial(lemma_ngrams, negation=self.negation), **common))
         return vectorizers
 
     def _counts(self, texts: Sequence[str]):
@@ -157,6 +184,28 @@ class NgramSentimentModel:
         self.bias_ = best[1]
         return self
 
+    def drop_domain_features(self, x, domains: Sequence[str], n: int) -> "NgramSentimentModel":
+        """Leave out the ``n`` features of precomputed :meth:`features` ``x`` that tell its ``domains`` apart
+        best (largest chi-squared statistic, e.g. ``lekarz`` or ``hotel`` between medical, hotel and product
+        reviews): their idf becomes 0, so they are absent from every later :meth:`features` row. Call before
+        :meth:`fit_features`, with ``x`` passed through :meth:`keep_features`."""
+        from sklearn.feature_selection import chi2
+
+        statistic, _ = chi2(x, np.asarray(domains))
+        order = np.argsort(-np.nan_to_num(statistic), kind="stable")
+        self.idf_ = self.idf_.copy()
+        self.idf_[order[:n]] = 0.0
+        self.dropped_features_ = int(n)
+        return self
+
+    def keep_features(self, x):
+        """Precomputed :meth:`features` with the dropped features (idf 0) removed and the rows normalised again,
+        as :meth:`features` computes them after :meth:`drop_domain_features`."""
+        from scipy import sparse
+        from sklearn.preprocessing import normalize
+
+        return normalize(x @ sparse.diags((self.idf_ > 0).astype(np.float32)))
+
     def predict_features(self, x) -> np.ndarray:
         """Probabilities from precomputed :meth:`features`."""
         logits = np.asarray(x @ self.coef_.T) + self.intercept_ + getattr(self, "bias_", 0.0)
@@ -179,7 +228,8 @@ class NgramSentimentModel:
         card = {**self.card, "kind": "ngram", "classes": list(LABELS), "n_features": self.n_features,
                 "C": self.C, "class_weight": self.class_weight, "char_analyzer": self.char_analyzer,
                 "char_ngrams": list(self.char_ngrams), "stem_chars": self.stem_chars,
-                "block_norm": self.block_norm,
+                "block_norm": self.block_norm, "lemmas": self.lemmas, "negation": self.negation,
+                "dropped_domain_features": getattr(self, "dropped_features_", 0),
                 "class_offsets": [round(float(b), 4) for b in getattr(self, "bias_", np.zeros(len(LABELS)))]}
         (directory / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
 
@@ -188,7 +238,8 @@ class NgramSentimentModel:
         card, arrays = read_artefact(directory, "ngram.npz", f"no n-gram sentiment model in {directory}")
         model = cls(card["n_features"], card.get("C", 4.0), card.get("class_weight"), card,
                     card.get("char_analyzer", "char_wb"), tuple(card.get("char_ngrams", (2, 5))),
-                    card.get("stem_chars", 0), card.get("block_norm", False))
+                    card.get("stem_chars", 0), card.get("block_norm", False), card.get("lemmas", False),
+                    card.get("negation", False))
         model.idf_ = arrays["idf"].astype(np.float32)
         model.coef_ = arrays["coef"].astype(np.float32)
         model.intercept_ = arrays["intercept"].astype(np.float32)

@@ -169,11 +169,62 @@ def test_the_training_grid_names_its_feature_settings():
 
     from voxlens.models.train_polish import DEFAULT_GRID, _grid
 
-    assert _grid("4:none:0.5,16:balanced:1:block+stem6") == [(4.0, None, 0.5, "joint"),
-                                                             (16.0, "balanced", 1.0, "block+stem6")]
+    assert _grid("4:none:0.5,16:balanced:1:block+stem6,8:per-set:0.5:words+stem6+lemmas+neg:300") == [
+        (4.0, None, 0.5, "joint", 0), (16.0, "balanced", 1.0, "block+stem6", 0),
+        (8.0, "per-set", 0.5, "words+stem6+lemmas+neg", 300)]
     assert len(_grid(DEFAULT_GRID)) >= 2
     with pytest.raises(argparse.ArgumentTypeError):
         _grid("4:none:0.5:no-such-features")
+    with pytest.raises(argparse.ArgumentTypeError):
+        _grid("4:by-magic:0.5:joint")
+
+
+def test_per_set_class_weights_balance_the_labels_within_each_training_set():
+    import pandas as pd
+
+    from voxlens.models.train_polish import sample_weights
+
+    train = pd.DataFrame({"set": ["polemo_in"] * 6 + ["allegro_reviews"] * 4,
+                          "label": ["negative"] * 3 + ["neutral", "positive", "positive"]
+                          + ["positive", "positive", "neutral", "negative"]})
+    weight = sample_weights(train, "per-set", 0.5)
+    totals = pd.Series(weight).groupby([train["set"], train["label"]]).sum()
+    assert np.allclose(totals["polemo_in"], totals["polemo_in"].iloc[0])          # each label weighs the same
+    assert np.allclose(totals["allegro_reviews"], totals["allegro_reviews"].iloc[0])
+    assert np.isclose(totals["allegro_reviews"].sum() / 4, 0.5 * totals["polemo_in"].sum() / 6)   # per review
+    assert np.isclose(weight.mean(), 1.0)
+    assert sample_weights(train, "balanced", 0.5).tolist() == [1.0] * 6 + [0.5] * 4   # left to the classifier
+
+
+def test_lemma_features_mark_negated_words():
+    from voxlens.sentiment.ngram import lemma_ngrams
+
+    grams = lemma_ngrams("Nie polecam, bez problemu", negation=True)
+    assert {"l:polecać", "l:nie_polecać", "l:bez_problem", "l:nie l:polecać"} <= set(grams)
+    assert not any("_" in g for g in lemma_ngrams("Nie polecam, bez problemu"))
+
+
+def test_word_stem_and_lemma_features_without_characters_round_trip(tmp_path: Path):
+    model, texts, _ = _tiny_polish_model(char_analyzer=None, stem_chars=6, lemmas=True, negation=True)
+    assert model.features(texts[:2]).shape[1] == 3 * model.n_features        # words, stems, lemmas
+    model.save(tmp_path / "m")
+    loaded = NgramSentimentModel.load(tmp_path / "m")
+    assert (loaded.char_analyzer, loaded.lemmas, loaded.negation) == (None, True, True)
+    assert np.allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=2e-3)
+
+
+def test_dropped_domain_features_are_those_that_tell_the_domains_apart():
+    texts = ["hotel czysty, polecam", "hotel brudny, nie polecam", "lekarz miły, polecam", "lekarz niemiły, nie polecam"] * 3
+    domains = ["hotels", "hotels", "medicine", "medicine"] * 3
+    model = NgramSentimentModel(n_features=2**12, char_analyzer=None).fit_idf(texts)
+    x = model.features(texts)
+    model.drop_domain_features(x, domains, 2)
+    dropped = np.flatnonzero(model.idf_ == 0)
+    words = model._vectorizers()[0]
+    assert set(dropped) == {words.transform(["hotel"]).indices[0], words.transform(["lekarz"]).indices[0]}
+    kept = model.keep_features(x)
+    assert np.allclose(kept.toarray(), model.features(texts).toarray(), atol=1e-6)     # as computed afresh
+    assert not kept[:, dropped].count_nonzero() and np.allclose(np.linalg.norm(kept.toarray(), axis=1), 1)
 
 
 def test_class_offsets_are_kept_only_when_cross_validation_favours_them():
