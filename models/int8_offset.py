@@ -67,7 +67,7 @@ def validation_segments(per_domain: int, seed: int) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     from voxlens.sentiment.branch_runtime import BranchEncoder
-    from voxlens.sentiment.model import SentimentHead, default_branch_dir
+    from voxlens.sentiment.scorers import SentimentHead, default_branch_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--branch", type=Path, default=None, help="the branch model (default: the shipped one)")
