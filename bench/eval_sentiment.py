@@ -177,7 +177,7 @@ def head_model(head_dir: Path | None, cache: Path | None, long_text_chars: int, 
     from voxlens.sentiment import SentimentModel
     from voxlens.sentiment.encoder import Encoder
 
-    from voxlens.sentiment.model import HeadScorer
+    from voxlens.sentiment.scorers import HeadScorer
 
     model = SentimentModel(model=str(head_dir) if head_dir else None, long_text_chars=long_text_chars,
                            quantize=quantize)
@@ -343,7 +343,7 @@ def tune_curve(data: Path | None, cache: Path | None, sizes=TUNE_SIZES, repeats:
     from voxlens.models.review_data import load_review_set
     from voxlens.models.train_sentiment import macro_f1
     from voxlens.sentiment.encoder import Encoder
-    from voxlens.sentiment.model import DEFAULT_HEAD, tuning_base
+    from voxlens.sentiment.scorers import DEFAULT_HEAD, tuning_base
     from voxlens.sentiment.tuned import TunedHead, text_features
 
     pool, test = hotel_split(load_review_set("hotels", data))

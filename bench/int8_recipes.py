@@ -8,11 +8,13 @@ layers ``layer.N``, branch layers ``branch.N``) and the reviews are the clothing
 rest may be its training data); for the frozen-MiniLM head (v3) it is the encoder and every review.
 Printed: macro-F1 per set, its change against fp32, and the scoring time of the evaluation (a rough speed
 signal on shared cores). A branch model's card chooses its recipe with ``"int8_recipe"`` (``"ffn"``, the
-default, or ``"ffn+last-branch-layer"``).
+default, or ``"ffn+last-branch-layer"``). ``--torch`` adds the branch model's torch path, used without ONNX
+Runtime: its graphs in fp32 and with torch's int8 (per tensor, every linear layer).
 
 Run:
     python -m bench.int8_recipes
     python -m bench.int8_recipes --branch /path/to/sentiment_branch --tweets 1000
+    python -m bench.int8_recipes --torch --tweets 500 --reviews 500
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from voxlens.sentiment import onnx_backend
     from voxlens.sentiment.encoder import default_encoder_path
-    from voxlens.sentiment.model import BranchScorer, SentimentModel, default_branch_dir, is_branch_dir
+    from voxlens.sentiment.model import SentimentModel
+    from voxlens.sentiment.scorers import BranchScorer, default_branch_dir, is_branch_dir
 
     from bench.score_throughput import COLUMNS, macro_f1
 
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reviews", type=int, default=0, help="reviews to score (0: all of the set)")
     parser.add_argument("--branch", type=Path, default=None, help="a branch model (default: the installed one)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--torch", action="store_true", help="also the branch model's torch path, fp32 and int8")
     args = parser.parse_args(argv)
 
     branch_dir = args.branch or (default_branch_dir() if is_branch_dir(default_branch_dir()) else None)
@@ -98,12 +102,20 @@ def main(argv: list[str] | None = None) -> None:
     print(f"model: {SentimentModel(routes=routes, quantize=False).name}; reviews {len(sets['reviews'])}, "
           f"tweets {len(sets['tweets'])}")
     print(f"{'recipe':<40} {'F1 reviews':>10} {'Δ':>6} {'F1 tweets':>10} {'Δ':>6} {'seconds':>8}")
-    for name, keep in recipes(onnx.load(str(fp32_path))).items():
-        model = SentimentModel(routes=routes, quantize=False, progress=False)   # fp32; recipes replace its graph
+    runs = {name: ("onnx", keep) for name, keep in recipes(onnx.load(str(fp32_path))).items()}
+    if args.torch and branch_dir is not None:
+        runs.update({"torch fp32": ("torch", False), "torch int8 (per tensor)": ("torch", True)})
+    for name, (runtime, keep) in runs.items():
+        # fp32: the ONNX rows replace its sentiment graph, the torch rows run its torch path
+        model = SentimentModel(routes=routes, quantize=False, progress=False)
         scorer = model._scorer(routes["en"] if branch_dir else None)
         scorer._load()
+        if runtime == "torch":
+            scorer.encoder_.backend = "torch"
         scorer.encoder_._load()
-        if keep is not None:
+        if runtime == "torch" and keep:      # the torch path runs fp32 unless asked for its int8
+            scorer.encoder_.sessions_ = scorer.encoder_._torch_sessions(quantize=True)
+        if runtime == "onnx" and keep is not None:
             target = work / f"{len(scores)}.onnx"
             onnx_backend.quantize_int8(fp32_path, target, keep_fp32=keep)
             options = ort.SessionOptions()

@@ -127,7 +127,7 @@ def token_counts(texts: list[str], segment, batch_size: int = 32) -> tuple[int, 
 def macro_f1(truth: np.ndarray, probs: np.ndarray) -> float:
     from sklearn.metrics import f1_score
 
-    from voxlens.sentiment.model import LABELS
+    from voxlens.sentiment.scorers import LABELS
 
     return 100 * f1_score(truth, np.array(LABELS)[probs.argmax(axis=1)], average="macro",
                           labels=list(LABELS))
@@ -224,7 +224,8 @@ def main(argv: list[str] | None = None) -> None:
     from pathlib import Path
 
     from voxlens.sentiment.branch import SentimentBranch
-    from voxlens.sentiment.model import SentimentHead, SentimentModel, default_branch_dir, previous_head_dir
+    from voxlens.sentiment.model import SentimentModel
+    from voxlens.sentiment.scorers import SentimentHead, default_branch_dir, previous_head_dir
     from voxlens.sentiment.runtime import set_threads
 
     from bench.real_feedback import provenance, real_mix

@@ -95,7 +95,7 @@ def head_network(head):
 
 
 def to_head(network, template):
-    from voxlens.sentiment.model import SentimentHead
+    from voxlens.sentiment.scorers import SentimentHead
 
     hidden, out = network[0], network[3]
     return SentimentHead(out.weight.detach().numpy(), out.bias.detach().numpy(), template.classes, 1.0,
@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     from bench.eval_sentiment import UCI_SETS, drug_reviews, review_sentences
     from voxlens.models.head_fit import fit_temperature
     from voxlens.models.train_sentiment import SEED, TRAINING_SOURCES, embed_split, load_splits
-    from voxlens.sentiment.model import SentimentHead, previous_head_dir
+    from voxlens.sentiment.scorers import SentimentHead, previous_head_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", type=int, default=2, help="top encoder layers to train with the head")

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from voxlens.sentiment.model import LABELS, SentimentHead
+from voxlens.sentiment.scorers import LABELS, SentimentHead
 from voxlens.sentiment.segments import aggregate
 
 

@@ -64,7 +64,7 @@ def domain_f1(frame: pd.DataFrame, labels: np.ndarray) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     from voxlens.sentiment import SentimentModel
     from voxlens.sentiment.branch_runtime import INT8_RECIPES
-    from voxlens.sentiment.model import LABELS, default_branch_dir
+    from voxlens.sentiment.scorers import LABELS, default_branch_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--branch", type=Path, default=None, help="the branch model (default: the shipped one)")

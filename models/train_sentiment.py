@@ -256,7 +256,7 @@ def sentence_labelled(data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 def main(argv: list[str] | None = None) -> None:
     from voxlens.models.head_fit import HeadFitter, concat_embeddings, fit_temperature
     from voxlens.sentiment.encoder import DEFAULT_ENCODER, Encoder
-    from voxlens.sentiment.model import previous_head_dir
+    from voxlens.sentiment.scorers import previous_head_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=previous_head_dir())

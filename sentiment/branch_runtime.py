@@ -14,7 +14,10 @@ The head (an optional hidden layer and 3 logits, a few hundred thousand weights)
 the pooled representation (``SentimentHead.from_branch``), which is also what a store's tuned model
 reads. Texts that need only a topic vector go to the plain :class:`voxlens.sentiment.encoder.Encoder`.
 The files are cached under ``$VOXLENS_CACHE_DIR/onnx`` keyed by the artefact's bytes, the base model and
-the recipe.
+the recipe; a graph is written under another name and takes its own only when complete (and, in fp32, checked
+against the torch module), so an interrupted or failed export leaves nothing that a later run would load.
+Without ONNX Runtime, or when the export fails under ``backend="auto"``, the same graphs run as torch modules,
+in fp32 even when ``quantize`` (torch's per-tensor int8 costs about 5 macro-F1 points on them).
 
 Example:
     >>> GRAPHS                       # exported once per artefact, base model and recipe
@@ -28,7 +31,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -43,7 +45,8 @@ from voxlens.sentiment.runtime import intra_op_threads, length_batches, set_thre
 log = logging.getLogger(__name__)
 
 GRAPHS = ("sentiment", "shared")
-INT8_RECIPES = ("all", "last-branch-layer", "ffn", "ffn+last-branch-layer")   # a card's ``int8_recipe``: which nodes int8 keeps in fp32
+# a card's ``int8_recipe``: which nodes int8 keeps in fp32 (see kept_fp32)
+INT8_RECIPES = ("all", "last-branch-layer", "ffn", "ffn+last-branch-layer")
 GRAPH_RECIPE = "branch graphs v1: pooled branch output; shared trunk"   # part of the cache key
 CHECK_TOLERANCE = 1e-4
 
@@ -60,35 +63,38 @@ def artefact_key(branch_dir: str | Path, base_dir: str | Path, quantize: bool) -
 
 
 def graph_modules(branch):
-    """Torch modules of the two graphs, over a loaded ``SentimentBranch`` (in eval mode)."""
+    """Torch modules of the two graphs, over a loaded ``SentimentBranch`` (in eval mode).
+
+    Each module runs only the ``SentimentBranch`` it holds (``inner``), so a copy of it (torch's int8
+    :func:`voxlens.sentiment.runtime.quantize_int8`) runs the copy's weights."""
     import torch
 
     from voxlens.sentiment.branch import mean_pool, run_layers
-
-    bert = branch.bert
-
-    def trunk(input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # the base model's own embedding and mask code, so the graph is the one ONNX Runtime fuses
-        hidden = bert.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
-        mask = bert._create_attention_masks(attention_mask, None, hidden, None, None, None)[0]
-        return run_layers(bert.encoder.layer[:branch.trunk_layers], hidden, mask), mask
 
     class Sentiment(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.inner = branch
 
+        def trunk(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            # the base model's own embedding and mask code, so the graph is the one ONNX Runtime fuses
+            bert = self.inner.bert
+            hidden = bert.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+            mask = bert._create_attention_masks(attention_mask, None, hidden, None, None, None)[0]
+            return run_layers(bert.encoder.layer[:self.inner.trunk_layers], hidden, mask), mask
+
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            hidden, mask = trunk(input_ids, attention_mask)
-            return mean_pool(run_layers(branch.branch, hidden, mask), attention_mask)
+            hidden, mask = self.trunk(input_ids, attention_mask)
+            return mean_pool(run_layers(self.inner.branch, hidden, mask), attention_mask)
 
     class Shared(Sentiment):
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-            hidden, mask = trunk(input_ids, attention_mask)
+            hidden, mask = self.trunk(input_ids, attention_mask)
             # the branch reads a reshaped view: each path's first attention then has its own input, which
             # the optimizer needs to fuse it (it fuses an attention whose input feeds exactly 3 MatMuls)
-            features = mean_pool(run_layers(branch.branch, hidden.reshape(hidden.shape), mask), attention_mask)
-            topic = mean_pool(run_layers(bert.encoder.layer[branch.trunk_layers:], hidden, mask), attention_mask)
+            features = mean_pool(run_layers(self.inner.branch, hidden.reshape(hidden.shape), mask), attention_mask)
+            topic_layers = self.inner.bert.encoder.layer[self.inner.trunk_layers:]
+            topic = mean_pool(run_layers(topic_layers, hidden, mask), attention_mask)
             return features, torch.nn.functional.normalize(topic, dim=1)
 
     return {"sentiment": Sentiment().eval(), "shared": Shared().eval()}
@@ -116,32 +122,35 @@ def sample_batch(tokenizer) -> tuple[np.ndarray, np.ndarray]:
 
 
 def export_graphs(branch, folder: Path) -> dict[str, Path]:
-    """Export, fuse and check the fp32 graphs of ``branch`` into ``folder``."""
+    """Export, fuse and check the fp32 graphs of ``branch`` into ``folder``: a graph gets its final name
+    (``sentiment.onnx``, ``shared.onnx``) only once both have passed :func:`check_graphs`."""
     import torch
 
     from voxlens.sentiment.onnx_backend import fuse
 
     ids, mask = sample_batch(branch.tokenizer)
-    paths = {}
-    for kind, module in graph_modules(branch).items():
-        raw, final = folder / f"{kind}.raw.onnx", folder / f"{kind}.onnx"
-        outputs = ["features"] + (["topic"] if kind == "shared" else [])
-        axes = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask")}
-        axes.update({name: {0: "batch"} for name in outputs})
-        try:
-            with warnings.catch_warnings(), torch.inference_mode():
-                warnings.simplefilter("ignore")
-                torch.onnx.export(module, (torch.from_numpy(ids), torch.from_numpy(mask)), str(raw),
-                                  input_names=["input_ids", "attention_mask"], output_names=outputs,
-                                  dynamic_axes=axes, opset_version=17, dynamo=False)
-            fused = folder / f"{kind}.fused.onnx"
-            (fused if fuse(raw, fused, branch.bert.config) else raw).replace(final)
-        finally:
-            for scratch in (raw, folder / f"{kind}.fused.onnx", folder / f"{kind}.raw.onnx.data"):
-                scratch.unlink(missing_ok=True)
-        paths[kind] = final
-    check_graphs(branch, paths)
-    return paths
+    checked = {kind: folder / f"{kind}.unchecked.onnx" for kind in GRAPHS}
+    try:
+        for kind, module in graph_modules(branch).items():
+            raw, fused = folder / f"{kind}.raw.onnx", folder / f"{kind}.fused.onnx"
+            outputs = ["features"] + (["topic"] if kind == "shared" else [])
+            axes = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask")}
+            axes.update({name: {0: "batch"} for name in outputs})
+            try:
+                with warnings.catch_warnings(), torch.inference_mode():
+                    warnings.simplefilter("ignore")
+                    torch.onnx.export(module, (torch.from_numpy(ids), torch.from_numpy(mask)), str(raw),
+                                      input_names=["input_ids", "attention_mask"], output_names=outputs,
+                                      dynamic_axes=axes, opset_version=17, dynamo=False)
+                (fused if fuse(raw, fused, branch.bert.config) else raw).replace(checked[kind])
+            finally:
+                for scratch in (raw, fused, folder / f"{kind}.raw.onnx.data"):
+                    scratch.unlink(missing_ok=True)
+        check_graphs(branch, checked)
+        return {kind: path.replace(folder / f"{kind}.onnx") for kind, path in checked.items()}
+    finally:
+        for path in checked.values():
+            path.unlink(missing_ok=True)
 
 
 def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERANCE) -> float:
@@ -149,16 +158,12 @@ def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERA
     import onnxruntime as ort
     import torch
 
-    from voxlens.sentiment.branch import mean_pool, run_layers
-
     ids, mask = sample_batch(branch.tokenizer)
     with torch.inference_mode():            # the torch module's own computation
         torch_ids, torch_mask = torch.from_numpy(ids), torch.from_numpy(mask)
         hidden = branch.trunk(torch_ids, torch_mask)
-        from voxlens.sentiment.branch import additive_mask
-
-        features = mean_pool(run_layers(branch.branch, hidden, additive_mask(torch_mask, hidden.dtype)), torch_mask)
-        expected = [features.numpy(), branch.topic_from_trunk(hidden, torch_mask).numpy()]
+        expected = [branch.pooled_from_trunk(hidden, torch_mask).numpy(),
+                    branch.topic_from_trunk(hidden, torch_mask).numpy()]
     worst = 0.0
     for kind, path in paths.items():
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
@@ -180,7 +185,10 @@ def kept_fp32(model, recipe: str = "ffn") -> list[str]:
     keep = ffn_output_matmuls(model) if recipe.startswith("ffn") else []
     if recipe.endswith("last-branch-layer"):
         nodes = list(model.graph.node)
-        last = max(int(n.name.split("/branch.")[1].split("/")[0]) for n in nodes if "/branch." in n.name)
+        layers = [int(n.name.split("/branch.")[1].split("/")[0]) for n in nodes if "/branch." in n.name]
+        if not layers:
+            raise ModelError(f"int8_recipe={recipe!r} needs a graph of the sentiment branch (no branch layer found)")
+        last = max(layers)
         layer = [n for n in nodes if n.op_type == "MatMul" and f"/branch.{last}/" in n.name]
         dense = {i for n in layer if n.name.endswith("attention/output/dense/MatMul") for i in n.input}
         keep += [n.name for n in layer] + [n.name for n in nodes if n.op_type == "Attention" and n.output[0] in dense]
@@ -194,6 +202,7 @@ def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize:
     from voxlens.sentiment.encoder import resolve_model_path
     from voxlens.sentiment.onnx_backend import cache_root, quantize_int8
 
+    card = read_card(branch_dir)
     base = resolve_model_path(encoder)
     folder = cache_root() / f"branch-{artefact_key(branch_dir, base, quantize)}"
     paths = {kind: folder / f"{kind}.onnx" for kind in GRAPHS}
@@ -207,19 +216,33 @@ def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize:
             if quantize:
                 import onnx
 
-                recipe = json.loads((Path(branch_dir) / "card.json").read_text()).get("int8_recipe", "ffn")
                 for kind, source in prepare_graphs(branch_dir, encoder, quantize=False).items():
-                    keep = kept_fp32(onnx.load(str(source), load_external_data=False), recipe)
-                    quantize_int8(source, paths[kind], keep_fp32=keep)
+                    keep = kept_fp32(onnx.load(str(source), load_external_data=False), card.get("int8_recipe", "ffn"))
+                    partial = folder / f"{kind}.partial.onnx"     # a graph gets its name only when complete
+                    try:
+                        quantize_int8(source, partial, keep_fp32=keep)
+                        partial.replace(paths[kind])
+                    finally:
+                        partial.unlink(missing_ok=True)
             else:
                 export_graphs(load_branch(branch_dir, encoder), folder)
-        except ModelError:
-            raise
         except Exception as exc:
             for path in paths.values():
                 path.unlink(missing_ok=True)
-            raise ModelError(f"cannot export the sentiment branch {branch_dir} to ONNX: {exc}") from exc
+            if isinstance(exc, ModelError):
+                raise
+            raise ModelError(f"cannot export the sentiment branch {branch_dir} to ONNX: {exc}; "
+                             "use backend='torch'") from exc
     return paths
+
+
+def read_card(branch_dir: str | Path) -> dict:
+    """The artefact's ``card.json`` (:class:`ModelError` when the artefact is missing)."""
+    from voxlens.sentiment.artefact import read_artefact
+
+    card, arrays = read_artefact(branch_dir, "weights.npz", f"no sentiment branch in {branch_dir}")
+    arrays.close()
+    return card
 
 
 class BranchEncoder:
@@ -253,11 +276,12 @@ class BranchEncoder:
     @property
     def card(self) -> dict:
         if getattr(self, "card_", None) is None:
-            self.card_ = json.loads((Path(self.branch_dir) / "card.json").read_text())
+            self.card_ = read_card(self.branch_dir)
         return self.card_
 
     def topic_encoder(self):
-        """The plain encoder whose vectors the shared graph's topic output equals (same model and config)."""
+        """The plain encoder whose vectors the shared graph's topic output equals (same model and config; on the
+        torch path with ``quantize`` only roughly, as that path's graphs run fp32 and this encoder int8)."""
         if getattr(self, "topic_encoder_", None) is None:
             from voxlens.sentiment.encoder import Encoder
 
@@ -268,48 +292,54 @@ class BranchEncoder:
         return self.topic_encoder_
 
     def _load(self) -> None:
+        """Tokenizer, config and one runner per graph (``sessions_`` last: it marks a complete load)."""
         if getattr(self, "sessions_", None) is not None:
             return
+        from transformers import AutoConfig, AutoTokenizer
+
         from voxlens.sentiment.encoder import resolve_model_path
 
         set_threads(self.threads)
-        encoder = self.topic_encoder()
-        backend = encoder._resolved_backend()
-        self.sessions_ = None
-        if backend == "onnx":
+        path = resolve_model_path(self.encoder)
+        try:
+            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+            self.config_ = AutoConfig.from_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load the base encoder {path!r}: {exc}") from exc
+        sessions = None
+        if self.topic_encoder()._resolved_backend() == "onnx":
             try:
-                self.sessions_ = self._onnx_sessions()
+                sessions = self._onnx_sessions()
             except ModelError as exc:
                 if self.backend == "onnx":
                     raise
                 log.warning("%s; running the sentiment branch with torch instead", exc)
-        if self.sessions_ is None:
-            self.sessions_ = self._torch_sessions()
-        from transformers import AutoConfig, AutoTokenizer
-
-        path = resolve_model_path(self.encoder)
-        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-        self.config_ = AutoConfig.from_pretrained(path)
+        self.sessions_ = sessions or self._torch_sessions()
 
     def _onnx_sessions(self) -> dict:
         from voxlens.sentiment.onnx_backend import OnnxEncoder
 
-        sessions = {}
-        for kind, path in prepare_graphs(self.branch_dir, self.encoder, self.quantize).items():
-            session = OnnxEncoder(path, ["input_ids", "attention_mask"], intra_op_threads()).session
-            sessions[kind] = (lambda s: lambda ids, mask: s.run(None, {"input_ids": ids, "attention_mask": mask}))(
-                session)
+        def runner(session):
+            def run(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+                return session.run(None, {"input_ids": ids, "attention_mask": mask})
+            return run
+
+        graphs = prepare_graphs(self.branch_dir, self.encoder, self.quantize)
+        sessions = {kind: runner(OnnxEncoder(path, ["input_ids", "attention_mask"], intra_op_threads()).session)
+                    for kind, path in graphs.items()}
         self.backend_ = "onnx"
         return sessions
 
-    def _torch_sessions(self) -> dict:
+    def _torch_sessions(self, quantize: bool = False) -> dict:
+        """The graphs as torch modules: in fp32 even for ``quantize`` (the default), since torch's int8 (per
+        tensor, every linear layer) costs about 5 macro-F1 points on the branch model where ONNX Runtime's
+        recipe costs under one (``bench/int8_recipes.py --torch``); ``quantize=True`` runs that int8."""
         import torch
 
         from voxlens.sentiment.runtime import quantize_int8
 
-        modules = graph_modules(load_branch(self.branch_dir, self.encoder))
-        if self.quantize:
-            modules = {kind: quantize_int8(module) for kind, module in modules.items()}
+        branch = load_branch(self.branch_dir, self.encoder)
+        modules = graph_modules(quantize_int8(branch) if quantize else branch)   # one int8 copy serves both
 
         def runner(module):
             def run(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:

@@ -9,7 +9,7 @@ short text is one piece) and the log-probabilities the default model gives it (i
 
 Example:
     >>> import numpy as np
-    >>> from voxlens.sentiment.model import SentimentHead
+    >>> from voxlens.sentiment.scorers import SentimentHead
     >>> base = SentimentHead(np.eye(3, 4), np.zeros(3), ["negative", "neutral", "positive"])
     >>> head = TunedHead(base, np.hstack([np.zeros((3, 4)), 2 * np.eye(3)]), np.zeros(3))
     >>> head.predict_proba(np.array([[4.0, 0, 0, 0]])).argmax(1).tolist()

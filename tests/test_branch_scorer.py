@@ -12,7 +12,8 @@ import torch
 from voxlens.sentiment.branch import VERSION, SentimentBranch
 from voxlens.sentiment.branch_runtime import BranchEncoder, check_graphs, load_branch, prepare_graphs
 from voxlens.sentiment.encoder import Encoder
-from voxlens.sentiment.model import BranchScorer, SentimentModel
+from voxlens.sentiment.model import SentimentModel
+from voxlens.sentiment.scorers import BranchScorer
 from voxlens.sentiment.segments import aggregate, scoring_segments
 
 SHORT = ["the parcel came late", "great service", "the app crashed", "great service"]
@@ -153,20 +154,20 @@ def test_int8_is_close_to_fp32_and_scores_under_its_own_name(branch_dir, tiny_en
 
 
 def test_the_default_english_route_is_the_branch_when_installed(branch_dir, tiny_encoder_dir, monkeypatch, tmp_path):
-    import voxlens.sentiment.model as model_module
-    from voxlens.sentiment.model import HeadScorer, build_scorer
+    import voxlens.sentiment.scorers as scorers
+    from voxlens.sentiment.scorers import HeadScorer, build_scorer
 
-    monkeypatch.setattr(model_module, "default_branch_dir", lambda: branch_dir)
+    monkeypatch.setattr(scorers, "default_branch_dir", lambda: branch_dir)
     assert isinstance(build_scorer(None), BranchScorer)
     assert isinstance(build_scorer(str(branch_dir)), BranchScorer)
-    monkeypatch.setattr(model_module, "default_branch_dir", lambda: tmp_path / "absent")
+    monkeypatch.setattr(scorers, "default_branch_dir", lambda: tmp_path / "absent")
     assert isinstance(build_scorer(None), HeadScorer)
 
 
 def test_a_new_default_rescores_the_store(branch_dir, tiny_encoder_dir, store, tmp_path):
     from voxlens.collectors import import_reviews
     from voxlens.pipeline import Pipeline
-    from voxlens.sentiment.model import HeadScorer, SentimentHead
+    from voxlens.sentiment.scorers import HeadScorer, SentimentHead
 
     texts = ["the parcel came late", "great service", "the app crashed", LONG]
     path = tmp_path / "r.jsonl"
@@ -190,12 +191,12 @@ def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, 
     import functools
 
     import voxlens.ratings
-    import voxlens.sentiment.model as model_module
+    import voxlens.sentiment.scorers as scorers
     from voxlens.collectors import import_reviews
     from voxlens.models import adapt
-    from voxlens.sentiment.model import TunedScorer, tuning_base
+    from voxlens.sentiment.scorers import TunedScorer, tuning_base
 
-    monkeypatch.setattr(model_module, "default_branch_dir", lambda: branch_dir)
+    monkeypatch.setattr(scorers, "default_branch_dir", lambda: branch_dir)
     monkeypatch.setattr(voxlens.ratings, "tuning_base", functools.partial(tuning_base, encoder=str(tiny_encoder_dir)))
     monkeypatch.setattr(adapt, "cross_validate", lambda *a, **k: adapt.CrossValidation(0.5, 0.6, 3, 90))
     words = {"negative": "the app crashed late", "neutral": "the parcel came", "positive": "great great service"}
@@ -212,7 +213,7 @@ def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, 
     base = tuning_base(encoder=str(tiny_encoder_dir))
     features, probs = base.features([LONG, "great service"])
     assert features.shape == (2, 32) and base.name == f"voxlens/minilm-branch-sentiment@{VERSION}"
-    expected = model_module.SentimentModel(quantize=False)
+    expected = SentimentModel(quantize=False)
     expected.__dict__["scorers_"] = {"default": BranchScorer(branch_dir, encoder=str(tiny_encoder_dir),
                                                              quantize=False)}
     np.testing.assert_allclose(probs, expected.predict_proba([LONG, "great service"], ["en", "en"]), atol=1e-5)
@@ -232,7 +233,7 @@ def test_tune_builds_on_the_branch_model_and_its_tuned_model_scores(branch_dir, 
 def test_on_minilm_the_fp32_graphs_match_the_module_and_int8_stays_close(tmp_path):
     texts = ["The parcel came two weeks late and support never answered.", "Great app, works perfectly!",
              "It is a phone case.", LONG]
-    from voxlens.sentiment.model import default_branch_dir, is_branch_dir
+    from voxlens.sentiment.scorers import default_branch_dir, is_branch_dir
 
     directory = default_branch_dir()
     if not is_branch_dir(directory):          # the runtime on MiniLM with a random branch of the default shape
@@ -266,3 +267,105 @@ def test_a_card_can_keep_the_last_branch_layer_fp32_in_int8(branch_dir, tiny_enc
         assert ops[0].count("MatMulInteger") == ops[1].count("MatMulInteger") + 2  # its projection and FFN input
     with pytest.raises(Exception, match="int8_recipe"):
         kept_fp32(fp32, "everything")
+
+
+def test_the_torch_path_runs_fp32_graphs_and_its_int8_runs_the_quantised_copy(branch_dir, tiny_encoder_dir):
+    texts = [*SHORT, LONG]
+    exact = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="torch").run(texts, texts)
+    default = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=True, backend="torch").run(texts, texts)
+    for got, expected in zip(default, exact):                 # fp32 even for quantize: torch's int8 costs F1
+        np.testing.assert_array_equal(got, expected)
+    encoder = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="torch")
+    encoder._load()
+    encoder.sessions_ = encoder._torch_sessions(quantize=True)
+    int8 = encoder.run(texts, texts)
+    assert 0 < np.abs(int8[0] - exact[0]).max() < 0.2
+    plain = Encoder(str(tiny_encoder_dir), quantize=True, backend="torch").encode(texts)
+    assert np.abs(exact[1] - plain).max() > 1e-5             # int8 moves the vectors more than the tolerance
+    np.testing.assert_allclose(int8[1], plain, atol=1e-5)     # the int8 graphs run the quantised weights
+
+
+def test_graphs_that_fail_their_check_are_never_cached(branch_dir, tiny_encoder_dir, monkeypatch):
+    from voxlens.core.errors import ModelError
+    from voxlens.sentiment import branch_runtime
+
+    checked = []
+
+    def failing_check(branch, paths):
+        checked.append(sorted(paths))
+        raise ModelError("the exported branch graphs differ from the torch model by 0.1")
+
+    monkeypatch.setattr(branch_runtime, "check_graphs", failing_check)
+    for _ in range(2):
+        with pytest.raises(ModelError, match="differ from the torch model"):
+            prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=False)
+    assert checked == [["sentiment", "shared"]] * 2
+    monkeypatch.undo()
+    paths = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=False)
+    assert sorted(p.name for p in paths["shared"].parent.glob("*.onnx")) == ["sentiment.onnx", "shared.onnx"]
+
+
+def test_an_interrupted_int8_export_leaves_no_graph_a_later_run_loads(branch_dir, tiny_encoder_dir, monkeypatch):
+    import onnxruntime as ort
+
+    from voxlens.sentiment import onnx_backend
+
+    original = onnx_backend.quantize_int8
+
+    def interrupted(source, target, keep_fp32=None):
+        if "shared" in Path(source).name:
+            Path(target).write_bytes(b"half a graph")
+            raise KeyboardInterrupt
+        original(source, target, keep_fp32=keep_fp32)
+
+    monkeypatch.setattr(onnx_backend, "quantize_int8", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=True)
+    monkeypatch.undo()
+    paths = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=True)
+    ids, mask = np.array([[2, 4, 5, 3]]), np.ones((1, 4), dtype=np.int64)
+    for path in paths.values():
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        assert session.run(None, {"input_ids": ids, "attention_mask": mask})[0].shape == (1, 32)
+    assert not list(paths["shared"].parent.glob("*.partial.onnx"))
+
+
+def test_a_missing_branch_artefact_is_a_model_error(tiny_encoder_dir, tmp_path):
+    from voxlens.core.errors import ModelError
+
+    with pytest.raises(ModelError, match="no sentiment branch in"):
+        BranchEncoder(tmp_path / "absent", str(tiny_encoder_dir)).run(["great service"])
+    with pytest.raises(ModelError, match="no sentiment branch in"):
+        prepare_graphs(tmp_path / "absent", str(tiny_encoder_dir))
+
+
+def test_keeping_the_last_branch_layer_needs_a_branch_graph(tiny_encoder_dir):
+    import onnx
+
+    from voxlens.core.errors import ModelError
+    from voxlens.sentiment.branch_runtime import kept_fp32
+    from voxlens.sentiment.onnx_backend import prepare
+
+    plain, _ = prepare(str(tiny_encoder_dir))                    # the encoder alone: no branch layer
+    with pytest.raises(ModelError, match="no branch layer found"):
+        kept_fp32(onnx.load(str(plain)), "ffn+last-branch-layer")
+
+
+def test_a_failed_branch_export_falls_back_to_torch_under_auto_and_is_an_error_under_onnx(branch_dir, tiny_encoder_dir,
+                                                                                       monkeypatch, caplog):
+    from voxlens.core.errors import ModelError
+    from voxlens.sentiment import branch_runtime
+
+    def broken(*_):
+        raise RuntimeError("unsupported operator")
+
+    monkeypatch.setattr(branch_runtime, "export_graphs", broken)
+    with pytest.raises(ModelError, match="cannot export the sentiment branch .*unsupported operator"):
+        BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="onnx").run(SHORT)
+    encoder = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False)
+    features = encoder.run(SHORT)[0]
+    assert encoder.backend_ == "torch" and "unsupported operator" in caplog.text
+    monkeypatch.undo()
+    exact = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="onnx")
+    np.testing.assert_allclose(features, exact.run(SHORT)[0], atol=1e-4)
+    assert exact.backend_ == "onnx"

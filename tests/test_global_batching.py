@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from voxlens.sentiment.encoder import Encoder
-from voxlens.sentiment.model import HeadScorer, SentimentHead, SentimentModel
+from voxlens.sentiment.model import SentimentModel
+from voxlens.sentiment.scorers import HeadScorer, SentimentHead
 from voxlens.sentiment.segments import scoring_segments
 
 SHORT = ["the parcel came late", "great service", "the app crashed", "great service"]

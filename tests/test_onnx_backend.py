@@ -10,7 +10,7 @@ import pytest
 
 from voxlens.sentiment import onnx_backend
 from voxlens.sentiment.encoder import Encoder
-from voxlens.sentiment.model import HeadScorer
+from voxlens.sentiment.scorers import HeadScorer
 from voxlens.core.errors import ModelError
 
 TEXTS = ["the parcel came late", "great service", "the app crashed the app crashed the parcel came late",

@@ -22,7 +22,7 @@ POLISH = {
 
 def test_the_default_model_covers_polish_with_the_shipped_ngram_model():
     from voxlens.sentiment import SentimentModel
-    from voxlens.sentiment.model import default_polish_dir
+    from voxlens.sentiment.scorers import default_polish_dir
 
     assert is_ngram_dir(default_polish_dir())
     model = SentimentModel()
@@ -44,7 +44,7 @@ def test_the_model_name_changes_with_the_polish_route_so_stores_rescore():
 def test_the_polish_card_records_its_data_provenance_and_held_out_score():
     import json
 
-    from voxlens.sentiment.model import default_polish_dir
+    from voxlens.sentiment.scorers import default_polish_dir
 
     card = json.loads((default_polish_dir() / "card.json").read_text())
     sets = {record["set"]: record for record in card["data"]}

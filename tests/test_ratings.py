@@ -39,10 +39,10 @@ def bag_of_words(texts):
 @pytest.fixture
 def fake_encoder(monkeypatch, tmp_path):
     """The frozen-MiniLM head (v3) as the default, over the bag-of-words stand-in for MiniLM."""
-    import voxlens.sentiment.model
+    import voxlens.sentiment.scorers
     from voxlens.sentiment.encoder import Encoder
 
-    monkeypatch.setattr(voxlens.sentiment.model, "default_branch_dir", lambda: tmp_path / "no-branch")
+    monkeypatch.setattr(voxlens.sentiment.scorers, "default_branch_dir", lambda: tmp_path / "no-branch")
     monkeypatch.setattr(Encoder, "encode", lambda self, texts, *a, **k: bag_of_words(list(texts)))
 
 

@@ -147,7 +147,7 @@ def test_class_bias_is_fitted_on_validation_and_shifts_decisions():
 
 def test_the_fine_tuning_start_is_the_shipped_head():
     from voxlens.models.finetune_top_layers import head_network, to_head
-    from voxlens.sentiment.model import SentimentHead, previous_head_dir
+    from voxlens.sentiment.scorers import SentimentHead, previous_head_dir
 
     shipped = SentimentHead.load(previous_head_dir())
     rebuilt = to_head(head_network(shipped).eval(), shipped)
@@ -167,3 +167,16 @@ def test_windows_pack_sentences_in_order_within_the_limit():
     assert all(len(w) <= 200 for w in windows)
     assert " ".join(windows) == " ".join(sentences)
     assert scoring_segments("Short.", long_text_chars=200, windows=True) == ["Short."]
+
+
+def test_the_scorers_names_are_still_importable_from_the_model_module():
+    import voxlens.sentiment.model as model
+    import voxlens.sentiment.scorers as scorers
+    from voxlens.sentiment.model import (BranchScorer, HeadScorer, SentimentHead, TunedScorer,  # noqa: F401
+                                         build_scorer, default_branch_dir, previous_head_dir, tuning_base)
+
+    moved = [name for name in model.__all__ if name not in ("ANY_LANGUAGE", "SentimentModel", "default_routes")]
+    assert {"SentimentHead", "BranchScorer", "build_scorer", "frame_from_probabilities", "LABELS"} <= set(moved)
+    assert [name for name in moved if getattr(model, name) is not getattr(scorers, name)] == []
+    assert model.SentimentModel.__module__ == "voxlens.sentiment.model"
+    assert BranchScorer.__module__ == HeadScorer.__module__ == "voxlens.sentiment.scorers"

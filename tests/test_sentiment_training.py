@@ -12,7 +12,7 @@ import pytest
 
 from voxlens.models.head_fit import HeadFitter, concat_embeddings, fit_temperature, review_probabilities
 from voxlens.models.train_sentiment import IMDB_MEMBER, load_imdb
-from voxlens.sentiment.model import LABELS, SentimentHead, previous_head_dir
+from voxlens.sentiment.scorers import LABELS, SentimentHead, previous_head_dir
 from voxlens.sentiment.segments import aggregate
 
 
@@ -137,7 +137,7 @@ def test_the_head_fitting_examples_run_as_written():
 
 
 def test_a_head_card_can_make_later_sentences_weigh_more(tmp_path):
-    from voxlens.sentiment.model import HeadScorer
+    from voxlens.sentiment.scorers import HeadScorer
 
     SentimentHead(np.zeros((3, 2)), np.zeros(3), list(LABELS), card={"aggregation": {"recency": 2.0}}).save(tmp_path)
     first_negative_then_positive = [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]

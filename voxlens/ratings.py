@@ -25,7 +25,8 @@ import pandas as pd
 
 from voxlens.core.errors import ModelError
 from voxlens.core.store import Store
-from voxlens.sentiment.model import SentimentModel, tuning_base
+from voxlens.sentiment.model import SentimentModel
+from voxlens.sentiment.scorers import tuning_base
 from voxlens.sentiment.rating_labels import nps_label, rating_label
 
 META_KEY = "sentiment_model"
