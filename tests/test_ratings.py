@@ -95,6 +95,22 @@ def test_tune_adopts_a_better_head_and_the_store_model_routes_english_to_it(stor
     assert scored["model"].str.contains("tuned:").all()
 
 
+def test_a_model_tuned_on_an_earlier_branch_model_asks_to_tune_again(store, fake_encoder, monkeypatch):
+    import voxlens.ratings
+    from voxlens.core.errors import ModelError
+
+    import_fixture(store)
+    result = voxlens.ratings.tune(store, folds=3)
+    card_path = Path(result.path) / "card.json"
+    card = json.loads(card_path.read_text())
+    card_path.write_text(json.dumps({**card, "base": "voxlens/minilm-branch-sentiment@4"}))
+    monkeypatch.setattr(voxlens.ratings, "installed_base_name", lambda: "voxlens/minilm-branch-sentiment@5")
+    with pytest.raises(ModelError, match=r"fitted on voxlens/minilm-branch-sentiment@4.*tune --db FILE"):
+        voxlens.ratings.store_sentiment_model(store)
+    card_path.write_text(json.dumps({**card, "base": "voxlens/minilm-branch-sentiment@5"}))
+    assert voxlens.ratings.store_sentiment_model(store)._routes()["en"] == result.path
+
+
 def test_tune_keeps_the_default_when_the_tuned_head_is_not_better(store, fake_encoder, monkeypatch):
     from voxlens.models import adapt
     from voxlens.ratings import META_KEY, store_sentiment_model, tune

@@ -26,7 +26,8 @@ import pandas as pd
 from voxlens.core.errors import ModelError
 from voxlens.core.store import Store
 from voxlens.sentiment.model import SentimentModel
-from voxlens.sentiment.scorers import tuning_base
+from voxlens.sentiment import scorers
+from voxlens.sentiment.scorers import BRANCH_NAME, tuning_base
 from voxlens.sentiment.rating_labels import nps_label, rating_label
 
 META_KEY = "sentiment_model"
@@ -139,6 +140,26 @@ def store_sentiment_model(store: Store, **kwargs) -> SentimentModel:
     directory = Path(store.path).with_name(info["path"])
     if not (directory / "tuned.npz").exists():
         raise ModelError(f"the store's tuned sentiment model is missing at {directory}: run `voxlens tune` again")
+    base, installed = tuned_base_name(directory), installed_base_name()
+    if base.startswith(BRANCH_NAME) and base != installed:
+        raise ModelError(f"the store's tuned sentiment model was fitted on {base}, but the installed default is "
+                         f"{installed or 'not a branch model'}: its features differ, so run `voxlens tune --db FILE` "
+                         f"again (or `voxlens tune --db FILE --reset` to score with the default)")
     routes = dict(SentimentModel().default_routes())
     routes.update({lang: str(directory) for lang in info["languages"]})
     return SentimentModel(routes=routes, **kwargs)
+
+
+def tuned_base_name(directory: Path) -> str:
+    """The model a tuned model was fitted on (its card's ``base``)."""
+    card = directory / "card.json"
+    return str(json.loads(card.read_text()).get("base", "")) if card.exists() else ""
+
+
+def installed_base_name() -> str:
+    """``name@version`` of the installed branch model, the base a new tuned model builds on ("" without one)."""
+    directory = scorers.default_branch_dir()
+    if not scorers.is_branch_dir(directory):
+        return ""
+    card = json.loads((Path(directory) / "card.json").read_text())
+    return f"{card.get('name', BRANCH_NAME)}@{card.get('version', 'dev')}"
