@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from voxlens.core.errors import ModelError
-from voxlens.sentiment.branch import SentimentBranch, mean_pool
+from voxlens.sentiment.branch import VERSION, SentimentBranch, mean_pool
 
 TEXTS = ["the parcel came late", "great service", "app crashed the app crashed late", "great"]
 
@@ -95,7 +95,7 @@ def test_save_then_load_round_trips(deep_encoder_dir, tmp_path):
     assert arrays["head.weight"].shape == (3, 8) and arrays["head.hidden.weight"].dtype == np.float32
     card = json.loads((directory / "card.json").read_text())
     assert card["trunk_layers"] == 2 and card["branch_layers"] == 2 and card["temperature"] == 1.7
-    assert card["seed"] == 13 and card["version"] == "4"
+    assert card["seed"] == 13 and card["version"] == VERSION
 
     loaded = SentimentBranch.load(directory, encoder=str(deep_encoder_dir))
     assert (loaded.trunk_layers, loaded.branch_layers, loaded.max_tokens, loaded.temperature) == (2, 2, 16, 1.7)
