@@ -62,6 +62,11 @@ def load_domains(corpus_sources: Sequence[str], reviews: Sequence[str], data_dir
     return data
 
 
+def without_neutral(data: pd.DataFrame, domains: Sequence[str]) -> pd.DataFrame:
+    """``data`` without the neutral examples of ``domains`` (e.g. the Rotten Tomatoes plot sentences)."""
+    return data[~(data["domain"].isin(list(domains)) & (data["label"] == "neutral"))].reset_index(drop=True)
+
+
 def cap_classes(frame: pd.DataFrame, cap: int, seed: int) -> pd.DataFrame:
     """At most ``cap`` rows, classes as even as possible (a class smaller than its share is kept whole)."""
     if len(frame) <= cap:

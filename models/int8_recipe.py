@@ -44,13 +44,12 @@ def choose(costs: pd.DataFrame, budget: float) -> str | None:
 
 def validation_texts(card: dict, per_domain: int) -> pd.DataFrame:
     """The training domains' validation texts as training capped them (``text``, ``label``, ``domain``)."""
-    from voxlens.models.branch_data import load_domains, review_domains
+    from voxlens.models.branch_data import load_domains, review_domains, without_neutral
     from voxlens.models.train_branch import capped
     from voxlens.models.train_sentiment import TRAINING_SOURCES
 
-    data = load_domains(TRAINING_SOURCES, review_domains())
-    dropped = card.get("training", {}).get("neutral_left_out_of", [])
-    data = data[~(data["domain"].isin(dropped) & (data["label"] == "neutral"))]
+    data = without_neutral(load_domains(TRAINING_SOURCES, review_domains()),
+                           card.get("training", {}).get("neutral_left_out_of", []))
     return capped(data[data["split"] == "validation"], per_domain).reset_index(drop=True)
 
 

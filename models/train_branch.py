@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from voxlens.models.branch_data import LABELS, TRUNK_CACHE, TrunkStates, load_domains, review_domains, \
-    segment_texts, trunk_states
+    segment_texts, trunk_states, without_neutral
 
 SEED = 13
 
@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> None:
     reviews = review_domains() if args.reviews is None else [r for r in args.reviews.split(",") if r]
     data = load_domains(corpus, reviews, args.data, args.max_per_domain)
     dropped = [d for d in args.drop_neutral.split(",") if d]
-    data = data[~(data["domain"].isin(dropped) & (data["label"] == "neutral"))].reset_index(drop=True)
+    data = without_neutral(data, dropped)
     counts = data.groupby(["split", "domain", "label"]).size().unstack(fill_value=0)
     print(counts.to_string(), flush=True)
     if args.report:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import pandas as pd
 
-from voxlens.models.branch_data import cap_classes, segment_texts, trunk_states
+from voxlens.models.branch_data import cap_classes, segment_texts, trunk_states, without_neutral
 from voxlens.models.train_branch import fit_temperature, init_head, prepare, split_proba, train
 from voxlens.sentiment.branch import SentimentBranch
 from voxlens.sentiment.segments import scoring_segments
@@ -31,6 +31,14 @@ def test_cap_classes_keeps_rare_classes_whole_and_evens_the_rest():
     assert len(capped) == 60
     assert capped["label"].value_counts().to_dict() == {"positive": 30, "negative": 20, "neutral": 10}
     assert cap_classes(frame, 500, seed=0) is frame
+
+
+def test_without_neutral_leaves_out_only_the_named_domains_neutral_examples():
+    data = pd.DataFrame({"text": list("abcd"), "domain": ["plots", "plots", "tweets", "tweets"],
+                         "label": ["neutral", "positive", "neutral", "negative"]})
+    kept = without_neutral(data, ["plots"])
+    assert kept["text"].tolist() == ["b", "c", "d"]
+    assert without_neutral(data, []).equals(data)
 
 
 def test_texts_are_cut_into_the_windows_prediction_reads():
