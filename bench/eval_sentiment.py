@@ -196,7 +196,8 @@ def speed(texts: list[str], repeats: int = 1) -> dict[str, float]:
     result = {}
     for name, model in (("v2", SentimentModel(model=str(PREVIOUS_HEAD))),
                         ("v3", SentimentModel(model=str(HEAD_V3))),
-                        *([("v4 (previous default)", SentimentModel(model=str(BRANCH_V4)))] if BRANCH_V4.exists() else []),
+                        *([("v4 (previous default)", SentimentModel(model=str(BRANCH_V4)))]
+                          if BRANCH_V4.exists() else []),
                         ("current default (English route only)", SentimentModel(routes={"en": "default"})),
                         ("current default", SentimentModel())):
         model.predict(texts[:8], langs=["en"] * 8)  # load weights outside the timing

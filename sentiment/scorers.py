@@ -171,6 +171,16 @@ class HeadScorer:
         return self.encoder_
 
 
+def branch_model_name(card: dict) -> str:
+    """``name@version`` of a branch model from its card (the name stores and tuned models record).
+
+    Example:
+        >>> branch_model_name({"name": "voxlens/minilm-branch-sentiment", "version": "5"})
+        'voxlens/minilm-branch-sentiment@5'
+    """
+    return f"{card.get('name', BRANCH_NAME)}@{card.get('version', 'dev')}"
+
+
 class BranchScorer:
     """The branch model (``models/sentiment_branch/``): MiniLM's frozen first layers, fine-tuned branch layers
     and a head, run by :class:`voxlens.sentiment.branch_runtime.BranchEncoder`. Long texts are read in windows
@@ -207,8 +217,7 @@ class BranchScorer:
 
     @property
     def name(self) -> str:
-        card = self.card
-        return f"{card.get('name', BRANCH_NAME)}@{card.get('version', 'dev')}{'+int8' if self.quantize else ''}"
+        return branch_model_name(self.card) + ("+int8" if self.quantize else "")
 
     def segments(self, text: str) -> list[str]:
         """What is scored for one text: the whole text, or windows of its sentences when it is long."""

@@ -161,5 +161,4 @@ def installed_base_name() -> str:
     directory = scorers.default_branch_dir()
     if not scorers.is_branch_dir(directory):
         return ""
-    card = json.loads((Path(directory) / "card.json").read_text())
-    return f"{card.get('name', BRANCH_NAME)}@{card.get('version', 'dev')}"
+    return scorers.branch_model_name(json.loads((Path(directory) / "card.json").read_text()))
