@@ -17,6 +17,14 @@ import numpy as np
 from voxlens.core.errors import ModelError
 
 
+def default_branch_dir() -> Path:
+    """The shipped branch sentiment model (``models/sentiment_branch/``: ``weights.npz`` + ``card.json``),
+    the English default when present."""
+    from voxlens import models
+
+    return Path(models.__file__).parent / "sentiment_branch"
+
+
 def read_artefact(directory: str | Path, arrays_file: str, missing: str) -> tuple[dict, "np.lib.npyio.NpzFile"]:
     """(card, arrays) of ``directory``; :class:`ModelError` with the message ``missing`` when either is absent.
 

@@ -29,20 +29,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from voxlens.sentiment.artefact import read_artefact
+from voxlens.sentiment.artefact import default_branch_dir, read_artefact
 from voxlens.core.errors import ModelError
 
 NAME = "voxlens/minilm-branch-sentiment"
 VERSION = "5"
 BASE = "sentence-transformers/all-MiniLM-L6-v2"
 CLASSES = ("negative", "neutral", "positive")
-
-
-def default_branch_dir() -> Path:
-    """Where the shipped branch weights live (``models/sentiment_branch/``)."""
-    from voxlens import models
-
-    return Path(models.__file__).parent / "sentiment_branch"
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

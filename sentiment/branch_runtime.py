@@ -197,17 +197,15 @@ def kept_fp32(model, recipe: str = "ffn") -> list[str]:
 
 def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize: bool = True) -> dict[str, Path]:
     """The cached graph files of the artefact (exported on first use; int8 copies of the fp32 ones)."""
-    from filelock import FileLock
-
     from voxlens.sentiment.encoder import resolve_model_path
-    from voxlens.sentiment.onnx_backend import cache_root, quantize_int8
+    from voxlens.sentiment.onnx_backend import cache_lock, cache_root, quantize_int8
 
     card = read_card(branch_dir)
     base = resolve_model_path(encoder)
     folder = cache_root() / f"branch-{artefact_key(branch_dir, base, quantize)}"
     paths = {kind: folder / f"{kind}.onnx" for kind in GRAPHS}
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / ".lock")):
+    with cache_lock(folder):
         if all(p.exists() for p in paths.values()):
             return paths
         log.info("%s the sentiment branch %s to ONNX (once; cached in %s)",
@@ -317,18 +315,28 @@ class BranchEncoder:
         self.sessions_ = sessions or self._torch_sessions()
 
     def _onnx_sessions(self) -> dict:
-        from voxlens.sentiment.onnx_backend import OnnxEncoder
+        from voxlens.sentiment.onnx_backend import CorruptGraph, discard_cached
 
         def runner(session):
             def run(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
                 return session.run(None, {"input_ids": ids, "attention_mask": mask})
             return run
 
-        graphs = prepare_graphs(self.branch_dir, self.encoder, self.quantize)
-        sessions = {kind: runner(OnnxEncoder(path, ["input_ids", "attention_mask"], intra_op_threads()).session)
-                    for kind, path in graphs.items()}
+        try:
+            sessions = self._graph_sessions()
+        except CorruptGraph as exc:   # a damaged cache file is exported again, once
+            log.warning("%s; exporting it again", exc)
+            discard_cached(exc.folder)
+            sessions = self._graph_sessions()
         self.backend_ = "onnx"
-        return sessions
+        return {kind: runner(session) for kind, session in sessions.items()}
+
+    def _graph_sessions(self) -> dict:
+        from voxlens.sentiment.onnx_backend import OnnxEncoder
+
+        graphs = prepare_graphs(self.branch_dir, self.encoder, self.quantize)
+        return {kind: OnnxEncoder(path, ["input_ids", "attention_mask"], intra_op_threads()).session
+                for kind, path in graphs.items()}
 
     def _torch_sessions(self, quantize: bool = False) -> dict:
         """The graphs as torch modules: in fp32 even for ``quantize`` (the default), since torch's int8 (per
@@ -350,6 +358,14 @@ class BranchEncoder:
 
         self.backend_ = "torch"
         return {kind: runner(module) for kind, module in modules.items()}
+
+    @property
+    def runs_int8(self) -> bool:
+        """Whether the scores come from int8 graphs: ``quantize`` on ONNX Runtime (the torch fallback runs
+        fp32); before the first use, whether they will."""
+        if getattr(self, "sessions_", None) is not None:
+            return self.quantize and self.backend_ == "onnx"
+        return self.quantize and self.topic_encoder()._expected_backend() == "onnx"
 
     @property
     def dimension(self) -> int:

@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,6 +23,7 @@ import os
 import warnings
 from importlib.metadata import version
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -32,6 +34,14 @@ log = logging.getLogger(__name__)
 FUSABLE = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "camembert", "mpnet"}
 GELU_OPS = {"Gelu", "BiasGelu", "FastGelu"}
 INT8_RECIPE = "int8 per channel, FFN output fp32"   # part of the cache key: a new recipe is quantised again
+
+
+class CorruptGraph(ModelError):
+    """A cached ONNX file that ONNX Runtime cannot load (e.g. cut short by a full disk), in ``folder``."""
+
+    def __init__(self, message: str, folder: Path) -> None:
+        super().__init__(message)
+        self.folder = folder
 
 
 def onnx_available() -> bool:
@@ -48,6 +58,36 @@ def cache_root() -> Path:
     """Where exported models are kept: ``$VOXLENS_CACHE_DIR/onnx`` or ``~/.cache/voxlens/onnx``."""
     base = os.environ.get("VOXLENS_CACHE_DIR") or Path.home() / ".cache" / "voxlens"
     return Path(base) / "onnx"
+
+
+LOCK_TIMEOUT = 900.0   # seconds to wait for another process exporting the same model
+
+
+@contextlib.contextmanager
+def cache_lock(folder: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold ``folder``'s export lock, so one process exports a model while others wait for its files.
+
+    Raises :class:`ModelError` after ``timeout`` seconds (default :data:`LOCK_TIMEOUT`) instead of waiting
+    forever on a lock whose holder hangs."""
+    from filelock import FileLock, Timeout
+
+    lock, wait = FileLock(str(folder / ".lock")), LOCK_TIMEOUT if timeout is None else timeout
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout as exc:
+        raise ModelError(f"another process has been exporting to {folder} for longer than {wait:.0f} s; "
+                         f"if none is running, delete {folder} and try again") from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def discard_cached(folder: Path) -> None:
+    """Delete the graph files cached in ``folder`` (under its lock), so the next use exports them again."""
+    with cache_lock(folder):
+        for path in [*folder.glob("*.onnx"), *folder.glob("*.onnx.data"), folder / "inputs.json"]:
+            path.unlink(missing_ok=True)
 
 
 def model_key(model_dir: str | Path, quantize: bool) -> str:
@@ -157,12 +197,10 @@ def export_fused(model_dir: str | Path, folder: Path, target: Path) -> list[str]
 def prepare(model_dir: str | Path, quantize: bool = False) -> tuple[Path, list[str]]:
     """The cached ONNX file for ``model_dir`` and its inputs, made on first use: exported and fused, and for
     ``quantize`` the int8 copy of that cached fp32 file (so the model is exported once for both)."""
-    from filelock import FileLock
-
     folder = cache_root() / model_key(model_dir, quantize)
     final, meta = folder / "model.onnx", folder / "inputs.json"
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / ".lock")):
+    with cache_lock(folder):
         if final.exists() and meta.exists():
             return final, json.loads(meta.read_text())
         if quantize:
@@ -193,13 +231,23 @@ class OnnxEncoder:
         # Idle threads sleep instead of spinning: on shared or busy cores spinning threads take the time
         # the working ones need (measured in docs/performance.md).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own types for a truncated or corrupt file
+            raise CorruptGraph(f"cannot load the ONNX graph {path}: {exc}; delete {Path(path).parent} to export it "
+                               "again", Path(path).parent) from exc
         self.input_names = input_names
 
     @classmethod
     def prepare(cls, model_dir: str | Path, quantize: bool = False, threads: int | None = None) -> "OnnxEncoder":
         path, names = prepare(model_dir, quantize)
-        return cls(path, names, threads)
+        try:
+            return cls(path, names, threads)
+        except CorruptGraph as exc:   # a damaged cache file is exported again, once
+            log.warning("%s; exporting it again", exc)
+            discard_cached(path.parent)
+            path, names = prepare(model_dir, quantize)
+            return cls(path, names, threads)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64),

@@ -29,14 +29,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from voxlens.sentiment.artefact import read_artefact
+from voxlens.sentiment.artefact import default_branch_dir, read_artefact
 from voxlens.sentiment.checkpoint import CheckpointScorer
 from voxlens.sentiment.encoder import Encoder
 from voxlens.sentiment.ngram import NgramScorer, is_ngram_dir
-from voxlens.sentiment.tuned import TunedHead, embed_and_aggregate, is_tuned_dir, text_features
+from voxlens.sentiment.tuned import LABELS, TunedHead, embed_and_aggregate, is_tuned_dir, text_features
 from voxlens.sentiment.segments import scoring_segments
 
-LABELS = ("negative", "neutral", "positive")
 DEFAULT_HEAD = "voxlens/minilm-sentiment-head"
 BRANCH_NAME = "voxlens/minilm-branch-sentiment"
 DEFAULT = "default"
@@ -49,13 +48,6 @@ def previous_head_dir() -> Path:
     from voxlens import models
 
     return Path(models.__file__).parent / "previous" / "sentiment_head_v3"
-
-
-def default_branch_dir() -> Path:
-    """The shipped branch model (``weights.npz`` + ``card.json``), the English default when present."""
-    from voxlens import models
-
-    return Path(models.__file__).parent / "sentiment_branch"
 
 
 def default_polish_dir() -> Path:
@@ -217,7 +209,8 @@ class BranchScorer:
 
     @property
     def name(self) -> str:
-        return branch_model_name(self.card) + ("+int8" if self.quantize else "")
+        """``name@version``, with ``+int8`` when int8 graphs score (not on the torch fallback, which runs fp32)."""
+        return branch_model_name(self.card) + ("+int8" if self.encoder_.runs_int8 else "")
 
     def segments(self, text: str) -> list[str]:
         """What is scored for one text: the whole text, or windows of its sentences when it is long."""

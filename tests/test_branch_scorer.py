@@ -369,3 +369,51 @@ def test_a_failed_branch_export_falls_back_to_torch_under_auto_and_is_an_error_u
     exact = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False, backend="onnx")
     np.testing.assert_allclose(features, exact.run(SHORT)[0], atol=1e-4)
     assert exact.backend_ == "onnx"
+
+
+def test_the_torch_fallback_records_its_scores_without_int8_in_the_model_name(branch_dir, tiny_encoder_dir):
+    scorer = BranchScorer(branch_dir, encoder=str(tiny_encoder_dir), quantize=True)
+    scorer._load()
+    scorer.encoder_.backend = "torch"                      # as when ONNX Runtime is not installed
+    scorer.predict_proba(SHORT)
+    assert scorer.encoder_.backend_ == "torch"
+    assert scorer.name == f"voxlens/minilm-branch-sentiment@{VERSION}"
+    onnx_scorer = BranchScorer(branch_dir, encoder=str(tiny_encoder_dir), quantize=True)
+    assert onnx_scorer.name.endswith("+int8")              # before the first use: what will run
+    onnx_scorer.predict_proba(SHORT)
+    assert onnx_scorer.encoder_.backend_ == "onnx" and onnx_scorer.name.endswith("+int8")
+
+
+def test_a_corrupt_cached_graph_is_exported_again(branch_dir, tiny_encoder_dir, caplog):
+    expected = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=True).run(SHORT)[0]
+    paths = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=True)
+    paths["sentiment"].write_bytes(paths["sentiment"].read_bytes()[:100])   # cut short, as by a full disk
+    encoder = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=True)
+    np.testing.assert_allclose(encoder.run(SHORT)[0], expected, atol=1e-6)
+    assert encoder.backend_ == "onnx" and "cannot load the ONNX graph" in caplog.text
+
+
+def test_a_corrupt_cached_encoder_graph_is_exported_again(tiny_encoder_dir, caplog):
+    from voxlens.sentiment.onnx_backend import OnnxEncoder, prepare
+
+    ids, mask = np.array([[2, 4, 5, 3]]), np.ones((1, 4), dtype=np.int64)
+    expected = OnnxEncoder.prepare(str(tiny_encoder_dir), quantize=True)(ids, mask)
+    path, _ = prepare(str(tiny_encoder_dir), quantize=True)
+    path.write_bytes(b"not a graph")
+    np.testing.assert_allclose(OnnxEncoder.prepare(str(tiny_encoder_dir), quantize=True)(ids, mask), expected)
+    assert "cannot load the ONNX graph" in caplog.text
+
+
+def test_a_held_export_lock_is_a_clear_error_after_its_timeout(tmp_path):
+    from filelock import FileLock
+
+    from voxlens.core.errors import ModelError
+    from voxlens.sentiment.onnx_backend import cache_lock
+
+    with FileLock(str(tmp_path / ".lock")):               # another process exporting the same model
+        with pytest.raises(ModelError, match="exporting to .* for longer than 0 s"):
+            with cache_lock(tmp_path, timeout=0.05):
+                pass
+    with cache_lock(tmp_path, timeout=0.05):               # free again
+        assert (tmp_path / ".lock").exists()
+
