@@ -417,3 +417,21 @@ def test_a_held_export_lock_is_a_clear_error_after_its_timeout(tmp_path):
     with cache_lock(tmp_path, timeout=0.05):               # free again
         assert (tmp_path / ".lock").exists()
 
+
+def test_activation_smoothing_keeps_the_fp32_function_and_rescales_wide_channels(branch_dir, tiny_encoder_dir, tmp_path):
+    import onnx
+    from onnx import numpy_helper
+    from transformers import AutoTokenizer
+
+    from bench.int8_smoothing import channel_ranges, largest_difference, smooth, weighted_inputs
+
+    graph = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=False)["sentiment"]
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_encoder_dir))
+    smoothed = tmp_path / "smoothed.onnx"
+    smooth(graph, smoothed, channel_ranges(graph, [*SHORT, LONG], tokenizer), alpha=1.0, alpha_other=0.5)
+    model = onnx.load(str(smoothed))
+    scales = [numpy_helper.to_array(i) for i in model.graph.initializer if i.name.endswith("/smoothing")]
+    assert len(scales) == len(weighted_inputs(onnx.load(str(graph)))) > 0
+    assert sum(n.op_type == "Mul" and n.name.endswith("/Smooth") for n in model.graph.node) == len(scales)
+    assert min(float(s.min()) for s in scales) < 1.0 and max(float(s.max()) for s in scales) <= 1.0
+    assert largest_difference(graph, smoothed, tokenizer) < 1e-4
