@@ -2,12 +2,13 @@
 
 Each recipe of :data:`voxlens.sentiment.branch_runtime.INT8_RECIPES` keeps a different set of nodes in fp32
 (``all``: none, ``last-branch-layer``: the last branch layer, ``ffn``: each feed-forward output,
-``ffn+last-branch-layer``: both).
+``ffn+last-branch-layer``: both). ``all`` is also tried with an fp32 margin (:data:`FP32_MARGINS`): a
+segment whose int8 probabilities put two classes closer than the margin is scored again by the fp32 graph.
 The validation texts that chose the model's checkpoint (at most ``--per-domain`` a domain) are scored through
-the fp32 graphs and through each recipe's int8 graphs, as ``SentimentModel`` scores them; the chosen recipe is
-the first, in that order (the most int8, so the fastest), whose macro-F1 cost against fp32 is at most
-``--budget`` points on average over the domains and at most twice that on any one domain. It is written to
-the card's ``int8_recipe``. Evaluation sets are never read here.
+the fp32 graphs and through each candidate, as ``SentimentModel`` scores them; the chosen candidate is
+the first, in the order of :func:`candidates` (the most int8 first), whose macro-F1 cost against fp32 is at
+most ``--budget`` points on average over the domains and at most twice that on any one domain. It is written
+to the card's ``int8_recipe`` and ``int8_fp32_margin``. Evaluation sets are never read here.
 
 Run (a few minutes on CPU, after ``train_branch``):
     python -m voxlens.models.int8_recipe                  # models/sentiment_branch/
@@ -25,6 +26,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+
+FP32_MARGINS = (0.02, 0.05, 0.1, 0.2)
+
+
+def candidates() -> list[tuple[str, str, float]]:
+    """(label, int8 recipe, fp32 margin) in the order they are tried: the most int8 first.
+
+    Example:
+        >>> [label for label, _, _ in candidates()][:3]
+        ['all', 'all, fp32 below margin 0.02', 'all, fp32 below margin 0.05']
+    """
+    from voxlens.sentiment.branch_runtime import INT8_RECIPES
+
+    first, *rest = INT8_RECIPES
+    return ([(first, first, 0.0)] + [(f"{first}, fp32 below margin {m}", first, m) for m in FP32_MARGINS]
+            + [(recipe, recipe, 0.0) for recipe in rest])
 
 
 def choose(costs: pd.DataFrame, budget: float) -> str | None:
@@ -62,7 +80,6 @@ def domain_f1(frame: pd.DataFrame, labels: np.ndarray) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     from voxlens.sentiment import SentimentModel
-    from voxlens.sentiment.branch_runtime import INT8_RECIPES
     from voxlens.sentiment.scorers import LABELS, default_branch_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -77,20 +94,22 @@ def main(argv: list[str] | None = None) -> None:
     texts = frame["text"].tolist()
 
     scores, seconds = {}, {}
+    settings = {label: (recipe, margin) for label, recipe, margin in candidates()}
     with tempfile.TemporaryDirectory() as scratch:
-        for recipe in ("fp32", *INT8_RECIPES):
-            copy = Path(scratch) / recipe.replace("+", "_")
+        for number, label in enumerate(["fp32", *settings]):
+            copy = Path(scratch) / str(number)
             shutil.copytree(branch, copy)
-            if recipe != "fp32":
-                (copy / "card.json").write_text(json.dumps({**card, "int8_recipe": recipe}))
-            model = SentimentModel(model=str(copy), quantize=recipe != "fp32", long_text_chars=400)
+            if label != "fp32":
+                recipe, margin = settings[label]
+                (copy / "card.json").write_text(json.dumps({**card, "int8_recipe": recipe, "int8_fp32_margin": margin}))
+            model = SentimentModel(model=str(copy), quantize=label != "fp32", long_text_chars=400)
             model.predict(texts[:8], langs=["en"] * 8)          # export and load outside the timing
             started = time.perf_counter()
             probs = model.predict(texts, langs=["en"] * len(texts))[["p_negative", "p_neutral", "p_positive"]]
-            seconds[recipe] = time.perf_counter() - started
-            scores[recipe] = domain_f1(frame, np.array(LABELS)[probs.to_numpy().argmax(axis=1)])
+            seconds[label] = time.perf_counter() - started
+            scores[label] = domain_f1(frame, np.array(LABELS)[probs.to_numpy().argmax(axis=1)])
     table = pd.DataFrame(scores).T
-    costs = table.loc["fp32"] - table.loc[list(INT8_RECIPES)]
+    costs = table.loc["fp32"] - table.loc[list(settings)]
     chosen = choose(costs, args.budget)
     print(f"{len(texts)} validation texts; macro-F1 per domain (points), the cost against fp32, seconds to score")
     shown = table.round(2).assign(**{"mean cost": [0.0, *costs.mean(axis=1).round(2)],
@@ -100,12 +119,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"chosen: {chosen or 'none within the budget (the card keeps its recipe)'}")
     if args.dry_run or chosen is None:
         return
-    card["int8_recipe"] = chosen
+    card["int8_recipe"], card["int8_fp32_margin"] = settings[chosen]
     card["int8_recipe_chosen_on"] = (f"the training domains' validation texts ({len(texts)}; mean macro-F1 cost "
                                      f"≤ {args.budget} points, worst domain ≤ {2 * args.budget}): "
                                      + json.dumps(costs.round(3).to_dict(orient="index")))
     (branch / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
-    print(f"wrote int8_recipe={chosen!r} to {branch / 'card.json'}")
+    print(f"wrote int8_recipe={card['int8_recipe']!r}, int8_fp32_margin={card['int8_fp32_margin']} to "
+          f"{branch / 'card.json'}")
 
 
 if __name__ == "__main__":

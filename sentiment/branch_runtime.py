@@ -4,7 +4,8 @@ Two graphs are exported from :class:`voxlens.sentiment.branch.SentimentBranch` t
 used, fused by ONNX Runtime's transformer optimizer and, by default, quantised with the encoder's int8
 recipe (:func:`voxlens.sentiment.onnx_backend.quantize_int8`: per channel, each feed-forward output kept
 fp32; a card's ``"int8_recipe": "ffn+last-branch-layer"`` also keeps the last branch layer fp32, see
-``bench/int8_recipes.py``):
+``bench/int8_recipes.py``; a card's ``"int8_fp32_margin"`` scores again with the fp32 graph each segment
+whose int8 probabilities put two classes closer than the margin):
 
 - ``sentiment``: token ids, mask → the branch's pooled representation (trunk + branch layers only);
 - ``shared``: token ids, mask → (pooled representation, topic vector): the trunk runs once, then the
@@ -47,8 +48,25 @@ log = logging.getLogger(__name__)
 GRAPHS = ("sentiment", "shared")
 # a card's ``int8_recipe``: which nodes int8 keeps in fp32 (see kept_fp32)
 INT8_RECIPES = ("all", "last-branch-layer", "ffn", "ffn+last-branch-layer")
-GRAPH_RECIPE = "branch graphs v1: pooled branch output; shared trunk"   # part of the cache key
+GRAPH_RECIPE = "branch graphs v2: pooled branch output; shared trunk; MiniLM FFN outputs fp32 in shared"   # part of the cache key
 CHECK_TOLERANCE = 1e-4
+
+
+def onnx_runner(session):
+    """A graph's ONNX Runtime session as ``run(ids, mask) -> outputs``."""
+    def run(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        return session.run(None, {"input_ids": ids, "attention_mask": mask})
+    return run
+
+
+def uncertain_rows(probabilities: np.ndarray, margin: float) -> np.ndarray:
+    """Rows whose two most likely classes are less than ``margin`` apart.
+
+    >>> uncertain_rows(np.array([[0.5, 0.45, 0.05], [0.9, 0.05, 0.05]]), 0.1).tolist()
+    [0]
+    """
+    top = np.sort(probabilities, axis=1)
+    return np.flatnonzero(top[:, -1] - top[:, -2] < margin)
 
 
 def artefact_key(branch_dir: str | Path, base_dir: str | Path, quantize: bool) -> str:
@@ -177,12 +195,17 @@ def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERA
 def kept_fp32(model, recipe: str = "ffn") -> list[str]:
     """The nodes the int8 copy of a fused graph keeps in fp32: none (``"all"``: every MatMul and attention
     block int8), every weight of the last branch layer (``"last-branch-layer"``), each layer's feed-forward
-    output (``"ffn"``, the encoder's recipe), or both (``"ffn+last-branch-layer"``)."""
+    output (``"ffn"``, the encoder's recipe), or both (``"ffn+last-branch-layer"``). In the ``shared`` graph the
+    MiniLM layers (trunk and topic path) always keep their feed-forward outputs fp32, as the plain encoder does,
+    so its topic vectors equal the encoder's whatever the recipe."""
     from voxlens.sentiment.onnx_backend import ffn_output_matmuls
 
     if recipe not in INT8_RECIPES:
         raise ModelError(f"int8_recipe={recipe!r}: use one of {', '.join(INT8_RECIPES)}")
     keep = ffn_output_matmuls(model) if recipe.startswith("ffn") else []
+    if "topic" in {output.name for output in model.graph.output}:
+        # the shared graph's MiniLM layers keep the plain encoder's recipe, so its topic vectors equal the encoder's
+        keep += [name for name in ffn_output_matmuls(model) if "/branch." not in name]
     if recipe.endswith("last-branch-layer"):
         nodes = list(model.graph.node)
         layers = [int(n.name.split("/branch.")[1].split("/")[0]) for n in nodes if "/branch." in n.name]
@@ -317,11 +340,6 @@ class BranchEncoder:
     def _onnx_sessions(self) -> dict:
         from voxlens.sentiment.onnx_backend import CorruptGraph, discard_cached
 
-        def runner(session):
-            def run(ids: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
-                return session.run(None, {"input_ids": ids, "attention_mask": mask})
-            return run
-
         try:
             sessions = self._graph_sessions()
         except CorruptGraph as exc:   # a damaged cache file is exported again, once
@@ -329,14 +347,14 @@ class BranchEncoder:
             discard_cached(exc.folder)
             sessions = self._graph_sessions()
         self.backend_ = "onnx"
-        return {kind: runner(session) for kind, session in sessions.items()}
+        return {kind: onnx_runner(session) for kind, session in sessions.items()}
 
-    def _graph_sessions(self) -> dict:
+    def _graph_sessions(self, quantize: bool | None = None, kinds: Sequence[str] = GRAPHS) -> dict:
         from voxlens.sentiment.onnx_backend import OnnxEncoder
 
-        graphs = prepare_graphs(self.branch_dir, self.encoder, self.quantize)
-        return {kind: OnnxEncoder(path, ["input_ids", "attention_mask"], intra_op_threads()).session
-                for kind, path in graphs.items()}
+        graphs = prepare_graphs(self.branch_dir, self.encoder, self.quantize if quantize is None else quantize)
+        return {kind: OnnxEncoder(graphs[kind], ["input_ids", "attention_mask"], intra_op_threads()).session
+                for kind in kinds}
 
     def _torch_sessions(self, quantize: bool = False) -> dict:
         """The graphs as torch modules: in fp32 even for ``quantize`` (the default), since torch's int8 (per
@@ -410,7 +428,31 @@ class BranchEncoder:
                 features[scored[index]] = out[0]
                 if kind == "shared":
                     vectors[scored[index]] = out[1]
+            features[scored] = self._fp32_where_uncertain(features[scored], ids, lengths, pad)
         return features[inverse[:len(sentiment_texts)]], vectors[inverse[len(sentiment_texts):]]
+
+    @property
+    def fp32_margin(self) -> float:
+        """The card's ``int8_fp32_margin`` when int8 graphs run, else 0."""
+        return float(self.card.get("int8_fp32_margin", 0.0)) if self.runs_int8 else 0.0
+
+    def _fp32_where_uncertain(self, features: np.ndarray, ids: list, lengths: np.ndarray, pad: int) -> np.ndarray:
+        """``features`` with the rows whose head probabilities are within :attr:`fp32_margin` of another class
+        computed again by the fp32 ``sentiment`` graph (int8 noise only decides near a class boundary)."""
+        from voxlens.sentiment.encoder import pad_batch
+        from voxlens.sentiment.head import SentimentHead
+
+        if not self.fp32_margin:
+            return features
+        if getattr(self, "head_", None) is None:
+            self.head_ = SentimentHead.from_branch(self.branch_dir)
+            self.fp32_ = onnx_runner(self._graph_sessions(quantize=False, kinds=["sentiment"])["sentiment"])
+        uncertain = uncertain_rows(self.head_.predict_proba(features), self.fp32_margin)
+        self.fp32_rows_ = getattr(self, "fp32_rows_", 0) + len(uncertain)
+        for batch in length_batches(lengths[uncertain], self.batch_size, self.max_batch_tokens):
+            index = uncertain[batch]
+            features[index] = self.fp32_(*pad_batch([ids[i] for i in index], lengths[index], pad))[0]
+        return features
 
     def features(self, texts: Sequence[str]) -> np.ndarray:
         """Pooled branch representations of text segments (the sentiment graph only)."""

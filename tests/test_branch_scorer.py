@@ -435,3 +435,49 @@ def test_activation_smoothing_keeps_the_fp32_function_and_rescales_wide_channels
     assert sum(n.op_type == "Mul" and n.name.endswith("/Smooth") for n in model.graph.node) == len(scales)
     assert min(float(s.min()) for s in scales) < 1.0 and max(float(s.max()) for s in scales) <= 1.0
     assert largest_difference(graph, smoothed, tokenizer) < 1e-4
+
+
+def with_card(branch_dir: Path, tmp_path: Path, **entries) -> Path:
+    """A copy of the artefact whose card has ``entries`` added."""
+    import shutil
+
+    copy = Path(shutil.copytree(branch_dir, tmp_path / f"card-{len(list(tmp_path.iterdir()))}"))
+    card = json.loads((copy / "card.json").read_text())
+    (copy / "card.json").write_text(json.dumps({**card, **entries}))
+    return copy
+
+
+def test_int8_rows_near_a_class_boundary_are_scored_again_in_fp32(branch_dir, tiny_encoder_dir, tmp_path):
+    from voxlens.sentiment.branch_runtime import uncertain_rows
+    from voxlens.sentiment.scorers import SentimentHead
+
+    texts = [*SHORT, LONG, "late parcel", "crashed app great", "service", "the the the"]
+    exact = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False).features(texts)
+    plain = BranchEncoder(with_card(branch_dir, tmp_path, int8_recipe="all"), str(tiny_encoder_dir)).features(texts)
+    assert np.abs(plain - exact).max() > 1e-4
+    head = SentimentHead.from_branch(branch_dir)
+    margins = np.sort(head.predict_proba(plain), axis=1)
+    margin = float(np.median(margins[:, -1] - margins[:, -2]))        # about half the rows fall under it
+    uncertain = uncertain_rows(head.predict_proba(plain), margin)
+    assert 0 < len(uncertain) < len(texts)
+    encoder = BranchEncoder(with_card(branch_dir, tmp_path, int8_recipe="all", int8_fp32_margin=margin),
+                            str(tiny_encoder_dir))
+    mixed = encoder.features(texts)
+    certain = np.setdiff1d(np.arange(len(texts)), uncertain)
+    np.testing.assert_allclose(mixed[uncertain], exact[uncertain], atol=1e-5)
+    np.testing.assert_array_equal(mixed[certain], plain[certain])
+    assert encoder.fp32_rows_ == len(np.unique(np.array(texts)[uncertain]))   # each distinct text once
+    torch_path = BranchEncoder(encoder.branch_dir, str(tiny_encoder_dir), backend="torch")
+    np.testing.assert_allclose(torch_path.features(texts), exact, atol=1e-4)   # fp32 throughout: nothing redone
+    assert torch_path.fp32_margin == 0.0
+
+
+def test_the_shared_graph_gives_the_plain_encoders_topic_vectors_under_every_recipe(branch_dir, tiny_encoder_dir,
+                                                                                   tmp_path):
+    from voxlens.sentiment.branch_runtime import INT8_RECIPES
+
+    texts = [*SHORT, "late parcel"]
+    expected = Encoder(str(tiny_encoder_dir), quantize=True).encode(texts)
+    for recipe in INT8_RECIPES:
+        encoder = BranchEncoder(with_card(branch_dir, tmp_path, int8_recipe=recipe), str(tiny_encoder_dir))
+        np.testing.assert_allclose(encoder.run(texts, texts)[1], expected, atol=1e-5, err_msg=recipe)
