@@ -12,8 +12,8 @@ and shuffled; see :mod:`bench.real_feedback` for where they come from. The engin
 - ``transformers.pipeline``: the ``feature-extraction`` pipeline (batches of 32, truncated to 256 tokens)
   on the MiniLM weights, mean pooling over each text's tokens + the v3 head;
 - voxlens fp32: ``SentimentModel(quantize=False).predict`` (``voxlens analyze --fp32``);
-- voxlens int8: ``SentimentModel().predict``, the default (weights int8 but for each layer's feed-forward
-  output).
+- voxlens int8: ``SentimentModel().predict``, the default (the int8 recipe and fp32 margin the model's card
+  names, ``python -m voxlens.models.int8_recipe``).
 
 ``--branch DIR`` scores the branch model in DIR instead of the installed default; ``--random-branch`` times
 a random branch of the default shape (2 + 2 layers, seed 0), whose macro-F1 means nothing. Before the timed runs,
@@ -171,8 +171,9 @@ def report(results: dict, mix: pd.DataFrame, target: float) -> list[dict]:
     return rows
 
 
-def cached_probabilities(model, texts: list[str]) -> np.ndarray:
-    """``model.predict`` probabilities, kept on disk keyed by the texts and the model's name."""
+def cached_probabilities(model, texts: list[str], artefact: str) -> np.ndarray:
+    """``model.predict`` probabilities, kept on disk keyed by the texts, the model's name and ``artefact`` (a
+    digest of the branch model's files, its int8 recipe and ranges included)."""
     import hashlib
 
     from bench.real_feedback import cache_dir
@@ -180,7 +181,7 @@ def cached_probabilities(model, texts: list[str]) -> np.ndarray:
     from voxlens.sentiment.onnx_backend import INT8_RECIPE
 
     recipe = INT8_RECIPE if model.quantize else "fp32"
-    key = hashlib.sha256("\n".join([model.name, recipe, *texts]).encode()).hexdigest()[:20]
+    key = hashlib.sha256("\n".join([model.name, recipe, artefact, *texts]).encode()).hexdigest()[:20]
     path = cache_dir() / "probabilities" / f"{key}.npy"
     if path.exists():
         return np.load(path)
@@ -190,7 +191,7 @@ def cached_probabilities(model, texts: list[str]) -> np.ndarray:
     return probs
 
 
-def evaluate(models: dict, n_tweets: int, seed: int = 0, resamples: int = 1000) -> None:
+def evaluate(models: dict, n_tweets: int, artefact: str, seed: int = 0, resamples: int = 1000) -> None:
     """Macro-F1 of each model on every review and ``n_tweets`` tweets (untimed), and int8's cost against fp32
     with a paired bootstrap 95% interval."""
     from bench.real_feedback import load_sets
@@ -208,7 +209,8 @@ def evaluate(models: dict, n_tweets: int, seed: int = 0, resamples: int = 1000) 
           + f" {'int8 - fp32':>12} {'95% interval':>16}")
     for name, data in sets.items():
         truth = data["label"].to_numpy()
-        probs = {model_name: cached_probabilities(model, data["text"].tolist()) for model_name, model in models.items()}
+        probs = {model_name: cached_probabilities(model, data["text"].tolist(), artefact)
+                 for model_name, model in models.items()}
         f1 = {model_name: macro_f1(truth, p) for model_name, p in probs.items()}
         fp32, int8 = probs["fp32"], probs["int8"]
         diffs = []
@@ -285,7 +287,11 @@ def main(argv: list[str] | None = None) -> None:
         run(texts[:16])
     print(f"model: {fp32.name} / {int8.name}")
     if args.eval_tweets:
-        evaluate({"fp32": fp32, "int8": int8}, args.eval_tweets, args.seed)
+        from voxlens.sentiment.branch_runtime import artefact_key
+        from voxlens.sentiment.encoder import default_encoder_path
+
+        evaluate({"fp32": fp32, "int8": int8}, args.eval_tweets, artefact_key(branch_dir, default_encoder_path(), True),
+                 args.seed)
     for repeat in range(args.repeats):
         print(f"\nrun {repeat + 1} of {args.repeats}")
         report(run_once(engines, texts, args.rounds), mix, args.target)

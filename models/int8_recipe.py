@@ -1,14 +1,16 @@
 """Choose the int8 recipe of a branch sentiment model on the training domains' validation texts.
 
 Each recipe of :data:`voxlens.sentiment.branch_runtime.INT8_RECIPES` keeps a different set of nodes in fp32
-(``all``: none, ``last-branch-layer``: the last branch layer, ``ffn``: each feed-forward output,
-``ffn+last-branch-layer``: both). ``all`` is also tried with an fp32 margin (:data:`FP32_MARGINS`): a
+(``all``: none, ``smoothed``: none, after activation smoothing, ``last-branch-layer``: the last branch layer,
+``ffn``: each feed-forward output, ``ffn+last-branch-layer``: both). ``smoothed`` reads the input channel
+ranges measured here on the training domains' *training* texts (written to the artefact's
+``int8_ranges.npz``). ``all`` and ``smoothed`` are also tried with an fp32 margin (:data:`FP32_MARGINS`): a
 segment whose int8 probabilities put two classes closer than the margin is scored again by the fp32 graph.
 The validation texts that chose the model's checkpoint (at most ``--per-domain`` a domain) are scored through
 the fp32 graphs and through each candidate, as ``SentimentModel`` scores them; the chosen candidate is
 the first, in the order of :func:`candidates` (the most int8 first), whose macro-F1 cost against fp32 is at
 most ``--budget`` points on average over the domains and at most twice that on any one domain. It is written
-to the card's ``int8_recipe`` and ``int8_fp32_margin``. Evaluation sets are never read here.
+to the card's ``int8_recipe`` and ``int8_fp32_margin``, and the ranges beside it. Evaluation sets are never read here.
 
 Run (a few minutes on CPU, after ``train_branch``):
     python -m voxlens.models.int8_recipe                  # models/sentiment_branch/
@@ -31,8 +33,12 @@ import pandas as pd
 FP32_MARGINS = (0.02, 0.05, 0.1, 0.2)
 
 
+EVERY_WEIGHT_INT8 = ("all", "smoothed")
+
+
 def candidates() -> list[tuple[str, str, float]]:
-    """(label, int8 recipe, fp32 margin) in the order they are tried: the most int8 first.
+    """(label, int8 recipe, fp32 margin) in the order they are tried: the recipes that make every weight int8
+    first, each alone and then with growing fp32 margins, then those that keep weights in fp32.
 
     Example:
         >>> [label for label, _, _ in candidates()][:3]
@@ -40,9 +46,11 @@ def candidates() -> list[tuple[str, str, float]]:
     """
     from voxlens.sentiment.branch_runtime import INT8_RECIPES
 
-    first, *rest = INT8_RECIPES
-    return ([(first, first, 0.0)] + [(f"{first}, fp32 below margin {m}", first, m) for m in FP32_MARGINS]
-            + [(recipe, recipe, 0.0) for recipe in rest])
+    found = []
+    for recipe in INT8_RECIPES:
+        margins = (0.0, *FP32_MARGINS) if recipe in EVERY_WEIGHT_INT8 else (0.0,)
+        found += [(f"{recipe}, fp32 below margin {m}" if m else recipe, recipe, m) for m in margins]
+    return found
 
 
 def choose(costs: pd.DataFrame, budget: float) -> str | None:
@@ -60,15 +68,38 @@ def choose(costs: pd.DataFrame, budget: float) -> str | None:
     return None
 
 
-def validation_texts(card: dict, per_domain: int) -> pd.DataFrame:
-    """The training domains' validation texts as training capped them (``text``, ``label``, ``domain``)."""
+def training_domains(card: dict) -> pd.DataFrame:
+    """The training domains' texts as the model's training read them (``text``, ``label``, ``domain``, ``split``)."""
     from voxlens.models.branch_data import load_domains, review_domains, without_neutral
-    from voxlens.models.train_branch import capped
     from voxlens.models.train_sentiment import TRAINING_SOURCES
 
-    data = without_neutral(load_domains(TRAINING_SOURCES, review_domains()),
+    return without_neutral(load_domains(TRAINING_SOURCES, review_domains()),
                            card.get("training", {}).get("neutral_left_out_of", []))
+
+
+def validation_texts(card: dict, per_domain: int) -> pd.DataFrame:
+    """The training domains' validation texts as training capped them (``text``, ``label``, ``domain``)."""
+    from voxlens.models.train_branch import capped
+
+    data = training_domains(card)
     return capped(data[data["split"] == "validation"], per_domain).reset_index(drop=True)
+
+
+def calibration_ranges(branch: Path, card: dict, per_domain: int = 150, seed: int = 5) -> dict[str, np.ndarray]:
+    """Input channel ranges of the fp32 sentiment graph over the training domains' *training* texts (at most
+    ``per_domain`` a domain, shuffled with ``seed``), for the ``smoothed`` recipe."""
+    from transformers import AutoTokenizer
+
+    from voxlens.models.train_branch import capped
+    from voxlens.sentiment.branch_runtime import prepare_graphs
+    from voxlens.sentiment.encoder import resolve_model_path
+    from voxlens.sentiment.int8_smoothing import channel_ranges
+
+    data = training_domains(card)
+    texts = capped(data[data["split"] == "train"].sample(frac=1, random_state=seed), per_domain)["text"].tolist()
+    graph = prepare_graphs(branch, None, quantize=False)["sentiment"]
+    return channel_ranges(graph, texts, AutoTokenizer.from_pretrained(resolve_model_path(None)),
+                          max_length=int(card.get("max_tokens", 256)))
 
 
 def domain_f1(frame: pd.DataFrame, labels: np.ndarray) -> dict[str, float]:
@@ -80,6 +111,7 @@ def domain_f1(frame: pd.DataFrame, labels: np.ndarray) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     from voxlens.sentiment import SentimentModel
+    from voxlens.sentiment.int8_smoothing import write_ranges
     from voxlens.sentiment.scorers import LABELS, default_branch_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -92,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     card = json.loads((branch / "card.json").read_text())
     frame = validation_texts(card, args.per_domain)
     texts = frame["text"].tolist()
+    ranges = calibration_ranges(branch, card)
 
     scores, seconds = {}, {}
     settings = {label: (recipe, margin) for label, recipe, margin in candidates()}
@@ -99,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         for number, label in enumerate(["fp32", *settings]):
             copy = Path(scratch) / str(number)
             shutil.copytree(branch, copy)
+            write_ranges(copy, ranges)
             if label != "fp32":
                 recipe, margin = settings[label]
                 (copy / "card.json").write_text(json.dumps({**card, "int8_recipe": recipe, "int8_fp32_margin": margin}))
@@ -120,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.dry_run or chosen is None:
         return
     card["int8_recipe"], card["int8_fp32_margin"] = settings[chosen]
+    write_ranges(branch, ranges)
     card["int8_recipe_chosen_on"] = (f"the training domains' validation texts ({len(texts)}; mean macro-F1 cost "
                                      f"≤ {args.budget} points, worst domain ≤ {2 * args.budget}): "
                                      + json.dumps(costs.round(3).to_dict(orient="index")))

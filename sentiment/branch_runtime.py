@@ -1,11 +1,11 @@
 """The branch sentiment model on CPU: ONNX graphs built from its torch module, int8 by default, cached.
 
 Two graphs are exported from :class:`voxlens.sentiment.branch.SentimentBranch` the first time a model is
-used, fused by ONNX Runtime's transformer optimizer and, by default, quantised with the encoder's int8
-recipe (:func:`voxlens.sentiment.onnx_backend.quantize_int8`: per channel, each feed-forward output kept
-fp32; a card's ``"int8_recipe": "ffn+last-branch-layer"`` also keeps the last branch layer fp32, see
-``bench/int8_recipes.py``; a card's ``"int8_fp32_margin"`` scores again with the fp32 graph each segment
-whose int8 probabilities put two classes closer than the margin):
+used, fused by ONNX Runtime's transformer optimizer and, by default, quantised per channel with the
+card's ``int8_recipe`` (:func:`kept_fp32`; ``"smoothed"`` first applies :mod:`voxlens.sentiment.int8_smoothing`
+with the artefact's ``int8_ranges.npz``; chosen by ``python -m voxlens.models.int8_recipe``). A card's
+``"int8_fp32_margin"`` scores again with the fp32 graph each segment whose int8 probabilities put two
+classes closer than the margin:
 
 - ``sentiment``: token ids, mask → the branch's pooled representation (trunk + branch layers only);
 - ``shared``: token ids, mask → (pooled representation, topic vector): the trunk runs once, then the
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 GRAPHS = ("sentiment", "shared")
 # a card's ``int8_recipe``: which nodes int8 keeps in fp32 (see kept_fp32)
-INT8_RECIPES = ("all", "last-branch-layer", "ffn", "ffn+last-branch-layer")
+INT8_RECIPES = ("all", "smoothed", "last-branch-layer", "ffn", "ffn+last-branch-layer")
 GRAPH_RECIPE = "branch graphs v2: pooled branch output; shared trunk; MiniLM FFN outputs fp32 in shared"   # part of the cache key
 CHECK_TOLERANCE = 1e-4
 
@@ -74,7 +74,11 @@ def artefact_key(branch_dir: str | Path, base_dir: str | Path, quantize: bool) -
     from voxlens.sentiment.onnx_backend import model_key
 
     digest = hashlib.sha256(GRAPH_RECIPE.encode())
-    for name in ("weights.npz", "card.json"):
+    from voxlens.sentiment.int8_smoothing import RANGES_FILE
+
+    for name in ("weights.npz", "card.json", RANGES_FILE):
+        if name == RANGES_FILE and not (quantize and (Path(branch_dir) / name).exists()):
+            continue    # the ranges shape only the int8 graphs
         digest.update((Path(branch_dir) / name).read_bytes())
     digest.update(model_key(base_dir, quantize).encode())
     return digest.hexdigest()[:20]
@@ -194,7 +198,7 @@ def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERA
 
 def kept_fp32(model, recipe: str = "ffn") -> list[str]:
     """The nodes the int8 copy of a fused graph keeps in fp32: none (``"all"``: every MatMul and attention
-    block int8), every weight of the last branch layer (``"last-branch-layer"``), each layer's feed-forward
+    block int8; ``"smoothed"``: the same after :mod:`voxlens.sentiment.int8_smoothing`), every weight of the last branch layer (``"last-branch-layer"``), each layer's feed-forward
     output (``"ffn"``, the encoder's recipe), or both (``"ffn+last-branch-layer"``). In the ``shared`` graph the
     MiniLM layers (trunk and topic path) always keep their feed-forward outputs fp32, as the plain encoder does,
     so its topic vectors equal the encoder's whatever the recipe."""
@@ -221,6 +225,7 @@ def kept_fp32(model, recipe: str = "ffn") -> list[str]:
 def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize: bool = True) -> dict[str, Path]:
     """The cached graph files of the artefact (exported on first use; int8 copies of the fp32 ones)."""
     from voxlens.sentiment.encoder import resolve_model_path
+    from voxlens.sentiment.int8_smoothing import smooth
     from voxlens.sentiment.onnx_backend import cache_lock, cache_root, quantize_int8
 
     card = read_card(branch_dir)
@@ -237,14 +242,19 @@ def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize:
             if quantize:
                 import onnx
 
+                recipe = card.get("int8_recipe", "ffn")
                 for kind, source in prepare_graphs(branch_dir, encoder, quantize=False).items():
-                    keep = kept_fp32(onnx.load(str(source), load_external_data=False), card.get("int8_recipe", "ffn"))
                     partial = folder / f"{kind}.partial.onnx"     # a graph gets its name only when complete
+                    smoothed = folder / f"{kind}.smoothed.onnx"
                     try:
-                        quantize_int8(source, partial, keep_fp32=keep)
+                        if recipe == "smoothed":     # the shared graph's MiniLM layers keep the encoder's recipe
+                            smooth(source, smoothed, shipped_ranges(branch_dir), only="" if kind == "sentiment" else "/branch.")
+                            source = smoothed
+                        quantize_int8(source, partial, keep_fp32=kept_fp32(onnx.load(str(source)), recipe))
                         partial.replace(paths[kind])
                     finally:
                         partial.unlink(missing_ok=True)
+                        smoothed.unlink(missing_ok=True)
             else:
                 export_graphs(load_branch(branch_dir, encoder), folder)
         except Exception as exc:
@@ -255,6 +265,17 @@ def prepare_graphs(branch_dir: str | Path, encoder: str | None = None, quantize:
             raise ModelError(f"cannot export the sentiment branch {branch_dir} to ONNX: {exc}; "
                              "use backend='torch'") from exc
     return paths
+
+
+def shipped_ranges(branch_dir: str | Path) -> dict[str, np.ndarray]:
+    """The channel ranges the ``"smoothed"`` recipe needs (:class:`ModelError` when the artefact has none)."""
+    from voxlens.sentiment.int8_smoothing import RANGES_FILE, read_ranges
+
+    ranges = read_ranges(branch_dir)
+    if ranges is None:
+        raise ModelError(f'int8_recipe="smoothed" needs {RANGES_FILE} in {branch_dir}: '
+                         "run python -m voxlens.models.int8_recipe --branch DIR")
+    return ranges
 
 
 def read_card(branch_dir: str | Path) -> dict:

@@ -418,24 +418,57 @@ def test_a_held_export_lock_is_a_clear_error_after_its_timeout(tmp_path):
         assert (tmp_path / ".lock").exists()
 
 
-def test_activation_smoothing_keeps_the_fp32_function_and_rescales_wide_channels(branch_dir, tiny_encoder_dir, tmp_path):
-    import onnx
-    from onnx import numpy_helper
+def tiny_ranges(branch_dir: Path, encoder_dir: Path) -> dict:
     from transformers import AutoTokenizer
 
-    from bench.int8_smoothing import channel_ranges, largest_difference, smooth, weighted_inputs
+    from voxlens.sentiment.int8_smoothing import channel_ranges
+
+    graph = prepare_graphs(branch_dir, str(encoder_dir), quantize=False)["sentiment"]
+    return channel_ranges(graph, [*SHORT, LONG], AutoTokenizer.from_pretrained(str(encoder_dir)))
+
+
+def test_activation_smoothing_keeps_the_fp32_function_and_rescales_wide_channels(branch_dir, tiny_encoder_dir, tmp_path):
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    from voxlens.sentiment.int8_smoothing import smooth, weighted_inputs
 
     graph = prepare_graphs(branch_dir, str(tiny_encoder_dir), quantize=False)["sentiment"]
-    tokenizer = AutoTokenizer.from_pretrained(str(tiny_encoder_dir))
+    ranges = tiny_ranges(branch_dir, tiny_encoder_dir)
+    assert any(key.endswith("/attention/qkv") for key in ranges) and any("/branch.0/" in key for key in ranges)
     smoothed = tmp_path / "smoothed.onnx"
-    smooth(graph, smoothed, channel_ranges(graph, [*SHORT, LONG], tokenizer), alpha=1.0, alpha_other=0.5)
+    assert smooth(graph, smoothed, ranges) == len(weighted_inputs(onnx.load(str(graph)))) > 0
     model = onnx.load(str(smoothed))
     scales = [numpy_helper.to_array(i) for i in model.graph.initializer if i.name.endswith("/smoothing")]
-    assert len(scales) == len(weighted_inputs(onnx.load(str(graph)))) > 0
     assert sum(n.op_type == "Mul" and n.name.endswith("/Smooth") for n in model.graph.node) == len(scales)
     assert min(float(s.min()) for s in scales) < 1.0 and max(float(s.max()) for s in scales) <= 1.0
-    assert largest_difference(graph, smoothed, tokenizer) < 1e-4
+    ids, mask = np.array([[2, 4, 5, 6, 3], [2, 7, 3, 0, 0]]), np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    outputs = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(
+        None, {"input_ids": ids, "attention_mask": mask})[0] for p in (graph, smoothed)]
+    np.testing.assert_allclose(outputs[1], outputs[0], atol=1e-4)
+    assert smooth(graph, tmp_path / "branch-only.onnx", ranges, only="/branch.") < len(scales)
 
+
+def test_the_smoothed_recipe_reads_the_shipped_ranges_and_stays_close_to_fp32(branch_dir, tiny_encoder_dir, tmp_path):
+    import onnx
+
+    from voxlens.core.errors import ModelError
+    from voxlens.sentiment.int8_smoothing import read_ranges, write_ranges
+
+    copy = with_card(branch_dir, tmp_path, int8_recipe="smoothed")
+    with pytest.raises(ModelError, match="needs int8_ranges.npz"):
+        prepare_graphs(copy, str(tiny_encoder_dir), quantize=True)
+    ranges = tiny_ranges(branch_dir, tiny_encoder_dir)
+    write_ranges(copy, ranges)
+    assert {k: v.tolist() for k, v in read_ranges(copy).items()} == {k: v.tolist() for k, v in ranges.items()}
+    graphs = prepare_graphs(copy, str(tiny_encoder_dir), quantize=True)
+    smoothing = {kind: [n.name for n in onnx.load(str(path)).graph.node if n.name.endswith("/Smooth")]
+                 for kind, path in graphs.items()}
+    assert smoothing["sentiment"] and smoothing["shared"]
+    assert all("/branch." in name for name in smoothing["shared"])     # MiniLM's layers keep the encoder's recipe
+    exact = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False).features(SHORT)
+    assert 0 < np.abs(BranchEncoder(copy, str(tiny_encoder_dir)).features(SHORT) - exact).max() < 0.1
 
 def with_card(branch_dir: Path, tmp_path: Path, **entries) -> Path:
     """A copy of the artefact whose card has ``entries`` added."""
@@ -478,6 +511,11 @@ def test_the_shared_graph_gives_the_plain_encoders_topic_vectors_under_every_rec
 
     texts = [*SHORT, "late parcel"]
     expected = Encoder(str(tiny_encoder_dir), quantize=True).encode(texts)
+    from voxlens.sentiment.int8_smoothing import write_ranges
+
+    ranges = tiny_ranges(branch_dir, tiny_encoder_dir)
     for recipe in INT8_RECIPES:
-        encoder = BranchEncoder(with_card(branch_dir, tmp_path, int8_recipe=recipe), str(tiny_encoder_dir))
+        copy = with_card(branch_dir, tmp_path, int8_recipe=recipe)
+        write_ranges(copy, ranges)
+        encoder = BranchEncoder(copy, str(tiny_encoder_dir))
         np.testing.assert_allclose(encoder.run(texts, texts)[1], expected, atol=1e-5, err_msg=recipe)

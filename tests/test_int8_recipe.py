@@ -10,7 +10,7 @@ from voxlens.sentiment.branch_runtime import INT8_RECIPES, kept_fp32
 
 def test_choose_takes_the_first_recipe_within_mean_and_worst_budgets():
     costs = pd.DataFrame({"tweets": [0.8, -0.2, 0.5, -0.3], "reviews": [0.7, 1.1, 0.4, 0.0]},
-                         index=list(INT8_RECIPES))
+                         index=["all", "last-branch-layer", "ffn", "ffn+last-branch-layer"])
     assert choose(costs, 0.5) == "ffn"   # "all": over on average; "last-branch-layer": over in its worst domain
     assert choose(costs, 0.3) == "ffn+last-branch-layer"
     assert choose(costs.iloc[:2], 0.3) is None
@@ -19,3 +19,13 @@ def test_choose_takes_the_first_recipe_within_mean_and_worst_budgets():
 def test_an_unknown_recipe_is_a_clear_error():
     with pytest.raises(ModelError, match="int8_recipe='fp16'"):
         kept_fp32(None, "fp16")
+
+
+def test_candidates_try_every_weight_int8_first_then_the_recipes_that_keep_fp32_weights():
+    from voxlens.models.int8_recipe import FP32_MARGINS, candidates
+
+    labels = [label for label, _, _ in candidates()]
+    assert labels[0] == "all" and labels[len(FP32_MARGINS) + 1] == "smoothed"
+    assert labels[-3:] == ["last-branch-layer", "ffn", "ffn+last-branch-layer"]
+    assert {recipe for _, recipe, _ in candidates()} == set(INT8_RECIPES)
+    assert [m for _, r, m in candidates() if r == "smoothed"] == [0.0, *FP32_MARGINS]
