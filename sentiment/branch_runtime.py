@@ -370,11 +370,11 @@ class BranchEncoder:
         self.backend_ = "onnx"
         return {kind: onnx_runner(session) for kind, session in sessions.items()}
 
-    def _graph_sessions(self, quantize: bool | None = None, kinds: Sequence[str] = GRAPHS) -> dict:
+    def _graph_sessions(self, quantize: bool | None = None, kinds: Sequence[str] = GRAPHS, lean: bool = False) -> dict:
         from voxlens.sentiment.onnx_backend import OnnxEncoder
 
         graphs = prepare_graphs(self.branch_dir, self.encoder, self.quantize if quantize is None else quantize)
-        return {kind: OnnxEncoder(graphs[kind], ["input_ids", "attention_mask"], intra_op_threads()).session
+        return {kind: OnnxEncoder(graphs[kind], ["input_ids", "attention_mask"], intra_op_threads(), lean).session
                 for kind in kinds}
 
     def _torch_sessions(self, quantize: bool = False) -> dict:
@@ -467,7 +467,7 @@ class BranchEncoder:
             return features
         if getattr(self, "head_", None) is None:
             self.head_ = SentimentHead.from_branch(self.branch_dir)
-            self.fp32_ = onnx_runner(self._graph_sessions(quantize=False, kinds=["sentiment"])["sentiment"])
+            self.fp32_ = onnx_runner(self._graph_sessions(quantize=False, kinds=["sentiment"], lean=True)["sentiment"])
         uncertain = uncertain_rows(self.head_.predict_proba(features), self.fp32_margin)
         self.fp32_rows_ = getattr(self, "fp32_rows_", 0) + len(uncertain)
         for batch in length_batches(lengths[uncertain], self.batch_size, self.max_batch_tokens):

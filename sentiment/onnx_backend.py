@@ -221,13 +221,16 @@ def prepare(model_dir: str | Path, quantize: bool = False) -> tuple[Path, list[s
 class OnnxEncoder:
     """Callable ONNX Runtime session: token ids and mask in, ``last_hidden_state`` out (numpy)."""
 
-    def __init__(self, path: Path, input_names: list[str], threads: int | None = None) -> None:
+    def __init__(self, path: Path, input_names: list[str], threads: int | None = None, lean: bool = False) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = int(threads)
+        if lean:   # a session that runs a few batches: no memory arena, no pre-packed copy of the weights
+            options.enable_cpu_mem_arena = False
+            options.add_session_config_entry("session.disable_prepacking", "1")
         # Idle threads sleep instead of spinning: on shared or busy cores spinning threads take the time
         # the working ones need (measured in docs/performance.md).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
