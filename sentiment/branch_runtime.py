@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 GRAPHS = ("sentiment", "shared")
 # a card's ``int8_recipe``: which nodes int8 keeps in fp32 (see kept_fp32)
 INT8_RECIPES = ("all", "smoothed", "last-branch-layer", "ffn", "ffn+last-branch-layer")
-GRAPH_RECIPE = "branch graphs v2: pooled branch output; shared trunk; MiniLM FFN outputs fp32 in shared"   # part of the cache key
+# part of the cache key
+GRAPH_RECIPE = "branch graphs v2: pooled branch output; shared trunk; MiniLM FFN outputs fp32 in shared"
 CHECK_TOLERANCE = 1e-4
 
 
@@ -71,11 +72,10 @@ def uncertain_rows(probabilities: np.ndarray, margin: float) -> np.ndarray:
 
 def artefact_key(branch_dir: str | Path, base_dir: str | Path, quantize: bool) -> str:
     """A digest of the artefact's bytes, the base model (its files and the libraries) and the recipe."""
+    from voxlens.sentiment.int8_smoothing import RANGES_FILE
     from voxlens.sentiment.onnx_backend import model_key
 
     digest = hashlib.sha256(GRAPH_RECIPE.encode())
-    from voxlens.sentiment.int8_smoothing import RANGES_FILE
-
     for name in ("weights.npz", "card.json", RANGES_FILE):
         if name == RANGES_FILE and not (quantize and (Path(branch_dir) / name).exists()):
             continue    # the ranges shape only the int8 graphs
@@ -198,8 +198,9 @@ def check_graphs(branch, paths: dict[str, Path], tolerance: float = CHECK_TOLERA
 
 def kept_fp32(model, recipe: str = "ffn") -> list[str]:
     """The nodes the int8 copy of a fused graph keeps in fp32: none (``"all"``: every MatMul and attention
-    block int8; ``"smoothed"``: the same after :mod:`voxlens.sentiment.int8_smoothing`), every weight of the last branch layer (``"last-branch-layer"``), each layer's feed-forward
-    output (``"ffn"``, the encoder's recipe), or both (``"ffn+last-branch-layer"``). In the ``shared`` graph the
+    block int8; ``"smoothed"``: the same after :mod:`voxlens.sentiment.int8_smoothing`), every weight of the
+    last branch layer (``"last-branch-layer"``), each layer's feed-forward output (``"ffn"``, the encoder's
+    recipe), or both (``"ffn+last-branch-layer"``). In the ``shared`` graph the
     MiniLM layers (trunk and topic path) always keep their feed-forward outputs fp32, as the plain encoder does,
     so its topic vectors equal the encoder's whatever the recipe."""
     from voxlens.sentiment.onnx_backend import ffn_output_matmuls
@@ -453,6 +454,15 @@ class BranchEncoder:
         return features[inverse[:len(sentiment_texts)]], vectors[inverse[len(sentiment_texts):]]
 
     @property
+    def head(self):
+        """The artefact's head (:class:`voxlens.sentiment.head.SentimentHead`), loaded once."""
+        from voxlens.sentiment.head import SentimentHead
+
+        if getattr(self, "head_", None) is None:
+            self.head_ = SentimentHead.from_branch(self.branch_dir)
+        return self.head_
+
+    @property
     def fp32_margin(self) -> float:
         """The card's ``int8_fp32_margin`` when int8 graphs run, else 0."""
         return float(self.card.get("int8_fp32_margin", 0.0)) if self.runs_int8 else 0.0
@@ -461,14 +471,12 @@ class BranchEncoder:
         """``features`` with the rows whose head probabilities are within :attr:`fp32_margin` of another class
         computed again by the fp32 ``sentiment`` graph (int8 noise only decides near a class boundary)."""
         from voxlens.sentiment.encoder import pad_batch
-        from voxlens.sentiment.head import SentimentHead
 
         if not self.fp32_margin:
             return features
-        if getattr(self, "head_", None) is None:
-            self.head_ = SentimentHead.from_branch(self.branch_dir)
+        if getattr(self, "fp32_", None) is None:
             self.fp32_ = onnx_runner(self._graph_sessions(quantize=False, kinds=["sentiment"], lean=True)["sentiment"])
-        uncertain = uncertain_rows(self.head_.predict_proba(features), self.fp32_margin)
+        uncertain = uncertain_rows(self.head.predict_proba(features), self.fp32_margin)
         self.fp32_rows_ = getattr(self, "fp32_rows_", 0) + len(uncertain)
         for batch in length_batches(lengths[uncertain], self.batch_size, self.max_batch_tokens):
             index = uncertain[batch]

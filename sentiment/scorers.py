@@ -134,9 +134,9 @@ class BranchScorer:
         from voxlens.sentiment.branch_runtime import BranchEncoder
 
         directory = Path(self.branch_dir or default_branch_dir())
-        self.head_ = SentimentHead.from_branch(directory)
         self.encoder_ = BranchEncoder(directory, encoder=self.encoder, quantize=self.quantize,
                                       batch_size=self.batch_size, progress=self.progress)
+        self.head_ = self.encoder_.head      # the one that also decides which pieces fp32 scores again
 
     @property
     def card(self) -> dict:
