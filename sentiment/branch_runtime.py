@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import warnings
 from pathlib import Path
@@ -71,15 +72,21 @@ def uncertain_rows(probabilities: np.ndarray, margin: float) -> np.ndarray:
 
 
 def artefact_key(branch_dir: str | Path, base_dir: str | Path, quantize: bool) -> str:
-    """A digest of the artefact's bytes, the base model (its files and the libraries) and the recipe."""
+    """A digest of the artefact (weights, card and, for int8, the channel ranges), the base model (its files and
+    the libraries) and the recipe. The fp32 graphs leave out the card's int8 entries, so choosing a recipe
+    does not export them again."""
     from voxlens.sentiment.int8_smoothing import RANGES_FILE
     from voxlens.sentiment.onnx_backend import model_key
 
+    directory = Path(branch_dir)
+    card = read_card(directory)
+    if not quantize:
+        card = {key: value for key, value in card.items() if not key.startswith("int8_")}
     digest = hashlib.sha256(GRAPH_RECIPE.encode())
-    for name in ("weights.npz", "card.json", RANGES_FILE):
-        if name == RANGES_FILE and not (quantize and (Path(branch_dir) / name).exists()):
-            continue    # the ranges shape only the int8 graphs
-        digest.update((Path(branch_dir) / name).read_bytes())
+    digest.update((directory / "weights.npz").read_bytes())
+    digest.update(json.dumps(card, sort_keys=True).encode())
+    if quantize and (directory / RANGES_FILE).exists():
+        digest.update((directory / RANGES_FILE).read_bytes())
     digest.update(model_key(base_dir, quantize).encode())
     return digest.hexdigest()[:20]
 

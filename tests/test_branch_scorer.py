@@ -519,3 +519,13 @@ def test_the_shared_graph_gives_the_plain_encoders_topic_vectors_under_every_rec
         write_ranges(copy, ranges)
         encoder = BranchEncoder(copy, str(tiny_encoder_dir))
         np.testing.assert_allclose(encoder.run(texts, texts)[1], expected, atol=1e-5, err_msg=recipe)
+
+
+def test_choosing_an_int8_recipe_reuses_the_fp32_graphs(branch_dir, tiny_encoder_dir, tmp_path):
+    first = with_card(branch_dir, tmp_path, int8_recipe="all", int8_fp32_margin=0.0)
+    second = with_card(branch_dir, tmp_path, int8_recipe="ffn", int8_fp32_margin=0.1)
+    fp32 = [prepare_graphs(copy, str(tiny_encoder_dir), quantize=False)["sentiment"] for copy in (first, second)]
+    int8 = [prepare_graphs(copy, str(tiny_encoder_dir), quantize=True)["sentiment"] for copy in (first, second)]
+    assert fp32[0] == fp32[1] and int8[0] != int8[1]
+    changed = with_card(branch_dir, tmp_path, temperature=2.0)           # any other card entry is part of the key
+    assert prepare_graphs(changed, str(tiny_encoder_dir), quantize=False)["sentiment"] != fp32[0]
