@@ -427,19 +427,20 @@ class BranchEncoder:
         """(pooled representations of ``sentiment_texts``, topic vectors of ``topic_texts``), float32, in order."""
         from voxlens.sentiment.encoder import pad_batch
 
-        self._load()
         sentiment_texts, topic_texts = [str(t) for t in sentiment_texts], [str(t) for t in topic_texts]
         unique, inverse = unique_texts(sentiment_texts + topic_texts)
         wants = np.zeros((len(unique), 2), dtype=bool)
         wants[inverse[:len(sentiment_texts)], 0] = True
         wants[inverse[len(sentiment_texts):], 1] = True
-        dimension = self.dimension
+        scored = np.flatnonzero(wants[:, 0])
+        if len(scored):             # the branch graphs are loaded (exported on first use) only for sentiment
+            self._load()
+        dimension = self.dimension if len(scored) else self.topic_encoder().dimension
         features = np.zeros((len(unique), dimension), dtype=np.float32)
         vectors = np.zeros((len(unique), dimension), dtype=np.float32)
         only_topic = np.flatnonzero(~wants[:, 0])
         if len(only_topic):
             vectors[only_topic] = self.topic_encoder().encode([unique[i] for i in only_topic])
-        scored = np.flatnonzero(wants[:, 0])
         if len(scored):
             limit = min(int(self.card.get("max_tokens", 256)),
                         int(getattr(self.config_, "max_position_embeddings", 512)))

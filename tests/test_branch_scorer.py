@@ -529,3 +529,12 @@ def test_choosing_an_int8_recipe_reuses_the_fp32_graphs(branch_dir, tiny_encoder
     assert fp32[0] == fp32[1] and int8[0] != int8[1]
     changed = with_card(branch_dir, tmp_path, temperature=2.0)           # any other card entry is part of the key
     assert prepare_graphs(changed, str(tiny_encoder_dir), quantize=False)["sentiment"] != fp32[0]
+
+
+def test_topic_vectors_alone_do_not_load_the_branch_graphs(branch_dir, tiny_encoder_dir):
+    encoder = BranchEncoder(branch_dir, str(tiny_encoder_dir))
+    features, vectors = encoder.run([], SHORT)
+    assert features.shape == (0, vectors.shape[1]) and getattr(encoder, "sessions_", None) is None
+    np.testing.assert_allclose(vectors, Encoder(str(tiny_encoder_dir), quantize=True).encode(SHORT), atol=1e-6)
+    encoder.run(SHORT[:1], SHORT)
+    assert encoder.sessions_ is not None
