@@ -367,14 +367,9 @@ class BranchEncoder:
         self.sessions_ = sessions or self._torch_sessions()
 
     def _onnx_sessions(self) -> dict:
-        from voxlens.sentiment.onnx_backend import CorruptGraph, discard_cached
+        from voxlens.sentiment.onnx_backend import load_or_export_again
 
-        try:
-            sessions = self._graph_sessions()
-        except CorruptGraph as exc:   # a damaged cache file is exported again, once
-            log.warning("%s; exporting it again", exc)
-            discard_cached(exc.folder)
-            sessions = self._graph_sessions()
+        sessions = load_or_export_again(self._graph_sessions)
         self.backend_ = "onnx"
         return {kind: onnx_runner(session) for kind, session in sessions.items()}
 
@@ -479,11 +474,13 @@ class BranchEncoder:
         """``features`` with the rows whose head probabilities are within :attr:`fp32_margin` of another class
         computed again by the fp32 ``sentiment`` graph (int8 noise only decides near a class boundary)."""
         from voxlens.sentiment.encoder import pad_batch
+        from voxlens.sentiment.onnx_backend import load_or_export_again
 
         if not self.fp32_margin:
             return features
         if getattr(self, "fp32_", None) is None:
-            self.fp32_ = onnx_runner(self._graph_sessions(quantize=False, kinds=["sentiment"], lean=True)["sentiment"])
+            fp32 = load_or_export_again(lambda: self._graph_sessions(quantize=False, kinds=["sentiment"], lean=True))
+            self.fp32_ = onnx_runner(fp32["sentiment"])
         uncertain = uncertain_rows(self.head.predict_proba(features), self.fp32_margin)
         self.fp32_rows_ = getattr(self, "fp32_rows_", 0) + len(uncertain)
         for batch in length_batches(lengths[uncertain], self.batch_size, self.max_batch_tokens):

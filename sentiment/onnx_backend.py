@@ -23,13 +23,14 @@ import os
 import warnings
 from importlib.metadata import version
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 
 from voxlens.core.errors import ModelError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FUSABLE = {"bert", "roberta", "xlm-roberta", "distilbert", "electra", "camembert", "mpnet"}
 GELU_OPS = {"Gelu", "BiasGelu", "FastGelu"}
@@ -88,6 +89,17 @@ def discard_cached(folder: Path) -> None:
     with cache_lock(folder):
         for path in [*folder.glob("*.onnx"), *folder.glob("*.onnx.data"), folder / "inputs.json"]:
             path.unlink(missing_ok=True)
+
+
+def load_or_export_again(load: Callable[[], T]) -> T:
+    """``load()``; when a cached graph it reads is damaged (:class:`CorruptGraph`), its folder is emptied and
+    ``load()`` runs once more, which exports the graph again."""
+    try:
+        return load()
+    except CorruptGraph as exc:
+        log.warning("%s; exporting it again", exc)
+        discard_cached(exc.folder)
+        return load()
 
 
 def model_key(model_dir: str | Path, quantize: bool) -> str:
@@ -243,14 +255,7 @@ class OnnxEncoder:
 
     @classmethod
     def prepare(cls, model_dir: str | Path, quantize: bool = False, threads: int | None = None) -> "OnnxEncoder":
-        path, names = prepare(model_dir, quantize)
-        try:
-            return cls(path, names, threads)
-        except CorruptGraph as exc:   # a damaged cache file is exported again, once
-            log.warning("%s; exporting it again", exc)
-            discard_cached(path.parent)
-            path, names = prepare(model_dir, quantize)
-            return cls(path, names, threads)
+        return load_or_export_again(lambda: cls(*prepare(model_dir, quantize), threads))
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64),
