@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pandas as pd
 
 
 def main(argv: list[str] | None = None) -> None:
-    from voxlens.models.int8_recipe import validation_texts
+    from voxlens.models.int8_recipe import artefact_with, validation_texts
     from voxlens.sentiment.branch_runtime import INT8_RECIPES, BranchEncoder
     from voxlens.sentiment.scorers import BranchScorer, SentimentHead, default_branch_dir
 
@@ -39,8 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = {}
     with tempfile.TemporaryDirectory() as scratch:
         for recipe in INT8_RECIPES:
-            copy = Path(shutil.copytree(branch, Path(scratch) / recipe.replace("+", "_")))
-            (copy / "card.json").write_text(json.dumps({**card, "int8_recipe": recipe, "int8_fp32_margin": 0.0}))
+            copy = artefact_with(branch, Path(scratch) / recipe.replace("+", "_"), card, recipe, margin=0.0)
             change = np.abs(head.predict_proba(BranchEncoder(copy, progress=False).features(pieces)) - exact).max(axis=1)
             rows[recipe] = {"mean": change.mean(), "99th percentile": np.quantile(change, 0.99),
                             "largest": change.max(), "share over 0.1": (change > 0.1).mean()}

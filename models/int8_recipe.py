@@ -102,6 +102,13 @@ def calibration_ranges(branch: Path, card: dict, per_domain: int = 150, seed: in
                           max_length=int(card.get("max_tokens", 256)))
 
 
+def artefact_with(branch: Path, target: Path, card: dict, recipe: str, margin: float) -> Path:
+    """A copy of the artefact ``branch`` at ``target`` whose card runs int8 ``recipe`` with fp32 ``margin``."""
+    shutil.copytree(branch, target)
+    (target / "card.json").write_text(json.dumps({**card, "int8_recipe": recipe, "int8_fp32_margin": margin}))
+    return target
+
+
 def domain_f1(frame: pd.DataFrame, labels: np.ndarray) -> dict[str, float]:
     from sklearn.metrics import f1_score
 
@@ -130,12 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = {label: (recipe, margin) for label, recipe, margin in candidates()}
     with tempfile.TemporaryDirectory() as scratch:
         for number, label in enumerate(["fp32", *settings]):
-            copy = Path(scratch) / str(number)
-            shutil.copytree(branch, copy)
+            recipe, margin = settings.get(label, (card.get("int8_recipe", "ffn"), 0.0))   # fp32 reads neither
+            copy = artefact_with(branch, Path(scratch) / str(number), card, recipe, margin)
             write_ranges(copy, ranges)
-            if label != "fp32":
-                recipe, margin = settings[label]
-                (copy / "card.json").write_text(json.dumps({**card, "int8_recipe": recipe, "int8_fp32_margin": margin}))
             model = SentimentModel(model=str(copy), quantize=label != "fp32", long_text_chars=400)
             model.predict(texts[:8], langs=["en"] * 8)          # export and load outside the timing
             started = time.perf_counter()
