@@ -42,7 +42,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from voxlens.core.errors import ModelError
-from voxlens.sentiment.runtime import intra_op_threads, length_batches, set_threads, unique_texts
+from voxlens.sentiment.runtime import SCORING_MIN_FILL, intra_op_threads, length_batches, set_threads, unique_texts
 
 log = logging.getLogger(__name__)
 
@@ -445,7 +445,8 @@ class BranchEncoder:
             pad = self.tokenizer_.pad_token_id or 0
             work = [(kind, np.flatnonzero(wants[scored, 1] == (kind == "shared"))) for kind in GRAPHS]
             batches = [(kind, members[b]) for kind, members in work if len(members)
-                       for b in length_batches(lengths[members], self.batch_size, self.max_batch_tokens)]
+                       for b in length_batches(lengths[members], self.batch_size, self.max_batch_tokens,
+                                               SCORING_MIN_FILL)]
             show = self.progress if self.progress is not None else len(scored) > 2000
             for kind, index in tqdm(batches, desc="scoring", unit="batch", disable=not show):
                 input_ids, mask = pad_batch([ids[i] for i in index], lengths[index], pad)
@@ -483,7 +484,8 @@ class BranchEncoder:
             self.fp32_ = onnx_runner(fp32["sentiment"])
         uncertain = uncertain_rows(self.head.predict_proba(features), self.fp32_margin)
         self.fp32_rows_ = getattr(self, "fp32_rows_", 0) + len(uncertain)
-        for batch in length_batches(lengths[uncertain], self.batch_size, self.max_batch_tokens):
+        for batch in length_batches(lengths[uncertain], self.batch_size, self.max_batch_tokens,
+                                    SCORING_MIN_FILL):
             index = uncertain[batch]
             features[index] = self.fp32_(*pad_batch([ids[i] for i in index], lengths[index], pad))[0]
         return features

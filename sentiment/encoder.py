@@ -17,7 +17,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from voxlens.sentiment.onnx_backend import OnnxEncoder, onnx_available
-from voxlens.sentiment.runtime import intra_op_threads, length_batches, quantize_int8, set_threads, unique_texts
+from voxlens.sentiment.runtime import (SCORING_MIN_FILL, intra_op_threads, length_batches, quantize_int8, set_threads,
+                                      unique_texts)
 from voxlens.core.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,7 @@ class Encoder:
             ids = self.tokenizer_(unique, truncation=True, max_length=limit,
                                   return_attention_mask=False, return_token_type_ids=False)["input_ids"]
             lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-            batches = list(length_batches(lengths, self.batch_size, self.max_batch_tokens))
+            batches = list(length_batches(lengths, self.batch_size, self.max_batch_tokens, SCORING_MIN_FILL))
             show = self.progress if self.progress is not None else len(unique) > 2000
             forward = self._forward_onnx if self.backend_ == "onnx" else self._forward_torch
             pad = self.tokenizer_.pad_token_id or 0

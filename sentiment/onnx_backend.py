@@ -240,8 +240,10 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = int(threads)
-        if lean:   # a session that runs a few batches: no memory arena, no pre-packed copy of the weights
+        if lean:   # a session that runs a few batches of scattered shapes: no memory arena, no memory plan
+            # kept per input shape, no pre-packed copy of the weights
             options.enable_cpu_mem_arena = False
+            options.enable_mem_pattern = False
             options.add_session_config_entry("session.disable_prepacking", "1")
         # Idle threads sleep instead of spinning: on shared or busy cores spinning threads take the time
         # the working ones need (measured in docs/performance.md).

@@ -6,6 +6,8 @@ Example:
     (['ok', 'bad'], [0, 1, 0])
     >>> [batch.tolist() for batch in length_batches([3, 40, 5, 38], batch_size=2)]
     [[1, 3], [2, 0]]
+    >>> [batch.tolist() for batch in length_batches([3, 40, 5, 38], batch_size=4, min_fill=0.8)]
+    [[1, 3], [2], [0]]
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ def unique_texts(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     return list(index), inverse
 
 
-def length_batches(lengths: Sequence[int], batch_size: int = 64,
-                   max_batch_tokens: int | None = None) -> Iterator[np.ndarray]:
+SCORING_MIN_FILL = 0.8
+"""``min_fill`` of the inference paths: each padded row is at least 80% real tokens (docs/performance.md)."""
+
+
+def length_batches(lengths: Sequence[int], batch_size: int = 64, max_batch_tokens: int | None = None,
+                   min_fill: float | None = None) -> Iterator[np.ndarray]:
     """Indices of texts grouped by similar token length, longest first, so padding is minimal.
 
     A batch holds at most ``batch_size`` texts and, when ``max_batch_tokens`` is set, grows past
-    ``batch_size`` for short texts as long as ``texts × longest length`` stays within that budget.
+    ``batch_size`` for short texts as long as ``texts × longest length`` stays within that budget. With
+    ``min_fill``, a batch also ends before the first text shorter than ``min_fill`` × its longest: a few
+    texts of scattered lengths then go in several small batches instead of one mostly padded batch.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     order = np.argsort(-lengths, kind="stable")
@@ -39,6 +47,9 @@ def length_batches(lengths: Sequence[int], batch_size: int = 64,
         if max_batch_tokens:
             size = max(batch_size, max_batch_tokens // longest) if longest * batch_size <= max_batch_tokens \
                 else max(1, max_batch_tokens // longest)
+        if min_fill:
+            candidates = lengths[order[start:start + size]]
+            size = max(1, int(np.count_nonzero(candidates >= min_fill * longest)))
         yield order[start:start + size]
         start += size
 

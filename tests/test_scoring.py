@@ -44,6 +44,15 @@ def test_length_batches_cover_every_text_once_within_the_token_budget():
     assert max(len(b) for b in batches) > 2        # short texts fill bigger batches
 
 
+def test_length_batches_with_min_fill_pad_no_row_beyond_its_share():
+    lengths = np.array([100, 12, 97, 40, 9, 64, 38, 90])
+    batches = list(length_batches(lengths, batch_size=64, max_batch_tokens=2048, min_fill=0.8))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    assert all(lengths[b].min() >= 0.8 * lengths[b].max() for b in batches)
+    assert [sorted(lengths[b].tolist()) for b in batches][:2] == [[90, 97, 100], [64]]
+    assert len(list(length_batches(lengths, batch_size=64, max_batch_tokens=2048))) == 1   # without: one batch
+
+
 def test_unique_texts_keeps_first_seen_order():
     unique, inverse = unique_texts(["late", "great", "late", "late"])
     assert unique == ["late", "great"]
