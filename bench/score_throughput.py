@@ -19,7 +19,8 @@ and shuffled; see :mod:`bench.real_feedback` for where they come from. The engin
 a random branch of the default shape (2 + 2 layers, seed 0), whose macro-F1 means nothing. Before the timed runs,
 fp32 and int8 are also scored (untimed, cached on disk) on the clothing reviews' test split (20% by hash,
 title and text as in training; the rest may be training data) and on ``--eval-tweets`` tweets, and int8's macro-F1
-cost against fp32 is printed with a paired bootstrap interval. The timed mix's F1 columns read every
+cost against fp32 is printed with a paired bootstrap interval; ``--review-sets`` adds every English rated-review
+set of :mod:`bench.eval_sentiment` (test splits, hotels, drugs.com). The timed mix's F1 columns read every
 sampled review, training ones included.
 
 The engines run in interleaved rounds on equal slices of the texts, so a change in machine load hits all
@@ -29,6 +30,7 @@ second, the ratio to the naive loop, and macro-F1 on the reviews, on the tweets 
 Run:
     python -m bench.score_throughput                      # 400 long reviews + 1,200 tweets, 3 runs
     python -m bench.score_throughput --long 100 --short 300 --repeats 1
+    python -m bench.score_throughput --review-sets --repeats 0   # int8 against fp32 on every review set
 """
 
 from __future__ import annotations
@@ -172,16 +174,19 @@ def report(results: dict, mix: pd.DataFrame, target: float) -> list[dict]:
 
 
 def cached_probabilities(model, texts: list[str], artefact: str) -> np.ndarray:
-    """``model.predict`` probabilities, kept on disk keyed by the texts, the model's name and ``artefact`` (a
-    digest of the branch model's files, its int8 recipe and ranges included)."""
+    """``model.predict`` probabilities, kept on disk keyed by the texts, the model's name, ``artefact`` (a
+    digest of the branch model's files, its int8 recipe and ranges included) and the batching rule (int8
+    activations are quantised per batch, so batches shape the scores)."""
     import hashlib
 
     from bench.real_feedback import cache_dir
 
     from voxlens.sentiment.onnx_backend import INT8_RECIPE
+    from voxlens.sentiment.runtime import SCORING_MIN_FILL
 
     recipe = INT8_RECIPE if model.quantize else "fp32"
-    key = hashlib.sha256("\n".join([model.name, recipe, artefact, *texts]).encode()).hexdigest()[:20]
+    batching = f"min_fill={SCORING_MIN_FILL}"
+    key = hashlib.sha256("\n".join([model.name, recipe, artefact, batching, *texts]).encode()).hexdigest()[:20]
     path = cache_dir() / "probabilities" / f"{key}.npy"
     if path.exists():
         return np.load(path)
@@ -191,9 +196,19 @@ def cached_probabilities(model, texts: list[str], artefact: str) -> np.ndarray:
     return probs
 
 
-def evaluate(models: dict, n_tweets: int, artefact: str, seed: int = 0, resamples: int = 1000) -> None:
-    """Macro-F1 of each model on every review and ``n_tweets`` tweets (untimed), and int8's cost against fp32
-    with a paired bootstrap 95% interval."""
+def english_review_sets() -> dict[str, pd.DataFrame]:
+    """The English rated-review sets of :mod:`bench.eval_sentiment` (test splits of the training domains and of
+    the evaluation-only ones, the held-out hotels, all drugs.com reviews), less the clothing split scored anyway."""
+    from bench.eval_sentiment import POLISH_SET, review_sets
+
+    skip = (POLISH_SET, "clothing reviews (test split)", "drugs.com reviews (out of domain, test file)")
+    return {name: frame for name, frame in review_sets(None, drugs_all=True).items() if name not in skip}
+
+
+def evaluate(models: dict, n_tweets: int, artefact: str, seed: int = 0, resamples: int = 1000,
+             more_sets: dict[str, pd.DataFrame] | None = None) -> None:
+    """Macro-F1 of each model on the clothing reviews' test split, ``n_tweets`` tweets and ``more_sets``
+    (untimed), and int8's cost against fp32 with a paired bootstrap 95% interval."""
     from bench.real_feedback import load_sets
 
     from voxlens.models.review_data import load_review_set, split_of
@@ -204,9 +219,12 @@ def evaluate(models: dict, n_tweets: int, artefact: str, seed: int = 0, resample
     clothing = clothing[clothing["text"].map(split_of) == "test"]
     sets["reviews (test split)"] = clothing
     sets["tweets"] = sets["tweets"].sample(n=min(n_tweets, len(sets["tweets"])), random_state=seed)
+    sets.update(more_sets or {})
     rng = np.random.default_rng(seed)
-    print(f"\n{'evaluation set':<16} {'texts':>6} " + " ".join(f"{name:>12}" for name in models)
+    width = max(16, *map(len, sets))
+    print(f"\n{'evaluation set':<{width}} {'texts':>6} " + " ".join(f"{name:>12}" for name in models)
           + f" {'int8 - fp32':>12} {'95% interval':>16}")
+    costs = {}
     for name, data in sets.items():
         truth = data["label"].to_numpy()
         probs = {model_name: cached_probabilities(model, data["text"].tolist(), artefact)
@@ -218,8 +236,14 @@ def evaluate(models: dict, n_tweets: int, artefact: str, seed: int = 0, resample
             pick = rng.integers(0, len(truth), len(truth))
             diffs.append(macro_f1(truth[pick], int8[pick]) - macro_f1(truth[pick], fp32[pick]))
         low, high = np.percentile(diffs, [2.5, 97.5])
-        print(f"{name:<16} {len(truth):6d} " + " ".join(f"{f1[m]:12.2f}" for m in models)
+        costs[name] = f1["fp32"] - f1["int8"]
+        print(f"{name:<{width}} {len(truth):6d} " + " ".join(f"{f1[m]:12.2f}" for m in models)
               + f" {f1['int8'] - f1['fp32']:+12.2f} {f'[{low:+.2f}, {high:+.2f}]':>16}")
+    worst = max(costs, key=costs.get)
+    over = [name for name, cost in costs.items() if cost > 0.5]
+    print(f"int8's largest macro-F1 cost: {costs[worst]:+.2f} points ({worst}); "
+          + (f"over the 0.5-point budget on {len(over)} of {len(costs)} sets" if over
+             else f"within the 0.5-point budget on all {len(costs)} sets"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -246,6 +270,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="time a random branch of the default shape (seed 0; its macro-F1 means nothing)")
     parser.add_argument("--eval-tweets", type=int, default=3000,
                         help="tweets in the untimed macro-F1 evaluation (with every review); 0 skips it")
+    parser.add_argument("--review-sets", action="store_true",
+                        help="also evaluate on every English rated-review set of bench.eval_sentiment (about 15,000 "
+                             "reviews: some 15 minutes on 2 cores the first time, then cached)")
     args = parser.parse_args(argv)
     set_threads(args.threads)
 
@@ -291,7 +318,7 @@ def main(argv: list[str] | None = None) -> None:
         from voxlens.sentiment.encoder import default_encoder_path
 
         evaluate({"fp32": fp32, "int8": int8}, args.eval_tweets, artefact_key(branch_dir, default_encoder_path(), True),
-                 args.seed)
+                 args.seed, more_sets=english_review_sets() if args.review_sets else None)
     for repeat in range(args.repeats):
         print(f"\nrun {repeat + 1} of {args.repeats}")
         report(run_once(engines, texts, args.rounds), mix, args.target)
