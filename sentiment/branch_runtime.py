@@ -91,6 +91,17 @@ def artefact_key(branch_dir: str | Path, base_dir: str | Path, quantize: bool) -
     return digest.hexdigest()[:20]
 
 
+def layer_mask(bert, attention_mask, hidden):
+    """The attention mask the base model's layers take, made by the library's own code as ``BertModel`` makes
+    it (so the exported graph has the pattern ONNX Runtime fuses): ``create_bidirectional_mask`` in
+    transformers 5, ``get_extended_attention_mask`` in transformers 4."""
+    try:
+        from transformers.masking_utils import create_bidirectional_mask
+    except ImportError:      # transformers 4
+        return bert.get_extended_attention_mask(attention_mask, attention_mask.shape, dtype=hidden.dtype)
+    return create_bidirectional_mask(config=bert.config, inputs_embeds=hidden, attention_mask=attention_mask)
+
+
 def graph_modules(branch):
     """Torch modules of the two graphs, over a loaded ``SentimentBranch`` (in eval mode).
 
@@ -109,7 +120,7 @@ def graph_modules(branch):
             # the base model's own embedding and mask code, so the graph is the one ONNX Runtime fuses
             bert = self.inner.bert
             hidden = bert.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
-            mask = bert._create_attention_masks(attention_mask, None, hidden, None, None, None)[0]
+            mask = layer_mask(bert, attention_mask, hidden)
             return run_layers(bert.encoder.layer[:self.inner.trunk_layers], hidden, mask), mask
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
