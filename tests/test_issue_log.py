@@ -11,7 +11,7 @@ import pytest
 
 from tests.issue_store import END, MODEL, stream, write_store
 from voxlens.core.store import DETECTED_THROUGH, SCHEMA_VERSION, Store
-from voxlens.issues import IssueTracker
+from voxlens.issues import History, IssueTracker
 from voxlens.metrics.emerging import ISSUE_COLUMNS, IssueDetector
 from voxlens.metrics.issue_log import IssueLog, empty_log, themes
 from voxlens.metrics.onset import change_point, estimate_end, estimate_onset
@@ -152,6 +152,26 @@ def test_the_backfill_gives_what_a_daily_schedule_would(tmp_path):
     assert len(daily) >= 2
     pd.testing.assert_frame_equal(daily.sort_values("issue_id")[columns].reset_index(drop=True),
                                   replayed.sort_values("issue_id")[columns].reset_index(drop=True))
+
+
+def test_a_daily_run_reads_only_its_windows_items_and_counts_the_rest_in_the_store(tmp_path, monkeypatch):
+    items = stream(burst_from=10, seed=3)
+    with Store(write_store(tmp_path / "s.duckdb", items)) as store:
+        tracker(store).catch_up(END - pd.Timedelta(days=1))
+        loaded = []
+        original = IssueTracker.history
+        monkeypatch.setattr(IssueTracker, "history",
+                            lambda self, *a, **k: loaded.append(original(self, *a, **k)) or loaded[-1])
+        daily = tracker(store)
+        daily.catch_up()
+        everything = History(original(daily).items, None, None, None)      # its series counted from its items
+    window = loaded[0].items["day"]
+    assert window.min() == END - pd.Timedelta(days=daily.lookback - 1) and window.max() == END
+    assert len(loaded[0].items) < len(items) == len(everything.items)
+    for series in ("totals", "counts", "negatives"):       # the series still span the whole store
+        pd.testing.assert_frame_equal(pd.DataFrame(getattr(loaded[0], series)), pd.DataFrame(getattr(everything, series)))
+    assert everything.totals.sum() == len(items) and everything.negatives.values.sum() == (
+        (items["label"] == "negative") & (items["topic_id"] >= 0)).sum()
 
 
 def test_runs_keep_the_log_and_backfill_replaces_nothing_it_does_not_find(tmp_path):

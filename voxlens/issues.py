@@ -3,7 +3,9 @@
 Each detection run merges its findings into the ``issues`` table (see :mod:`voxlens.metrics.issue_log`), so
 issues persist across runs with an onset, a status and an end. :meth:`IssueTracker.catch_up` runs detection
 on every day since the last run (all of the history on the first run: a backfill), so the log holds what a
-daily schedule would have produced. The replay loads the items, their vectors and the daily series once and runs the detector on every day, but
+daily schedule would have produced. The replay loads the daily series of the whole store (counted in the store)
+and the items and vectors of the days its windows read (from the first replayed day's window on: a daily run
+reads a few weeks, whatever the store's size) once, and runs the detector on every day, but
 its costly part, the similar-items scan (Monte Carlo shuffles), only every ``step`` days; where either of two
 such runs flagged with the scan, the days between are run with it too. So first and last days flagged are those
 of a daily run; only a scan flag that a daily schedule would have raised on the days between two scan runs
@@ -37,16 +39,22 @@ from voxlens.metrics.onset import estimate_end, estimate_onset
 
 OUTLIER = -1
 STORED = [*LOG_COLUMNS, "detected_at"]
+CREATED = "coalesce(i.created_at, i.collected_at)"
+ANALYSED = ("FROM items i JOIN scores s ON s.item_id = i.item_id AND s.model = ? "
+            "LEFT JOIN topics t ON t.item_id = i.item_id")
 
 
 @dataclass
 class History:
-    """What detection reads, loaded once for a replay: items by day, their vectors, responses and topics."""
+    """What detection reads, loaded once for a replay: items by day, their vectors, responses and topics, and
+    ``daily`` (``day``, ``topic_id``, ``items``, ``negatives``: the counts of every analysed item, default: those
+    of ``items``), from which the daily series of :meth:`series` come."""
 
     items: pd.DataFrame
     vectors: np.ndarray | None
     responses: pd.DataFrame | None
     topics: pd.DataFrame | None
+    daily: pd.DataFrame | None = None
     totals: pd.Series = field(init=False)
     counts: pd.DataFrame = field(init=False)
     negatives: pd.DataFrame = field(init=False)
@@ -54,10 +62,13 @@ class History:
     def __post_init__(self) -> None:
         self.items = self.items.reset_index(drop=True)
         self.days_ = self.items["day"].to_numpy()
-        topical = self.items[self.items["topic_id"] >= 0]
-        self.totals = self.items.groupby("day").size()
-        self.counts = topical.groupby(["topic_id", "day"]).size().unstack(fill_value=0)
-        self.negatives = topical.groupby(["topic_id", "day"])["negative"].sum().unstack(fill_value=0)
+        if self.daily is None:
+            self.daily = daily_counts(self.items)
+        topical = self.daily[self.daily["topic_id"] >= 0]
+        self.totals = self.daily.groupby("day")["items"].sum()
+        self.counts = topical.pivot_table(index="topic_id", columns="day", values="items", aggfunc="sum", fill_value=0)
+        self.negatives = topical.pivot_table(index="topic_id", columns="day", values="negatives", aggfunc="sum",
+                                             fill_value=0)
 
     def window(self, end: pd.Timestamp, days: int) -> tuple[pd.DataFrame, np.ndarray | None]:
         """Items of the ``days`` days ending at ``end`` (sorted by day) and their vectors."""
@@ -128,13 +139,23 @@ class IssueTracker:
         return bool(found)
 
     # -- runs ---------------------------------------------------------------------------------
-    def history(self) -> History:
-        """Analysed items with their topic, negativity and vector; survey responses; topics."""
+    def daily(self) -> pd.DataFrame:
+        """Analysed items counted by day and topic (``day``, ``topic_id``, ``items``, ``negatives``), in the store."""
+        daily = self.store.query(
+            f"SELECT CAST({CREATED} AS DATE) AS day, coalesce(t.topic_id, {OUTLIER}) AS topic_id, count(*) AS items, "
+            f"count(*) FILTER (WHERE s.label = 'negative') AS negatives {ANALYSED} GROUP BY ALL ORDER BY day, topic_id",
+            [self.model])
+        daily["day"] = pd.to_datetime(daily["day"])
+        return daily.astype({"topic_id": int, "items": int, "negatives": int})
+
+    def history(self, since: pd.Timestamp | None = None, daily: pd.DataFrame | None = None) -> History:
+        """Analysed items (created on or after ``since``; default all) with their topic, negativity and vector;
+        the daily counts of all of them (``daily``, default :meth:`daily`); survey responses; topics."""
+        where, parameters = ("", [self.model]) if since is None else \
+            (f" WHERE {CREATED} >= ?", [self.model, pd.Timestamp(since).to_pydatetime()])
         items = self.store.query(
-            "SELECT i.item_id, coalesce(i.created_at, i.collected_at) AS created_at, i.text, i.lang, "
-            "i.response_id, s.label, t.topic_id, t.probability, t.vector FROM items i "
-            "JOIN scores s ON s.item_id = i.item_id AND s.model = ? LEFT JOIN topics t ON t.item_id = i.item_id "
-            "ORDER BY created_at, i.item_id", [self.model])
+            f"SELECT i.item_id, {CREATED} AS created_at, i.text, i.lang, i.response_id, s.label, t.topic_id, "
+            f"t.probability, t.vector {ANALYSED}{where} ORDER BY created_at, i.item_id", parameters)
         items["negative"] = items["label"] == "negative"
         items["topic_id"] = items["topic_id"].fillna(OUTLIER).astype(int)
         items = items.dropna(subset=["created_at"])
@@ -144,7 +165,8 @@ class IssueTracker:
         vectors = _stack(items.pop("vector"), _centroid_length(topics)) if self.detector.scan_replicates > 0 else None
         responses = self.store.query("SELECT response_id, submitted_at, nps, csat, csat_scale, ces, ces_scale "
                                      "FROM responses")
-        return History(items, vectors, responses if len(responses) else None, topics if len(topics) else None)
+        return History(items, vectors, responses if len(responses) else None, topics if len(topics) else None,
+                       self.daily() if daily is None else daily)
 
     def detect_on(self, history: History, day: pd.Timestamp, detector: IssueDetector | None = None) -> pd.DataFrame:
         """The detector's (or ``detector``'s) findings on ``day`` (its windows ending that day)."""
@@ -162,13 +184,13 @@ class IssueTracker:
         On a store never detected on (or with ``backfill``) every day with enough history before it is
         replayed. Returns the findings of the last day (the detector's frame).
         """
-        history = self.history()
-        if history.items.empty:
+        daily = self.daily()
+        if daily.empty:
             self.note_ = self.detector.history_note(pd.Series(dtype="datetime64[ns]"))
             self._finish(None)
             return pd.DataFrame(columns=ISSUE_COLUMNS)
-        last = pd.Timestamp(through).normalize() if through is not None else history.items["day"].max()
-        first_possible = history.items["day"].min() + pd.Timedelta(days=self.detector.history_needed - 1)
+        last = pd.Timestamp(through).normalize() if through is not None else daily["day"].max()
+        first_possible = daily["day"].min() + pd.Timedelta(days=self.detector.history_needed - 1)
         done = self.store.get_meta(DETECTED_THROUGH)
         start = first_possible if backfill or not done else pd.Timestamp(done) + pd.Timedelta(days=1)
         start = min(max(start, first_possible), last)
@@ -176,6 +198,7 @@ class IssueTracker:
         log = self.log()
         if backfill:    # issues first flagged before the replayed days are kept, the rest are found again
             log = log[pd.to_datetime(log["first_flagged"]) < start] if len(log) else empty_log()
+        history = self.history(since=start - pd.Timedelta(days=self.lookback - 1), daily=daily)
         return self.replay(history, days, log)
 
     def replay(self, history: History, days: list[pd.Timestamp], log: pd.DataFrame) -> pd.DataFrame:
@@ -266,6 +289,13 @@ class IssueTracker:
         if h1 / n1 < self.detector.min_ratio * base:
             return False
         return bool(binomtest(int(h1), int(n1), min(base, 1.0), alternative="greater").pvalue < self.detector.alpha)
+
+
+def daily_counts(items: pd.DataFrame) -> pd.DataFrame:
+    """``items`` (``day``, ``topic_id``, ``negative``) counted by day and topic, as :meth:`IssueTracker.daily`."""
+    grouped = items.groupby(["day", "topic_id"])["negative"]
+    return pd.DataFrame({"items": grouped.size(), "negatives": grouped.sum()}).reset_index().astype(
+        {"topic_id": int, "items": int, "negatives": int})
 
 
 def _scanned(findings: pd.DataFrame) -> bool:
