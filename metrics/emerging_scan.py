@@ -192,16 +192,19 @@ def word_sets(texts: Sequence[str], min_items: int = 10, max_share: float = 0.2,
 
 
 def _nearest(queries: np.ndarray, centres: np.ndarray, vectors: np.ndarray, count: int,
-             chunk: int = 256) -> np.ndarray:
+             budget: int = 2**22) -> np.ndarray:
     """Per query (a unit vector for the item at position ``centres[i]``), the ``count`` other items most
-    similar to it (positions), most similar first."""
+    similar to it (positions), most similar first. Queries go in blocks of at most ``budget`` similarities
+    (16 MB), so memory stays flat however many items there are."""
     rows = []
+    chunk = max(1, min(256, budget // max(len(vectors), 1)))
     for start in range(0, len(centres), chunk):
         block = centres[start:start + chunk]
-        similarity = queries[start:start + chunk] @ vectors.T
-        similarity[np.arange(len(block)), block] = -np.inf     # not its own neighbour
-        top = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
-        order = np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1, kind="stable")
+        distance = queries[start:start + chunk] @ vectors.T
+        np.negative(distance, out=distance)                  # most similar lowest, with no second copy
+        distance[np.arange(len(block)), block] = np.inf     # not its own neighbour
+        top = np.argpartition(distance, count - 1, axis=1)[:, :count]
+        order = np.argsort(np.take_along_axis(distance, top, axis=1), axis=1, kind="stable")
         rows.append(np.take_along_axis(top, order, axis=1))
     return np.concatenate(rows)
 

@@ -174,6 +174,25 @@ def test_a_daily_run_reads_only_its_windows_items_and_counts_the_rest_in_the_sto
         (items["label"] == "negative") & (items["topic_id"] >= 0)).sum()
 
 
+def test_history_reads_every_items_vector_in_item_order_over_several_chunks(tmp_path):
+    items = stream(seed=4)                                  # about 4,800 items: the vectors come in 3 chunks
+    vectors = np.random.default_rng(0).normal(size=(len(items), 8)).astype(np.float32)
+    with Store(write_store(tmp_path / "s.duckdb", items)) as store:
+        store.upsert("topics", items[["item_id", "topic_id"]].assign(probability=0.9, vector=list(vectors)),
+                     key=["item_id"])
+        odd = items["item_id"].iloc[[5, 6]].tolist()
+        store.execute("UPDATE topics SET vector = NULL WHERE item_id = ?", [odd[0]])
+        store.execute("UPDATE topics SET vector = [1.0, 2.0] WHERE item_id = ?", [odd[1]])
+        tracker = IssueTracker(store, IssueDetector(), model=MODEL)        # the similar-items scan reads vectors
+        history, recent = tracker.history(), tracker.history(since=END - pd.Timedelta(days=9))
+    expected = pd.DataFrame(vectors, index=items["item_id"])
+    expected.loc[odd] = np.nan                              # no vector, or one of another length
+    for loaded in (history, recent):
+        assert loaded.items["day"].is_monotonic_increasing and loaded.vectors.shape == (len(loaded.items), 8)
+        np.testing.assert_array_equal(loaded.vectors, expected.loc[loaded.items["item_id"]].to_numpy())
+    assert len(recent.items) < len(history.items) == len(items)
+
+
 def test_runs_keep_the_log_and_backfill_replaces_nothing_it_does_not_find(tmp_path):
     path = write_store(tmp_path / "s.duckdb", stream(burst_from=10, seed=1))
     with Store(path) as store:

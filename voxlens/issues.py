@@ -155,18 +155,39 @@ class IssueTracker:
             (f" WHERE {CREATED} >= ?", [self.model, pd.Timestamp(since).to_pydatetime()])
         items = self.store.query(
             f"SELECT i.item_id, {CREATED} AS created_at, i.text, i.lang, i.response_id, s.label, t.topic_id, "
-            f"t.probability, t.vector {ANALYSED}{where} ORDER BY created_at, i.item_id", parameters)
+            f"t.probability {ANALYSED}{where} ORDER BY created_at, i.item_id", parameters)
         items["negative"] = items["label"] == "negative"
         items["topic_id"] = items["topic_id"].fillna(OUTLIER).astype(int)
         items = items.dropna(subset=["created_at"])
         items["day"] = pd.to_datetime(items["created_at"]).dt.normalize()
         items = items.sort_values("day", kind="stable").reset_index(drop=True)
         topics = self.store.query("SELECT topic_id, label, centroid FROM topic_info ORDER BY topic_id")
-        vectors = _stack(items.pop("vector"), _centroid_length(topics)) if self.detector.scan_replicates > 0 else None
+        vectors = None
+        if self.detector.scan_replicates > 0:
+            vectors = self._vectors(items["item_id"], f"{ANALYSED}{where}", parameters, _centroid_length(topics))
         responses = self.store.query("SELECT response_id, submitted_at, nps, csat, csat_scale, ces, ces_scale "
                                      "FROM responses")
         return History(items, vectors, responses if len(responses) else None, topics if len(topics) else None,
                        self.daily() if daily is None else daily)
+
+    def _vectors(self, item_ids: pd.Series, source: str, parameters: list, length: int | None) -> np.ndarray | None:
+        """The topic vectors of ``item_ids``, in their order, from the rows of ``source`` (a FROM clause): float32,
+        NaN where an item has no vector of ``length`` (default: the store's commonest). Read in chunks straight
+        into the matrix: sorting or holding a million vectors in DuckDB or pandas would take several times its
+        size (and a store's memory cap stops the sort)."""
+        if length is None:
+            common = self.store.execute("SELECT len(vector) AS n FROM topics WHERE vector IS NOT NULL "
+                                        "GROUP BY n ORDER BY count(*) DESC, n LIMIT 1")
+            length = int(common[0][0]) if common else 0
+        if not length:
+            return None
+        position = pd.Series(np.arange(len(item_ids)), index=item_ids.to_numpy())
+        out = np.full((len(item_ids), length), np.nan, dtype=np.float32)
+        for chunk in self.store.query_chunks(f"SELECT i.item_id, t.vector {source}", parameters):
+            rows = position.reindex(chunk["item_id"].to_numpy()).to_numpy()
+            known = ~np.isnan(rows)
+            out[rows[known].astype(np.int64)] = _stack(chunk["vector"][known], length)
+        return out
 
     def detect_on(self, history: History, day: pd.Timestamp, detector: IssueDetector | None = None) -> pd.DataFrame:
         """The detector's (or ``detector``'s) findings on ``day`` (its windows ending that day)."""
@@ -308,13 +329,9 @@ def _centroid_length(topics: pd.DataFrame) -> int | None:
     return lengths.pop() if len(lengths) == 1 else None
 
 
-def _stack(vectors: pd.Series, length: int | None) -> np.ndarray | None:
-    """One float32 row per item, NaN where an item has no vector of the current length."""
+def _stack(vectors: pd.Series, length: int) -> np.ndarray:
+    """One float32 row per item, NaN where an item has no vector of ``length``."""
     lengths = vectors.map(lambda v: len(v) if v is not None and hasattr(v, "__len__") else 0)
-    if length is None:
-        length = int(lengths[lengths > 0].mode().iloc[0]) if (lengths > 0).any() else 0
-    if length == 0:
-        return None
     out = np.full((len(vectors), length), np.nan, dtype=np.float32)
     keep = (lengths == length).to_numpy()
     if keep.any():

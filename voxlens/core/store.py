@@ -15,7 +15,7 @@ import secrets
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import duckdb
 import pandas as pd
@@ -267,6 +267,13 @@ class Store:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         """Run SQL and return the result as a DataFrame."""
         return self.con.execute(sql, params or []).df()
+
+    def query_chunks(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[pd.DataFrame]:
+        """Run SQL and yield its result in DataFrames of a few thousand rows (a wide result, such as vectors, is
+        never held whole in pandas)."""
+        cursor = self.con.execute(sql, params or [])
+        while len(chunk := cursor.fetch_df_chunk()):
+            yield chunk
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run SQL to completion and return its rows (DuckDB needs every result finished)."""
