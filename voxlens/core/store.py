@@ -270,7 +270,8 @@ class Store:
 
     def query_chunks(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[pd.DataFrame]:
         """Run SQL and yield its result in DataFrames of a few thousand rows (a wide result, such as vectors, is
-        never held whole in pandas)."""
+        never held whole in pandas). The store's connection serves this result until the last chunk: run no
+        other query on the store in between."""
         cursor = self.con.execute(sql, params or [])
         while len(chunk := cursor.fetch_df_chunk()):
             yield chunk
