@@ -282,7 +282,8 @@ class IssueDetector:
         for cluster in scan_similar(vectors, frame["day"], windows, replicates=self.scan_replicates,
                                     max_centres=self.scan_centres, centre_days=max(self.short_windows, default=1),
                                     dispersion=dispersion, alpha=max(self.alpha, self.scan_alpha or 0.0),
-                                    word_sets=sets, words=words, mean_shift=self.scan_mean_shift):
+                                    word_sets=sets, words=words, mean_shift=self.scan_mean_shift,
+                                    overwrite_vectors=True):     # the rows _vectors_at copied for this scan
             named = self._topics_explaining(frame["topic_id"], cluster)
             if not named:     # only outliers: no topic to name
                 continue
@@ -526,10 +527,10 @@ def _daily_counts(days: pd.Series) -> dict[str, int]:
 
 def _vectors_at(embeddings: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The vectors at positions ``rows`` (stacked) and which of those rows have one."""
-    if isinstance(embeddings, np.ndarray) and embeddings.ndim == 2:
-        picked = embeddings[rows].astype(np.float32)
+    if isinstance(embeddings, np.ndarray) and embeddings.ndim == 2:     # one copy: a window can hold 10^5 items
+        picked = embeddings[rows].astype(np.float32, copy=False)
         present = np.isfinite(picked).all(axis=1)
-        return picked[present], present
+        return (picked if present.all() else picked[present]), present
     values = list(pd.Series(list(embeddings)).iloc[rows])
     present = np.array([v is not None and np.ndim(v) == 1 and len(v) > 0 and bool(np.isfinite(v).all())
                         for v in values], dtype=bool)

@@ -57,13 +57,14 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
                  max_centres: int = 100, centre_days: int | None = None, max_clusters: int = 3,
                  dispersion: float = 1.0, alpha: float = 0.05, random_state: int = 0,
                  word_sets: sparse.spmatrix | None = None, words: Sequence[str] | None = None,
-                 mean_shift: float = 0.02) -> list[dict]:
+                 mean_shift: float = 0.02, overwrite_vectors: bool = False) -> list[dict]:
     """Neighbourhoods of recent items (and items sharing a word) over-represented in a window ending on the last day.
 
     ``vectors`` (one row per item, or None to scan ``word_sets`` only) and ``days`` (calendar days,
     aligned) cover the baseline and the scanned days; ``word_sets`` (optional, words × items, nonzero where
     an item uses the word) are scanned with them, ``words`` naming its rows; ``mean_shift`` (a share of the
-    items, 0 for none) moves each neighbourhood onto the mean of its centre's nearest items. Returns at most
+    items, 0 for none) moves each neighbourhood onto the mean of its centre's nearest items;
+    ``overwrite_vectors`` lets the scan scale float32 ``vectors`` to unit length in place (no copy). Returns at most
     ``max_clusters`` dicts, those with ``p_value < alpha``: ``rows`` (positions of the set's items in the
     window, a neighbourhood's centre included), ``window`` (days), ``size`` (items in the set, the centre not
     counted), ``count`` (those in the window, the centre not counted), ``expected``, ``llr``, ``p_value``,
@@ -82,7 +83,10 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
     recent_days = centre_days or max(windows)
     places, neighbours = np.zeros(0, dtype=int), None
     if vectors is not None:
-        vectors = normalise(vectors)
+        if overwrite_vectors and isinstance(vectors, np.ndarray) and vectors.dtype == np.float32:
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)   # as normalise does
+        else:
+            vectors = normalise(vectors)
         # drawn whatever the items' days, so that about max_centres are recent; a shuffle leaves the share unchanged
         wanted = min(total, int(np.ceil(max_centres * total / (age < recent_days).sum())))
         places = np.sort(rng.choice(total, size=wanted, replace=False))

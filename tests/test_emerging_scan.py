@@ -178,3 +178,15 @@ def test_the_benchmarks_evidence_rule_credits_a_scan_issue_only_when_most_of_its
     assert not _evidenced(frozenset({2}), shares, held)     # 15% of the burst and under half planted items
     assert _evidenced(frozenset({5}), shares, held)         # the group rule: 30% of the planted items
     assert _evidenced(frozenset({2, 3}), shares, {})        # together 25%
+
+
+def test_the_scan_may_scale_its_own_copy_of_the_vectors_in_place_with_the_same_result():
+    items, vectors = stream(3, planted_per_day=12)
+    vectors = vectors.astype(np.float32)
+    kept = scan_similar(vectors, items["created_at"], windows=(1, 2, 3), random_state=3)
+    unchanged = vectors.copy()
+    overwritten = scan_similar(vectors, items["created_at"], windows=(1, 2, 3), random_state=3, overwrite_vectors=True)
+    assert kept and [c["llr"] for c in kept] == [c["llr"] for c in overwritten]
+    assert all(np.array_equal(a["rows"], b["rows"]) for a, b in zip(kept, overwritten))
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)     # scaled where it lay
+    np.testing.assert_allclose(vectors * np.linalg.norm(unchanged, axis=1, keepdims=True), unchanged, rtol=1e-4)
