@@ -64,7 +64,7 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
     aligned) cover the baseline and the scanned days; ``word_sets`` (optional, words × items, nonzero where
     an item uses the word) are scanned with them, ``words`` naming its rows; ``mean_shift`` (a share of the
     items, 0 for none) moves each neighbourhood onto the mean of its centre's nearest items;
-    ``overwrite_vectors`` lets the scan scale float32 ``vectors`` to unit length in place (no copy). Returns at most
+    ``overwrite_vectors`` lets the scan scale ``vectors`` (float32) to unit length in place (no copy). Returns at most
     ``max_clusters`` dicts, those with ``p_value < alpha``: ``rows`` (positions of the set's items in the
     window, a neighbourhood's centre included), ``window`` (days), ``size`` (items in the set, the centre not
     counted), ``count`` (those in the window, the centre not counted), ``expected``, ``llr``, ``p_value``,
@@ -83,10 +83,7 @@ def scan_similar(vectors: np.ndarray | None, days: pd.Series, windows: Sequence[
     recent_days = centre_days or max(windows)
     places, neighbours = np.zeros(0, dtype=int), None
     if vectors is not None:
-        if overwrite_vectors and isinstance(vectors, np.ndarray) and vectors.dtype == np.float32:
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)   # as normalise does
-        else:
-            vectors = normalise(vectors)
+        vectors = normalise(vectors, in_place=overwrite_vectors)
         # drawn whatever the items' days, so that about max_centres are recent; a shuffle leaves the share unchanged
         wanted = min(total, int(np.ceil(max_centres * total / (age < recent_days).sum())))
         places = np.sort(rng.choice(total, size=wanted, replace=False))

@@ -229,11 +229,15 @@ class TopicModel:
         return model
 
 
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (float32; all-zero rows stay zero)."""
+def normalise(vectors: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """Rows scaled to unit length (float32; all-zero rows stay zero). ``in_place``: a float32 array is scaled
+    where it lies (no copy) and returned."""
     vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    if in_place:
+        vectors /= norms
+        return vectors
+    return vectors / norms
 
 
 def _merge_close_clusters(embeddings: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
