@@ -47,14 +47,14 @@ ANALYSED = ("FROM items i JOIN scores s ON s.item_id = i.item_id AND s.model = ?
 @dataclass
 class History:
     """What detection reads, loaded once for a replay: items by day, their vectors, responses and topics, and
-    ``daily`` (``day``, ``topic_id``, ``items``, ``negatives``: the counts of every analysed item, default: those
-    of ``items``), from which the daily series of :meth:`series` come."""
+    ``daily`` (:meth:`IssueTracker.daily`: every analysed item counted by day and topic), from which the daily
+    series of :meth:`series` come."""
 
     items: pd.DataFrame
     vectors: np.ndarray | None
     responses: pd.DataFrame | None
     topics: pd.DataFrame | None
-    daily: pd.DataFrame | None = None
+    daily: pd.DataFrame
     totals: pd.Series = field(init=False)
     counts: pd.DataFrame = field(init=False)
     negatives: pd.DataFrame = field(init=False)
@@ -62,8 +62,6 @@ class History:
     def __post_init__(self) -> None:
         self.items = self.items.reset_index(drop=True)
         self.days_ = self.items["day"].to_numpy()
-        if self.daily is None:
-            self.daily = daily_counts(self.items)
         topical = self.daily[self.daily["topic_id"] >= 0]
         self.totals = self.daily.groupby("day")["items"].sum()
         self.counts = topical.pivot_table(index="topic_id", columns="day", values="items", aggfunc="sum", fill_value=0)
@@ -310,13 +308,6 @@ class IssueTracker:
         if h1 / n1 < self.detector.min_ratio * base:
             return False
         return bool(binomtest(int(h1), int(n1), min(base, 1.0), alternative="greater").pvalue < self.detector.alpha)
-
-
-def daily_counts(items: pd.DataFrame) -> pd.DataFrame:
-    """``items`` (``day``, ``topic_id``, ``negative``) counted by day and topic, as :meth:`IssueTracker.daily`."""
-    grouped = items.groupby(["day", "topic_id"])["negative"]
-    return pd.DataFrame({"items": grouped.size(), "negatives": grouped.sum()}).reset_index().astype(
-        {"topic_id": int, "items": int, "negatives": int})
 
 
 def _scanned(findings: pd.DataFrame) -> bool:
