@@ -72,7 +72,6 @@ def evaluation_sets(branch: bool, tweets: int, reviews: int, seed: int) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     import onnx
-    import onnxruntime as ort
 
     from voxlens.sentiment import onnx_backend
     from voxlens.sentiment.encoder import default_encoder_path
@@ -118,9 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         if runtime == "onnx" and keep is not None:
             target = work / f"{len(scores)}.onnx"
             onnx_backend.quantize_int8(fp32_path, target, keep_fp32=keep)
-            options = ort.SessionOptions()
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            session = ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+            session = onnx_backend.OnnxEncoder(target, ["input_ids", "attention_mask"]).session   # as voxlens loads it
             if isinstance(scorer, BranchScorer):
                 scorer.encoder_.sessions_["sentiment"] = lambda ids, mask, s=session: s.run(
                     None, {"input_ids": ids, "attention_mask": mask})

@@ -44,6 +44,26 @@ def test_export_fuses_attention_and_int8_quantises_it(tiny_encoder_dir: Path):
     assert int8.stat().st_size < fp32.stat().st_size
 
 
+def test_residual_additions_stay_in_front_of_their_layer_norms_in_the_file_and_the_session(tiny_encoder_dir: Path,
+                                                                                           tmp_path: Path, monkeypatch):
+    import onnxruntime as ort
+
+    loaded = tmp_path / "loaded.onnx"
+
+    class Recorded(ort.SessionOptions):       # the session writes the graph it runs, after its own fusions
+        def __init__(self):
+            super().__init__()
+            self.optimized_model_filepath = str(loaded)
+
+    monkeypatch.setattr(ort, "SessionOptions", Recorded)
+    for quantize in (False, True):
+        path, names = onnx_backend.prepare(tiny_encoder_dir, quantize=quantize)
+        assert operators(path)["SkipLayerNormalization"] == 0
+        assert operators(path)["LayerNormalization"] == 4              # two a layer
+        onnx_backend.OnnxEncoder(path, names)
+        assert operators(loaded)["SkipLayerNormalization"] == 0 and operators(loaded)["LayerNormalization"] == 4
+
+
 def test_int8_keeps_each_feed_forward_output_in_fp32(tiny_encoder_dir: Path):
     import onnx
 
