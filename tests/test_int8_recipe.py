@@ -8,12 +8,24 @@ from voxlens.models.int8_recipe import choose
 from voxlens.sentiment.branch_runtime import INT8_RECIPES, kept_fp32
 
 
-def test_choose_takes_the_first_recipe_within_mean_and_worst_budgets():
-    costs = pd.DataFrame({"tweets": [0.8, -0.2, 0.5, -0.3], "reviews": [0.7, 1.1, 0.4, 0.0]},
+def test_choose_takes_the_first_recipe_within_the_budget_on_every_domain():
+    costs = pd.DataFrame({"tweets": [0.8, -0.2, 0.5, -0.3], "reviews": [0.1, 1.1, 0.4, 0.0]},
                          index=["all", "last-branch-layer", "ffn", "ffn+last-branch-layer"])
-    assert choose(costs, 0.5) == "ffn"   # "all": over on average; "last-branch-layer": over in its worst domain
+    assert choose(costs, 0.5) == "ffn"   # "all" and "last-branch-layer": each over in one domain
     assert choose(costs, 0.3) == "ffn+last-branch-layer"
     assert choose(costs.iloc[:2], 0.3) is None
+
+
+def test_a_margin_is_chosen_only_when_every_larger_margin_of_its_recipe_is_within_the_budget_too():
+    costs = pd.DataFrame({"tweets": [0.9, 0.2, 0.1, 0.6, 0.6, 0.3, 0.2, 0.0],
+                          "reviews": [0.7, 0.3, 0.8, 0.2, 0.2, 0.4, 0.1, 0.3]},
+                         index=["all", "all, 0.1", "all, 0.2", "all, 0.3",
+                                "smoothed", "smoothed, 0.1", "smoothed, 0.2", "ffn"])
+    recipes = {label: label.split(",")[0] for label in costs.index}
+    assert choose(costs, 0.5) == "all, 0.1"                  # rows alone: the first within the budget
+    assert choose(costs, 0.5, recipes) == "smoothed, 0.1"    # "all, 0.1" passed, "all, 0.2" did not
+    assert choose(costs, 0.35, recipes) == "smoothed, 0.2"
+    assert choose(costs, 0.05, recipes) is None
 
 
 def test_an_unknown_recipe_is_a_clear_error():
