@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,8 +11,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# ONNX exports of the test session's models go to a throwaway folder (child processes inherit it).
-os.environ.setdefault("VOXLENS_CACHE_DIR", tempfile.mkdtemp(prefix="voxlens-test-cache-"))
+# ONNX exports of the test session's models go to a throwaway folder (child processes inherit it), removed
+# when the session ends (a few hundred MB each run).
+OWN_CACHE = None if "VOXLENS_CACHE_DIR" in os.environ else tempfile.mkdtemp(prefix="voxlens-test-cache-")
+if OWN_CACHE:
+    os.environ["VOXLENS_CACHE_DIR"] = OWN_CACHE
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -20,6 +24,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """An empty collection is a broken suite, not a pass."""
     if not session.items and not session.config.option.collectonly:
         raise pytest.UsageError("no tests were collected: check testpaths and test file names")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The session's throwaway model cache goes with it."""
+    if OWN_CACHE:
+        shutil.rmtree(OWN_CACHE, ignore_errors=True)
 
 
 @pytest.fixture
