@@ -9,19 +9,20 @@ OLDEST_TRANSFORMERS := transformers==4.40.2
 OLDEST_VENV := .venv-oldest
 OLDEST_STAMP := $(OLDEST_VENV)/.installed
 
+# $(call install-into,VENV[,EXTRA]): a venv with voxlens and its test tools, torch pinned, EXTRA pinned too
+define install-into
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/pip install --quiet --upgrade pip
+	$(1)/bin/pip install --quiet -c constraints.txt torch==2.13.0
+	$(1)/bin/pip install --quiet -c constraints.txt -e ".[dev]" $(2)
+	touch $(1)/.installed
+endef
+
 $(STAMP): pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c constraints.txt torch==2.13.0
-	$(VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev]"
-	touch $(STAMP)
+	$(call install-into,$(VENV))
 
 $(OLDEST_STAMP): pyproject.toml constraints.txt Makefile
-	$(PYTHON) -m venv $(OLDEST_VENV)
-	$(OLDEST_VENV)/bin/pip install --quiet --upgrade pip
-	$(OLDEST_VENV)/bin/pip install --quiet -c constraints.txt torch==2.13.0
-	$(OLDEST_VENV)/bin/pip install --quiet -c constraints.txt -e ".[dev]" "$(OLDEST_TRANSFORMERS)"
-	touch $(OLDEST_STAMP)
+	$(call install-into,$(OLDEST_VENV),"$(OLDEST_TRANSFORMERS)")
 
 .PHONY: install demo test test-oldest
 install: $(STAMP)
