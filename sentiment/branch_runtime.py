@@ -4,8 +4,8 @@ Two graphs are exported from :class:`voxlens.sentiment.branch.SentimentBranch` t
 used, fused by ONNX Runtime's transformer optimizer and, by default, quantised per channel with the
 card's ``int8_recipe`` (:func:`kept_fp32`; ``"smoothed"`` first applies :mod:`voxlens.sentiment.int8_smoothing`
 with the artefact's ``int8_ranges.npz``; chosen by ``python -m voxlens.models.int8_recipe``). A card's
-``"int8_fp32_margin"`` scores again with the fp32 graph each segment whose int8 probabilities put two
-classes closer than the margin:
+``"int8_fp32_margin"`` scores again with the fp32 graph each text whose int8 probabilities put two classes
+closer than the margin (all the pieces of a long text whose folded probabilities do):
 
 - ``sentiment``: token ids, mask → the branch's pooled representation (trunk + branch layers only);
 - ``shared``: token ids, mask → (pooled representation, topic vector): the trunk runs once, then the
@@ -429,8 +429,13 @@ class BranchEncoder:
         """One batch through the ``kind`` graph: [features] or [features, topic vectors]."""
         return self.sessions_[kind](input_ids, attention_mask)
 
-    def run(self, sentiment_texts: Sequence[str], topic_texts: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray]:
-        """(pooled representations of ``sentiment_texts``, topic vectors of ``topic_texts``), float32, in order."""
+    def run(self, sentiment_texts: Sequence[str], topic_texts: Sequence[str] = (),
+            groups: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(pooled representations of ``sentiment_texts``, topic vectors of ``topic_texts``), float32, in order.
+
+        ``groups``: when ``sentiment_texts`` are the pieces of whole texts, each text's number of pieces (in
+        order); the fp32 margin then applies to each text's folded probabilities, which decide its label,
+        rather than to each piece (:meth:`_pieces_to_settle`)."""
         from voxlens.sentiment.encoder import pad_batch
 
         sentiment_texts, topic_texts = [str(t) for t in sentiment_texts], [str(t) for t in topic_texts]
@@ -465,7 +470,10 @@ class BranchEncoder:
                 features[scored[index]] = out[0]
                 if kind == "shared":
                     vectors[scored[index]] = out[1]
-            features[scored] = self._fp32_where_uncertain(features[scored], ids, lengths, pad)
+            if self.fp32_margin:
+                pieces = self._pieces_to_settle(features[inverse[:len(sentiment_texts)]], sentiment_texts, groups)
+                redo = np.searchsorted(scored, np.unique(inverse[pieces]))      # positions in ``scored``
+                features[scored[redo]] = self._fp32_features([ids[i] for i in redo], lengths[redo], pad)
         return features[inverse[:len(sentiment_texts)]], vectors[inverse[len(sentiment_texts):]]
 
     @property
@@ -482,23 +490,37 @@ class BranchEncoder:
         """The card's ``int8_fp32_margin`` when int8 graphs run, else 0."""
         return float(self.card.get("int8_fp32_margin", 0.0)) if self.runs_int8 else 0.0
 
-    def _fp32_where_uncertain(self, features: np.ndarray, ids: list, lengths: np.ndarray, pad: int) -> np.ndarray:
-        """``features`` with the rows whose head probabilities are within :attr:`fp32_margin` of another class
-        computed again by the fp32 ``sentiment`` graph (int8 noise only decides near a class boundary)."""
+    def _pieces_to_settle(self, features: np.ndarray, pieces: Sequence[str],
+                          groups: Sequence[int] | None) -> np.ndarray:
+        """Positions in ``pieces`` to score again in fp32: each piece whose head probabilities put two classes
+        less than :attr:`fp32_margin` apart or, with ``groups``, every piece of each text whose folded
+        probabilities do (int8 noise only decides near a class boundary, and a long text's label is that of
+        its fold: its pieces can each be clear while their mean is close)."""
+        from voxlens.sentiment.segments import fold
+
+        probabilities = self.head.predict_proba(features)
+        if groups is None:
+            return uncertain_rows(probabilities, self.fp32_margin)
+        counts = np.asarray(groups, dtype=np.int64)
+        if counts.sum() != len(pieces):
+            raise ModelError(f"groups count {counts.sum()} pieces, got {len(pieces)}")
+        ends = np.cumsum(counts)
+        grouped = [pieces[end - count:end] for count, end in zip(counts, ends)]
+        texts = uncertain_rows(fold(grouped, probabilities), self.fp32_margin)
+        return np.concatenate([np.arange(ends[t] - counts[t], ends[t]) for t in texts] or [np.zeros(0, np.int64)])
+
+    def _fp32_features(self, ids: list, lengths: np.ndarray, pad: int) -> np.ndarray:
+        """Pooled representations of tokenised pieces by the fp32 ``sentiment`` graph (loaded on first use)."""
         from voxlens.sentiment.encoder import pad_batch
         from voxlens.sentiment.onnx_backend import load_or_export_again
 
-        if not self.fp32_margin:
-            return features
         if getattr(self, "fp32_", None) is None:
             fp32 = load_or_export_again(lambda: self._graph_sessions(quantize=False, kinds=["sentiment"], lean=True))
             self.fp32_ = onnx_runner(fp32["sentiment"])
-        uncertain = uncertain_rows(self.head.predict_proba(features), self.fp32_margin)
-        self.fp32_rows_ = getattr(self, "fp32_rows_", 0) + len(uncertain)
-        for batch in length_batches(lengths[uncertain], self.batch_size, self.max_batch_tokens,
-                                    SCORING_MIN_FILL):
-            index = uncertain[batch]
-            features[index] = self.fp32_(*pad_batch([ids[i] for i in index], lengths[index], pad))[0]
+        self.fp32_rows_ = getattr(self, "fp32_rows_", 0) + len(ids)
+        features = np.zeros((len(ids), self.dimension), dtype=np.float32)
+        for batch in length_batches(lengths, self.batch_size, self.max_batch_tokens, SCORING_MIN_FILL):
+            features[batch] = self.fp32_(*pad_batch([ids[i] for i in batch], lengths[batch], pad))[0]
         return features
 
     def features(self, texts: Sequence[str]) -> np.ndarray:

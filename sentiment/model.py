@@ -29,7 +29,7 @@ from voxlens.sentiment.scorers import (BRANCH_NAME, DEFAULT, DEFAULT_HEAD, LABEL
                                        HeadScorer, SentimentHead, TunedScorer, TuningBase, build_scorer,
                                        default_branch_dir, default_polish_dir, default_scorer,
                                        frame_from_probabilities, is_branch_dir, previous_head_dir, tuning_base)
-from voxlens.sentiment.segments import aggregate, scoring_segments, split_sentences
+from voxlens.sentiment.segments import fold, scoring_segments, split_sentences
 from voxlens.core.errors import ModelError
 
 __all__ = [    # the scorers' names stay importable from here
@@ -66,9 +66,10 @@ class SentimentModel:
         long_text_chars: texts longer than this are scored per sentence and aggregated.
         batch_size: texts per forward pass.
         progress: show a progress bar (default: only for long inputs).
-        quantize: int8 weights for the encoder of the default model and of trained heads, each layer's
-            feed-forward output kept fp32 (the default: faster on CPU at under half a macro-F1 point on
-            real reviews and tweets, ``bench/score_throughput.py``); False runs the exact fp32 encoder.
+        quantize: int8 weights for the encoder of the default model (its card's recipe; a text whose
+            probabilities lie near a class boundary is scored again in fp32) and of trained heads (each
+            layer's feed-forward output kept fp32): the default, faster on CPU at about half a macro-F1 point
+            or less on real reviews and tweets (``bench/score_throughput.py``); False runs the exact fp32 encoder.
 
     Example:
         >>> model = SentimentModel(routes={"en": "default"})
@@ -141,8 +142,14 @@ class SentimentModel:
             return scorer.predict_proba(texts), np.ones(len(texts), dtype=int)
         segments = [self._segments(scorer, t) for t in texts]
         flat = [s for group in segments for s in group]
-        flat_probs = scorer.predict_proba(flat) if flat else np.zeros((0, 3))
-        return self._fold(scorer, segments, flat_probs), np.array([len(g) for g in segments], dtype=int)
+        counts = np.array([len(g) for g in segments], dtype=int)
+        if not flat:
+            flat_probs = np.zeros((0, 3))
+        elif isinstance(scorer, BranchScorer):          # its int8 path settles near-boundary texts in fp32
+            flat_probs = scorer.predict_proba(flat, groups=counts)
+        else:
+            flat_probs = scorer.predict_proba(flat)
+        return self._fold(scorer, segments, flat_probs), counts
 
     def _segments(self, scorer, text: str) -> list[str]:
         """The pieces ``scorer`` reads of one text (its own cut when it has one, else sentences of long texts)."""
@@ -151,13 +158,7 @@ class SentimentModel:
 
     def _fold(self, scorer, segments: list[list[str]], flat_probs: np.ndarray) -> np.ndarray:
         """One probability row per text from the rows of its segments (in order)."""
-        recency = float(getattr(scorer, "recency", 0.0))
-        out, start = np.zeros((len(segments), 3)), 0
-        for i, group in enumerate(segments):
-            rows = flat_probs[start:start + len(group)]
-            out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group], recency=recency)
-            start += len(group)
-        return out
+        return fold(segments, flat_probs, recency=float(getattr(scorer, "recency", 0.0)))
 
     def _languages(self, texts: list[str], langs: Sequence[str] | None) -> list[str]:
         if langs is not None:
@@ -325,10 +326,11 @@ class SentimentModel:
         route = {lang: self.embedding_route(lang) for lang in set(langs)}
         mine = np.array([route[lang] for lang in langs], dtype=bool)
         segments = [scorer.segments(t) if own else [] for t, own in zip(texts, mine)]
-        features, vectors = scorer.encoder_.run([s for group in segments for s in group], texts)
-        probs = np.zeros((len(texts), 3))
         counts = np.array([len(group) for group in segments], dtype=int)
         index = np.flatnonzero(mine)
+        features, vectors = scorer.encoder_.run([s for group in segments for s in group], texts,
+                                                groups=counts[index])
+        probs = np.zeros((len(texts), 3))
         if len(index):
             flat_probs = scorer.head_.predict_proba(features).astype(np.float64)
             probs[index] = self._fold(scorer, [segments[i] for i in index], flat_probs)

@@ -153,10 +153,12 @@ class BranchScorer:
         card = self.card
         return scoring_segments(text, int(card.get("long_text_chars", 400)), windows=bool(card.get("windows", True)))
 
-    def predict_proba(self, segments: Sequence[str]) -> np.ndarray:
-        """Probabilities of text segments as given (the sentiment graph only)."""
+    def predict_proba(self, segments: Sequence[str], groups: Sequence[int] | None = None) -> np.ndarray:
+        """Probabilities of text segments as given (the sentiment graph only). ``groups``: when the segments
+        are the pieces of whole texts, each text's number of pieces (the int8 path's fp32 margin then applies
+        to each text's folded probabilities, :meth:`~voxlens.sentiment.branch_runtime.BranchEncoder.run`)."""
         self._load()
-        return self.head_.predict_proba(self.encoder_.features(list(segments))).astype(np.float64)
+        return self.head_.predict_proba(self.encoder_.run(list(segments), groups=groups)[0]).astype(np.float64)
 
     def topic_encoder(self) -> Encoder:
         """The plain encoder whose vectors the shared graph's topic output equals."""

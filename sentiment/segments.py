@@ -16,6 +16,9 @@ Example:
     ['Short and sweet. Loved it.']
     >>> pack_windows(["Late again.", "Rude driver.", "Refund took weeks."], max_chars=25)
     ['Late again. Rude driver.', 'Refund took weeks.']
+    >>> fold([["Late again.", "Rude driver."], ["Fine."]], np.array([[0.8, 0.1, 0.1], [0.6, 0.2, 0.2],
+    ...                                                           [0.1, 0.8, 0.1]])).round(2).tolist()
+    [[0.7, 0.15, 0.15], [0.1, 0.8, 0.1]]
 """
 
 from __future__ import annotations
@@ -96,3 +99,15 @@ def aggregate(probabilities: Sequence[Sequence[float]], weights: Sequence[float]
     if opinion_weighted and (w * (1 - probs[:, 1])).sum() > 1e-12:
         w = w * (1 - probs[:, 1])
     return (probs * w[:, None]).sum(axis=0) / max(w.sum(), 1e-12)
+
+
+def fold(groups: Sequence[Sequence[str]], piece_probabilities: np.ndarray, recency: float = 0.0) -> np.ndarray:
+    """One probability row per text from the rows of its pieces (``groups``: each text's pieces, in the
+    order of ``piece_probabilities``): a single piece stands as it is, several are folded by :func:`aggregate`,
+    weighted by their lengths."""
+    out, start = np.zeros((len(groups), 3)), 0
+    for i, group in enumerate(groups):
+        rows = piece_probabilities[start:start + len(group)]
+        out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group], recency=recency)
+        start += len(group)
+    return out

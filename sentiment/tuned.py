@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from voxlens.sentiment.artefact import read_artefact
-from voxlens.sentiment.segments import aggregate, scoring_segments
+from voxlens.sentiment.segments import fold, scoring_segments
 
 LABELS = ("negative", "neutral", "positive")
 
@@ -89,12 +89,10 @@ def embed_and_aggregate(texts: Sequence[str], encoder, base, long_text_chars: in
     probs = base.predict_proba(vectors) if len(flat) else np.zeros((0, 3))
     recency = float(base.card.get("aggregation", {}).get("recency", 0.0))
     embeddings = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-    text_probs = np.zeros((len(texts), 3))
     start = 0
     for i, group in enumerate(groups):
         end = start + len(group)
         chars = np.array([len(s) for s in group], dtype=np.float64)
         embeddings[i] = np.average(vectors[start:end], axis=0, weights=np.maximum(chars, 1))
-        text_probs[i] = probs[start] if len(group) == 1 else aggregate(probs[start:end], chars, recency=recency)
         start = end
-    return embeddings, text_probs
+    return embeddings, fold(groups, probs, recency=recency)

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from voxlens.core.errors import ModelError
 from voxlens.sentiment.branch import VERSION, SentimentBranch
 from voxlens.sentiment.branch_runtime import BranchEncoder, check_graphs, load_branch, prepare_graphs
 from voxlens.sentiment.encoder import Encoder
 from voxlens.sentiment.model import SentimentModel
 from voxlens.sentiment.scorers import BranchScorer
-from voxlens.sentiment.segments import aggregate, scoring_segments
+from voxlens.sentiment.segments import aggregate, fold, scoring_segments
 
 SHORT = ["the parcel came late", "great service", "the app crashed", "great service"]
 LONG = ("the parcel came late. the app crashed again and again. great service though. "
@@ -286,7 +287,6 @@ def test_the_torch_path_runs_fp32_graphs_and_its_int8_runs_the_quantised_copy(br
 
 
 def test_graphs_that_fail_their_check_are_never_cached(branch_dir, tiny_encoder_dir, monkeypatch):
-    from voxlens.core.errors import ModelError
     from voxlens.sentiment import branch_runtime
 
     checked = []
@@ -331,7 +331,6 @@ def test_an_interrupted_int8_export_leaves_no_graph_a_later_run_loads(branch_dir
 
 
 def test_a_missing_branch_artefact_is_a_model_error(tiny_encoder_dir, tmp_path):
-    from voxlens.core.errors import ModelError
 
     with pytest.raises(ModelError, match="no sentiment branch in"):
         BranchEncoder(tmp_path / "absent", str(tiny_encoder_dir)).run(["great service"])
@@ -342,7 +341,6 @@ def test_a_missing_branch_artefact_is_a_model_error(tiny_encoder_dir, tmp_path):
 def test_keeping_the_last_branch_layer_needs_a_branch_graph(tiny_encoder_dir):
     import onnx
 
-    from voxlens.core.errors import ModelError
     from voxlens.sentiment.branch_runtime import kept_fp32
     from voxlens.sentiment.onnx_backend import prepare
 
@@ -353,7 +351,6 @@ def test_keeping_the_last_branch_layer_needs_a_branch_graph(tiny_encoder_dir):
 
 def test_a_failed_branch_export_falls_back_to_torch_under_auto_and_is_an_error_under_onnx(branch_dir, tiny_encoder_dir,
                                                                                        monkeypatch, caplog):
-    from voxlens.core.errors import ModelError
     from voxlens.sentiment import branch_runtime
 
     def broken(*_):
@@ -407,7 +404,6 @@ def test_a_corrupt_cached_encoder_graph_is_exported_again(tiny_encoder_dir, capl
 def test_a_held_export_lock_is_a_clear_error_after_its_timeout(tmp_path):
     from filelock import FileLock
 
-    from voxlens.core.errors import ModelError
     from voxlens.sentiment.onnx_backend import cache_lock
 
     with FileLock(str(tmp_path / ".lock")):               # another process exporting the same model
@@ -453,7 +449,6 @@ def test_activation_smoothing_keeps_the_fp32_function_and_rescales_wide_channels
 def test_the_smoothed_recipe_reads_the_shipped_ranges_and_stays_close_to_fp32(branch_dir, tiny_encoder_dir, tmp_path):
     import onnx
 
-    from voxlens.core.errors import ModelError
     from voxlens.sentiment.int8_smoothing import read_ranges, write_ranges
 
     copy = with_card(branch_dir, tmp_path, int8_recipe="smoothed")
@@ -503,6 +498,45 @@ def test_int8_rows_near_a_class_boundary_are_scored_again_in_fp32(branch_dir, ti
     torch_path = BranchEncoder(encoder.branch_dir, str(tiny_encoder_dir), backend="torch")
     np.testing.assert_allclose(torch_path.features(texts), exact, atol=1e-4)   # fp32 throughout: nothing redone
     assert torch_path.fp32_margin == 0.0
+
+
+def test_the_fp32_margin_of_a_long_text_applies_to_its_folded_probabilities(branch_dir, tiny_encoder_dir,
+                                                                             tmp_path):
+    from voxlens.sentiment.branch_runtime import uncertain_rows
+    from voxlens.sentiment.scorers import SentimentHead
+
+    rng = np.random.default_rng(3)
+    sentences = ["the parcel came late.", "great service!", "the app crashed again.", "late late late.",
+                 "great great service.", "the parcel came."]
+    texts = [*SHORT[:3], *(" ".join(rng.choice(sentences, 9)) for _ in range(12))]
+    scorer = BranchScorer(with_card(branch_dir, tmp_path, int8_recipe="all"), encoder=str(tiny_encoder_dir))
+    groups = [scorer.segments(t) for t in texts]
+    counts = [len(g) for g in groups]
+    pieces = [p for g in groups for p in g]
+    assert max(counts) > 1
+    head = SentimentHead.from_branch(branch_dir)
+    exact = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False).features(pieces)
+    scorer._load()
+    plain = scorer.encoder_.features(pieces)
+    folded = np.sort(fold(groups, head.predict_proba(plain)), axis=1)
+    margin = float(np.median(folded[:, -1] - folded[:, -2]))
+    uncertain = uncertain_rows(fold(groups, head.predict_proba(plain)), margin)
+    assert 0 < len(uncertain) < len(texts)
+    redone = np.zeros(len(pieces), dtype=bool)
+    for text in uncertain:
+        redone[sum(counts[:text]):sum(counts[:text + 1])] = True
+    settled = BranchEncoder(with_card(branch_dir, tmp_path, int8_recipe="all", int8_fp32_margin=margin),
+                            str(tiny_encoder_dir))
+    features = settled.run(pieces, groups=counts)[0]
+    np.testing.assert_allclose(features[redone], exact[redone], atol=1e-5)      # every piece of a close text
+    np.testing.assert_array_equal(features[~redone], plain[~redone])
+    model = tiny_model(settled.branch_dir, tiny_encoder_dir, quantize=True)
+    expected = fold(groups, head.predict_proba(np.where(redone[:, None], exact, plain)))
+    np.testing.assert_allclose(model.predict_proba(texts, ["en"] * len(texts)), expected, atol=1e-5)
+    scores, _ = model.predict_and_embed(texts, ["en"] * len(texts))
+    np.testing.assert_allclose(scores[COLUMNS].to_numpy(), expected, atol=1e-5)
+    with pytest.raises(ModelError, match="pieces"):
+        settled.run(pieces, groups=[1])
 
 
 def test_the_shared_graph_gives_the_plain_encoders_topic_vectors_under_every_recipe(branch_dir, tiny_encoder_dir,

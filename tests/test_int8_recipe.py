@@ -37,7 +37,7 @@ def test_candidates_try_every_weight_int8_first_then_the_recipes_that_keep_fp32_
     from voxlens.models.int8_recipe import FP32_MARGINS, candidates
 
     labels = [label for label, _, _ in candidates()]
-    assert labels[0] == "all" and labels[len(FP32_MARGINS) + 1] == "smoothed"
+    assert labels[0] == "smoothed" and labels[len(FP32_MARGINS) + 1] == "all"
     assert labels[-3:] == ["last-branch-layer", "ffn", "ffn+last-branch-layer"]
     assert {recipe for _, recipe, _ in candidates()} == set(INT8_RECIPES)
     assert [m for _, r, m in candidates() if r == "smoothed"] == [0.0, *FP32_MARGINS]
