@@ -496,18 +496,16 @@ class BranchEncoder:
         less than :attr:`fp32_margin` apart or, with ``groups``, every piece of each text whose folded
         probabilities do (int8 noise only decides near a class boundary, and a long text's label is that of
         its fold: its pieces can each be clear while their mean is close)."""
-        from voxlens.sentiment.segments import fold
+        from voxlens.sentiment.segments import fold, piece_positions
 
         probabilities = self.head.predict_proba(features)
         if groups is None:
             return uncertain_rows(probabilities, self.fp32_margin)
-        counts = np.asarray(groups, dtype=np.int64)
-        if counts.sum() != len(pieces):
-            raise ModelError(f"groups count {counts.sum()} pieces, got {len(pieces)}")
-        ends = np.cumsum(counts)
-        grouped = [pieces[end - count:end] for count, end in zip(counts, ends)]
-        texts = uncertain_rows(fold(grouped, probabilities), self.fp32_margin)
-        return np.concatenate([np.arange(ends[t] - counts[t], ends[t]) for t in texts] or [np.zeros(0, np.int64)])
+        if sum(groups) != len(pieces):
+            raise ModelError(f"groups count {sum(groups)} pieces, got {len(pieces)}")
+        ends = np.cumsum(groups)
+        grouped = [pieces[end - count:end] for count, end in zip(groups, ends)]
+        return piece_positions(groups, uncertain_rows(fold(grouped, probabilities), self.fp32_margin))
 
     def _fp32_features(self, ids: list, lengths: np.ndarray, pad: int) -> np.ndarray:
         """Pooled representations of tokenised pieces by the fp32 ``sentiment`` graph (loaded on first use)."""

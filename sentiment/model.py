@@ -29,7 +29,7 @@ from voxlens.sentiment.scorers import (BRANCH_NAME, DEFAULT, DEFAULT_HEAD, LABEL
                                        HeadScorer, SentimentHead, TunedScorer, TuningBase, build_scorer,
                                        default_branch_dir, default_polish_dir, default_scorer,
                                        frame_from_probabilities, is_branch_dir, previous_head_dir, tuning_base)
-from voxlens.sentiment.segments import fold, scoring_segments, split_sentences
+from voxlens.sentiment.segments import fold, piece_positions, scoring_segments, split_sentences
 from voxlens.core.errors import ModelError
 
 __all__ = [    # the scorers' names stay importable from here
@@ -304,7 +304,7 @@ class SentimentModel:
         starts = np.cumsum(counts) - counts
         shared_index = np.flatnonzero(from_vectors)
         if len(shared_index):
-            rows = np.concatenate([np.arange(starts[i], starts[i] + counts[i]) for i in shared_index])
+            rows = piece_positions(counts, shared_index)
             flat_probs = scorer.head_.predict_proba(vectors[rows]).astype(np.float64)
             probs[shared_index] = self._fold(scorer, [segments[i] for i in shared_index], flat_probs)
         rest = np.flatnonzero(~from_vectors)

@@ -19,6 +19,8 @@ Example:
     >>> fold([["Late again.", "Rude driver."], ["Fine."]], np.array([[0.8, 0.1, 0.1], [0.6, 0.2, 0.2],
     ...                                                           [0.1, 0.8, 0.1]])).round(2).tolist()
     [[0.7, 0.15, 0.15], [0.1, 0.8, 0.1]]
+    >>> piece_positions([2, 1, 3], [0, 2]).tolist()
+    [0, 1, 3, 4, 5]
 """
 
 from __future__ import annotations
@@ -111,3 +113,11 @@ def fold(groups: Sequence[Sequence[str]], piece_probabilities: np.ndarray, recen
         out[i] = rows[0] if len(group) == 1 else aggregate(rows, [len(s) for s in group], recency=recency)
         start += len(group)
     return out
+
+
+def piece_positions(counts: Sequence[int], texts: Sequence[int]) -> np.ndarray:
+    """Positions, in the flat list of all texts' pieces (``counts``: each text's number of pieces, in order),
+    of every piece of the texts numbered ``texts``."""
+    counts = np.asarray(counts, dtype=np.int64)
+    starts = np.cumsum(counts) - counts
+    return np.concatenate([np.arange(starts[t], starts[t] + counts[t]) for t in texts] or [np.zeros(0, np.int64)])

@@ -518,9 +518,10 @@ def test_the_fp32_margin_of_a_long_text_applies_to_its_folded_probabilities(bran
     exact = BranchEncoder(branch_dir, str(tiny_encoder_dir), quantize=False).features(pieces)
     scorer._load()
     plain = scorer.encoder_.features(pieces)
-    folded = np.sort(fold(groups, head.predict_proba(plain)), axis=1)
-    margin = float(np.median(folded[:, -1] - folded[:, -2]))
-    uncertain = uncertain_rows(fold(groups, head.predict_proba(plain)), margin)
+    folded = fold(groups, head.predict_proba(plain))
+    top = np.sort(folded, axis=1)
+    margin = float(np.median(top[:, -1] - top[:, -2]))
+    uncertain = uncertain_rows(folded, margin)
     assert 0 < len(uncertain) < len(texts)
     redone = np.zeros(len(pieces), dtype=bool)
     for text in uncertain:
