@@ -61,6 +61,7 @@ BRANCH_V4 = Path(__file__).parent.parent / "models" / "previous" / "sentiment_br
 PREVIOUS_POLISH = {version: Path(__file__).parent.parent / "models" / "previous" / f"polish_sentiment_{version}"
                    for version in ("v1", "v2")}
 POLISH_SET = "PolEmo 2.0 out of domain (Polish, amb = neutral)"
+POLISH_SENTENCES_SET = "PolEmo 2.0 sentences of the PolEmo2.0-IN test reviews (Polish, held out)"
 NPM_SENTIMENT = "sentiment@5.0.2"
 NPM_CACHE = Path.home() / ".cache" / "voxlens" / "npm"
 UCI_SETS = {"amazon": "Amazon product-review sentences (out of domain)",
@@ -324,11 +325,20 @@ def review_sets(data: Path | None, drugs_all: bool, only: list[str] | None = Non
     if drugs_all:
         loaders["drugs.com reviews (out of domain, all 979)"] = lambda: drug_reviews(all_files=True)
     loaders[POLISH_SET] = lambda: load_review_set("polemo_out", data)
+    loaders[POLISH_SENTENCES_SET] = lambda: polish_sentence_test(data)
     chosen = [name for name in loaders if not only or any(o.lower() in name.lower() for o in only)]
     scored = domain_sets(data, whole) if any(loaders[name] is None for name in chosen) else {}
     sets = {name: (scored[name] if loaders[name] is None else loaders[name]()) for name in chosen}
     return {name: frame.assign(lang=frame.get("lang", "pl" if "Polish" in name else "en"))
             for name, frame in sets.items()}
+
+
+def polish_sentence_test(data: Path | None) -> pd.DataFrame:
+    """PolEmo 2.0's labelled sentences of KLEJ's PolEmo2.0-IN test reviews: short Polish texts from the training
+    domains that no Polish model trained or was chosen on (:func:`voxlens.models.train_polish.polish_sentences`)."""
+    from voxlens.models.train_polish import polish_sentences, polish_splits
+
+    return polish_sentences(polish_splits(data), data)["test"]
 
 
 def rating_to_label(rating) -> str:
@@ -385,7 +395,7 @@ def tune_curve(data: Path | None, cache: Path | None, sizes=TUNE_SIZES, repeats:
 def main(argv: list[str] | None = None) -> None:
     from sklearn.metrics import accuracy_score
 
-    from voxlens.models.review_data import provenance
+    from voxlens.models.review_data import POLEMO_SENTENCE_SETS, provenance
     from voxlens.models.train_sentiment import TRAINING_SOURCES, load_splits, macro_f1
     from voxlens.sentiment import SentimentModel
 
@@ -485,7 +495,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.tune_curve:
         print("\ntune on rated hotel reviews (a domain the default never saw), macro-F1 on the held-out ones:\n")
         print(markdown_table(tune_curve(args.data, args.cache)))
-    names = ["polemo_out"] if args.polish_only else None
+    names = (["polemo_out", "polemo_in", *POLEMO_SENTENCE_SETS] if args.polish_only else None)
     print("\ndata: " + json.dumps([{k: r[k] for k in ("set", "repository", "commit", "path", "member", "sha256",
                                                     "licence")} for r in provenance(names, args.data)], indent=1))
     if args.polish_only and args.speed_texts > 0 and not args.limit:

@@ -46,6 +46,8 @@ from voxlens.sentiment.rating_labels import rating_label
 CACHE = Path.home() / ".cache" / "voxlens" / "reviews"
 POLEMO_LABELS = {"__label__meta_plus_m": "positive", "__label__meta_minus_m": "negative",
                  "__label__meta_zero": "neutral", "__label__meta_amb": "neutral"}
+POLEMO_SENTENCE_LABELS = {"__label__z_plus_m": "positive", "__label__z_minus_m": "negative",
+                          "__label__z_zero": "neutral", "__label__z_amb": "neutral"}
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,25 @@ REVIEW_SETS: dict[str, ReviewSet] = {s.name: s for s in [
            "1f316b6e3fe4e733b0ec31d2b6d6732c9279569bbc0338ef4617a39b594bbfc1", 6000))],
 ]}
 
+_POLEMO_CONLL = dict(repo="radoslaw9021/polish-sentiment-analyzer", commit="90302d73e35421ccc7e2ed70053bcac1fe010f70")
+_POLEMO_CONLL_DIR = "data/PolEmo 2.0 Sentiment Analysis Dataset for CoNLL/dataset_conll/dataset_conll"
+REVIEW_SETS.update({s.name: s for s in [
+    ReviewSet(f"polemo_sentences_{domain}_{split}", f"PolEmo 2.0 sentences ({domain}, CoNLL release, {split} file)", "pl",
+              path=f"{_POLEMO_CONLL_DIR}/{domain}.sentence.{split}.txt", sha256=sha256,
+              licence="CC BY-NC-SA 4.0 (PolEmo 2.0, Kocoń et al. 2019): non-commercial", use="train",
+              notes="each sentence of the hotel and medicine reviews with its own label (z_plus_m, z_minus_m, z_zero, "
+              "z_amb; ambivalent as neutral), tokens joined again; the files do not follow KLEJ's review split, so "
+              "the Polish training keeps only the sentences of its training reviews", domain=domain,
+              file_name=f"polemo_{domain}.sentence.{split}.txt", extra={"format": "fasttext"}, **_POLEMO_CONLL)
+    for domain, split, sha256 in (
+        ("hotels", "train", "dcff8e61d166d90be40d28cea6dd4632879232eab0dee8eae0ae74fd595ebc28"),
+        ("hotels", "dev", "20031ce694af034095ed181f9dca2d0c636db5bd9ecf450da1c29b2d3a724609"),
+        ("hotels", "test", "6a6422a9763441695adcb3c12224789168ec5e1eea3d7b1b04a59ece4bebbb50"),
+        ("medicine", "train", "83021c5763d2111593563a9af5070dcae84a7762a6215b1b5eadb48daed70e97"),
+        ("medicine", "dev", "2be6db1625cc975ae83cd91fe9ce02deed45afc24023ef62f15fd6f9f225007d"),
+        ("medicine", "test", "7f14cb7251c64f40b388187f47d928c15850bc9d41efeda29e46b4be277914b5"))]})
+POLEMO_SENTENCE_SETS = tuple(name for name in REVIEW_SETS if name.startswith("polemo_sentences_"))
+
 APP_STORE_SETS = ("app_store_teams", "app_store_testflight", "app_store_github", "app_store_chrome")
 ENGLISH_TRAINING_SETS = ("fine_food", "airline", "airline_seats", "clothing_full")
 """English rated-review sets whose publisher states a licence that allows training (CC0); never hotels or drugs.com."""
@@ -275,6 +296,8 @@ def parse_review_set(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:
     elif kind == "hotels":
         frame = pd.read_csv(io.BytesIO(raw)).rename(columns={"Review": "text", "Rating": "rating"})
         frame["rating"] = frame["rating"].astype(float)
+    elif review_set.extra.get("format") == "fasttext":
+        frame = _read_fasttext(raw, POLEMO_SENTENCE_LABELS)
     elif kind.startswith("polemo"):
         frame = pd.read_csv(io.BytesIO(raw), sep="\t", quoting=3).rename(columns={"sentence": "text"})
         frame["label"] = frame["target"].map(POLEMO_LABELS)
@@ -315,6 +338,32 @@ def clean_text(text: str) -> str:
         'Tasty & cheap. Go!'
     """
     return " ".join(_BROKEN.sub(" ", _TAG.sub(" ", html.unescape(text))).split())
+
+
+_LABEL_AT_END = re.compile(r"^(.*?)\s+(__label__\S+)\s*$")
+_SPACE_BEFORE = re.compile(r"\s+([,.;:!?%)\]}…])")
+_SPACE_AFTER = re.compile(r"([(\[{])\s+")
+_QUOTED = re.compile(r'"\s*([^"]*?)\s*"')
+
+
+def detokenised(text: str) -> str:
+    """A tokenised sentence as it was written: no space before closing punctuation or after an opening
+    bracket, none inside quotes.
+
+    >>> detokenised('Pokój ( z widokiem ) był " super " , polecam !')
+    'Pokój (z widokiem) był "super", polecam!'
+    """
+    text = _SPACE_AFTER.sub(r"\1", _SPACE_BEFORE.sub(r"\1", text))
+    return _QUOTED.sub(r'"\1"', text).strip()
+
+
+def _read_fasttext(raw: bytes, labels: dict[str, str]) -> pd.DataFrame:
+    """``text`` and ``label`` of a fastText-style file (one tokenised sentence per line, ``__label__x`` last); a
+    line without a known label gets none, so it is counted as left out."""
+    rows = [(match.groups() if (match := _LABEL_AT_END.match(line)) else (line, ""))
+            for line in raw.decode("utf-8").splitlines() if line.strip()]
+    return pd.DataFrame({"text": [detokenised(text) for text, _ in rows],
+                         "label": [labels.get(tag) for _, tag in rows], "rating": float("nan")})
 
 
 def _read_table(review_set: ReviewSet, raw: bytes) -> pd.DataFrame:

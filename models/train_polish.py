@@ -6,14 +6,19 @@ Data (:mod:`voxlens.models.review_data`, read from the public KLEJ benchmark arc
   negative, zero and amb (ambivalent) → neutral. CC BY-NC-SA 4.0: non-commercial use only.
 - Allegro Reviews, product reviews with 1–5 stars (KLEJ AR ``train.tsv``): 1–2 negative, 3 neutral, 4–5
   positive. CC BY-SA 4.0.
+- PolEmo 2.0's labelled sentences of those hotel and medicine reviews (the CoNLL release), each a training row
+  at a weight validation chooses, so a short text is read as a sentence is, not as a whole review. Only the
+  sentences of training reviews are trained on (:func:`polish_sentences`); those of the validation reviews
+  join the validation, those of PolEmo2.0-IN's test reviews are only reported.
 
 Validation (picks C, the class weighting, the weight of the Allegro reviews, the feature settings and how
 many domain-telling features to leave out, then decides by 2-fold cross-validation whether class offsets help
-the chosen model): PolEmo2.0-IN ``dev.tsv`` and AR ``dev.tsv``, mean macro-F1. Test, only reported and never
+the chosen model): PolEmo2.0-IN ``dev.tsv``, AR ``dev.tsv`` and the sentences of the PolEmo2.0-IN
+``dev.tsv`` reviews, mean macro-F1. Test, only reported and never
 used to choose anything: PolEmo 2.0's out-of-domain reviews (products and school, KLEJ PolEmo2.0-OUT
 ``dev.tsv``, ambivalent as neutral).
 
-Run (about 10 minutes on 2 busy shared cores; a grid without character n-grams takes about 4):
+Run (about 5 minutes on 2 cores: three fits of about 70 s; each more grid setting adds three more):
     python -m voxlens.models.train_polish                 # writes models/polish_sentiment/
     python -m voxlens.models.train_polish --data DIR      # the archives copied to DIR (klej_ar.zip, ...)
 """
@@ -30,13 +35,16 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from voxlens.models.review_data import load_review_set, provenance
-from voxlens.sentiment.ngram import LABELS, NgramSentimentModel
+from voxlens.models.review_data import POLEMO_SENTENCE_SETS, REVIEW_SETS, load_review_set, provenance, read_bytes
+from voxlens.sentiment.ngram import _WORD, LABELS, NgramSentimentModel
 
 OUT = Path(__file__).parent / "polish_sentiment"
-VERSION = "2"
-DEFAULT_GRID = ("16:balanced:0.5:joint,8:balanced:0.5:joint,16:balanced:0.5:block,16:balanced:0.5:joint+stem6,"
-                "16:balanced:0.5:block+stem6")
+VERSION = "3"
+DEFAULT_GRID = "16:balanced:0.5:joint+stem6"
+"""v2's choice from ``16:balanced:0.5:joint,8:balanced:0.5:joint,16:balanced:0.5:block,16:balanced:0.5:joint+stem6,
+16:balanced:0.5:block+stem6``; v3 keeps it and chooses the weight of the labelled sentences."""
+DEFAULT_SENTENCE_WEIGHTS = (0.0, 0.3, 1.0)
+"""Weights of PolEmo's labelled sentences, each crossed with every grid setting (0: reviews only, as v2)."""
 
 
 def macro_f1(y_true, y_pred) -> float:
@@ -54,6 +62,59 @@ def polish_splits(data: Path | None = None) -> dict[str, pd.DataFrame]:
                                  load_review_set("allegro_reviews", data, member="dev.tsv")], ignore_index=True),
         "test": load_review_set("polemo_out", data),
     }
+
+
+def word_key(text: str) -> str:
+    """A text's lower-cased words joined by single spaces, so a sentence can be found inside the review it comes
+    from whatever the spacing of their punctuation.
+
+    >>> word_key("Pokój czysty , obsługa miła !")
+    'pokój czysty obsługa miła'
+    """
+    return " ".join(_WORD.findall(str(text).lower()))
+
+
+def review_texts(name: str, member: str, data: Path | None = None) -> list[str]:
+    """The texts of one file of a KLEJ archive, labelled or not (``test_features.tsv`` has no labels)."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(read_bytes(REVIEW_SETS[name], data))) as archive:
+        inner = next(n for n in archive.namelist() if n.endswith("/" + member) or n == member)
+        return pd.read_csv(io.BytesIO(archive.read(inner)), sep="\t", quoting=3)["sentence"].astype(str).tolist()
+
+
+def sort_sentences(sentences: pd.DataFrame, reviews: dict[str, list[str]]) -> pd.Series:
+    """The review split each sentence comes from: the first name of ``reviews`` (name → review texts, held-out
+    splits first) whose reviews hold its words in order, or "" when none does. A sentence of fewer than two
+    words could come from anywhere and gets "".
+
+    >>> frame = pd.DataFrame({"text": ["Obsługa miła.", "Pokój brudny!", "Tak."]})
+    >>> sort_sentences(frame, {"validation": ["Pokój brudny ! Obsługa ?"], "train": ["Obsługa miła , cisza ."]}).tolist()
+    ['train', 'validation', '']
+    """
+    joined = {name: " \n ".join(word_key(t) for t in texts) for name, texts in reviews.items()}
+    found = []
+    for text in sentences["text"]:
+        key = word_key(text)
+        found.append("" if len(key.split()) < 2 else next((n for n, j in joined.items() if key in j), ""))
+    return pd.Series(found, index=sentences.index)
+
+
+def polish_sentences(splits: dict[str, pd.DataFrame], data: Path | None = None) -> dict[str, pd.DataFrame]:
+    """PolEmo 2.0's labelled sentences of its hotel and medicine reviews, sorted by the review they come from
+    (the CoNLL release's own train/dev/test files do not follow KLEJ's review split): ``train`` (in a training
+    review), ``validation`` (in a validation review) and ``test`` (in one of KLEJ's PolEmo2.0-IN test reviews,
+    whose labels are never read: only reported). A sentence found in a held-out review (validation, test or
+    the out-of-domain test) is never trained on; one found nowhere is left out."""
+    sentences = pd.concat([load_review_set(name, data) for name in POLEMO_SENTENCE_SETS], ignore_index=True)
+    sentences = sentences.drop_duplicates("text").reset_index(drop=True)
+    polemo = lambda frame: frame.loc[frame["set"] == "polemo_in", "text"].tolist()
+    split = sort_sentences(sentences, {
+        "out_of_domain": splits["test"]["text"].tolist(), "validation": polemo(splits["validation"]),
+        "test": review_texts("polemo_in", "test_features.tsv", data), "train": polemo(splits["train"])})
+    sentences["set"] = "polemo_sentences"
+    return {name: sentences[(split == name).to_numpy()].reset_index(drop=True) for name in ("train", "validation", "test")}
 
 
 def evaluate(model: NgramSentimentModel, frame: pd.DataFrame, x=None) -> dict[str, float]:
@@ -158,15 +219,23 @@ def main(argv: list[str] | None = None) -> None:
                         help="settings validation chooses from: C:class_weight:allegro_weight[:features[:drop]],"
                              f"... (class_weight: {', '.join(CLASS_WEIGHTS)}; features: {', '.join(FEATURES)}; "
                              "drop: domain-telling features left out)")
+    parser.add_argument("--sentence-weights", type=lambda t: [float(w) for w in t.split(",")], default=list(DEFAULT_SENTENCE_WEIGHTS),
+                        help="weights of PolEmo's labelled sentences (each a training row) validation chooses from")
     parser.add_argument("--no-offsets", action="store_true",
                         help="do not try class offsets for the chosen model (see choose_offsets)")
     args = parser.parse_args(argv)
 
     started = time.time()
     splits = polish_splits(args.data)
-    train, validation = splits["train"], splits["validation"]
+    sentences = polish_sentences(splits, args.data)
+    print("PolEmo 2.0 sentences by the review they come from: "
+          + ", ".join(f"{name} {len(frame):,}" for name, frame in sentences.items()), flush=True)
+    train = pd.concat([splits["train"], sentences["train"]], ignore_index=True)
+    validation = pd.concat([splits["validation"], sentences["validation"]], ignore_index=True)
+    is_sentence = (train["set"] == "polemo_sentences").to_numpy()
     grid, fitted, validation_x, features = [], [], [], {}
-    for C, class_weight, allegro_weight, feature_name, drop in tqdm(args.grid, desc="grid", unit="setting"):
+    settings = [(*setting, weight) for setting in args.grid for weight in args.sentence_weights]
+    for C, class_weight, allegro_weight, feature_name, drop, sentence_weight in tqdm(settings, desc="grid", unit="setting"):
         if feature_name not in features:       # features are computed once per feature setting
             base = NgramSentimentModel(args.n_features, **FEATURES[feature_name]).fit_idf(train["text"].tolist())
             features[feature_name] = (base.idf_, base.features(train["text"].tolist()),
@@ -178,10 +247,11 @@ def main(argv: list[str] | None = None) -> None:
         if drop:     # the features that tell PolEmo's hotel and medical reviews from Allegro's products apart
             model.drop_domain_features(x_train, train["set"], drop)
             x_train, x_validation = model.keep_features(x_train), model.keep_features(x_validation)
-        model.fit_features(x_train, train["label"], sample_weights(train, class_weight, allegro_weight))
+        weights = np.where(is_sentence, sentence_weight, sample_weights(train, class_weight, allegro_weight))
+        model.fit_features(x_train[weights > 0], train["label"][weights > 0], weights[weights > 0])
         scores = evaluate(model, validation, x_validation)
         grid.append({"C": C, "class_weight": class_weight, "allegro_weight": allegro_weight, "features": feature_name,
-                     "dropped_domain_features": drop, "validation": scores,
+                     "dropped_domain_features": drop, "sentence_weight": sentence_weight, "validation": scores,
                      "mean_validation_macro_f1": round(float(np.mean(list(scores.values()))), 4)})
         fitted.append(model)
         validation_x.append(x_validation)
@@ -192,8 +262,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_offsets:
         offsets = choose_offsets(model, validation_x[chosen], validation)
         print(f"class offsets: {json.dumps(offsets)}")
-    test = evaluate(model, splits["test"])
-    print(f"chosen on validation: {best}\nPolEmo 2.0 out of domain (test) macro-F1: {test}")
+    test = {**evaluate(model, splits["test"]), **evaluate(model, sentences["test"])}
+    print(f"chosen on validation: {best}\ntest macro-F1 (PolEmo 2.0 out of domain; the sentences of "
+          f"PolEmo2.0-IN's test reviews): {test}")
     model.card = {
         "name": "voxlens/polish-ngram-sentiment", "version": VERSION, "lang": "pl",
         "model": "TF-IDF over hashed word 1–2-grams, optionally character 2–5-grams (within words), crude "
@@ -205,10 +276,15 @@ def main(argv: list[str] | None = None) -> None:
                   "Reviews: 1–2 stars negative, 3 neutral, 4–5 positive",
         "licence_note": "trained on PolEmo 2.0 (CC BY-NC-SA 4.0): the weights are for non-commercial use",
         "allegro_weight": best["allegro_weight"], "features": best["features"],
+        "sentence_weight": best["sentence_weight"],
         "class_weighting": best["class_weight"], "selection": grid,
         "class_offsets_fit": offsets,
-        "test": {"polemo_out_dev_macro_f1": test.get("polemo_out")},
-        "train_rows": int(len(train)), "data": provenance(["polemo_in", "polemo_out", "allegro_reviews"], args.data),
+        "test": {"polemo_out_dev_macro_f1": test.get("polemo_out"),
+                 "polemo_in_test_sentences_macro_f1": test.get("polemo_sentences"),
+                 "polemo_in_test_sentences": int(len(sentences["test"]))},
+        "train_rows": int(len(splits["train"]) + (len(sentences["train"]) if best["sentence_weight"] else 0)),
+        "sentence_rows": {name: int(len(frame)) for name, frame in sentences.items()},
+        "data": provenance(["polemo_in", "polemo_out", "allegro_reviews", *POLEMO_SENTENCE_SETS], args.data),
         "command": "python -m voxlens.models.train_polish " + " ".join(sys.argv[1:] if argv is None else argv), "seconds": round(time.time() - started),
     }
     model.save(args.out)

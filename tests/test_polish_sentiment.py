@@ -34,6 +34,32 @@ def test_the_default_model_covers_polish_with_the_shipped_ngram_model():
     assert (scored["sentences"] == 1).all()          # the n-gram model reads a review whole
 
 
+SHORT_POLISH = {   # one-line feedback, the way tickets and posts arrive: read as sentences are, not as reviews
+    "Kurier był bardzo niemiły i spóźniony.": "negative",
+    "Paczka przyszła wczoraj.": "neutral",
+    "Dziękuję za szybką pomoc!": "positive",
+}
+
+
+def test_the_default_model_reads_short_polish_feedback():
+    from voxlens.sentiment import SentimentModel
+
+    scored = SentimentModel().predict(list(SHORT_POLISH), langs=["pl"] * len(SHORT_POLISH))
+    assert scored["label"].tolist() == list(SHORT_POLISH.values())
+
+
+def test_the_polish_card_records_the_labelled_sentences_it_learnt_from():
+    import json
+
+    from voxlens.models.review_data import POLEMO_SENTENCE_SETS
+    from voxlens.sentiment.scorers import default_polish_dir
+
+    card = json.loads((default_polish_dir() / "card.json").read_text())
+    assert set(POLEMO_SENTENCE_SETS) <= {record["set"] for record in card["data"]}
+    assert card["sentence_weight"] > 0 and card["sentence_rows"]["train"] > 0
+    assert 0 < card["test"]["polemo_in_test_sentences_macro_f1"] <= 1
+
+
 def test_the_model_name_changes_with_the_polish_route_so_stores_rescore():
     from voxlens.sentiment import SentimentModel
 
@@ -167,12 +193,13 @@ def test_fitted_class_offsets_do_not_lower_macro_f1_on_the_data_they_were_fitted
 def test_the_training_grid_names_its_feature_settings():
     import argparse
 
-    from voxlens.models.train_polish import DEFAULT_GRID, _grid
+    from voxlens.models.train_polish import DEFAULT_GRID, DEFAULT_SENTENCE_WEIGHTS, _grid
 
     assert _grid("4:none:0.5,16:balanced:1:block+stem6,8:per-set:0.5:words+stem6+lemmas+neg:300") == [
         (4.0, None, 0.5, "joint", 0), (16.0, "balanced", 1.0, "block+stem6", 0),
         (8.0, "per-set", 0.5, "words+stem6+lemmas+neg", 300)]
-    assert len(_grid(DEFAULT_GRID)) >= 2
+    assert len(_grid(DEFAULT_GRID)) * len(DEFAULT_SENTENCE_WEIGHTS) >= 2      # validation has a choice to make
+    assert 0.0 in DEFAULT_SENTENCE_WEIGHTS                                     # reviews alone are a candidate
     with pytest.raises(argparse.ArgumentTypeError):
         _grid("4:none:0.5:no-such-features")
     with pytest.raises(argparse.ArgumentTypeError):

@@ -183,3 +183,41 @@ def test_sets_are_read_from_a_data_directory_joined_once_per_text_and_split_by_h
 
 def test_clean_text_decodes_entities_and_line_breaks():
     assert clean_text("Good&#039;s <br/>value &quot;deal&quot;<BR />  ok") == "Good's value \"deal\" ok"
+
+
+def test_polemo_sentence_files_keep_each_sentence_with_its_own_label_as_written():
+    review_set = REVIEW_SETS["polemo_sentences_hotels_train"]
+    raw = ('Pokój ( z widokiem ) był " super " , polecam ! __label__z_plus_m\n'
+           "Śniadanie zimne . __label__z_minus_m\n"
+           "Recepcja na parterze . __label__z_zero\n"
+           "Ładnie , ale drogo . __label__z_amb\n"
+           "a line with no label\n\n").encode()
+    frame = parse_review_set(review_set, raw)
+    assert frame["text"].tolist() == ['Pokój (z widokiem) był "super", polecam!', "Śniadanie zimne.",
+                                      "Recepcja na parterze.", "Ładnie, ale drogo."]
+    assert frame["label"].tolist() == ["positive", "negative", "neutral", "neutral"]
+    assert frame.attrs["counts"]["rows"] == 5 and frame.attrs["counts"]["no_text_or_rating"] == 1   # counted, not lost
+    assert review_set.lang == "pl" and len(review_set.commit) == 40 and len(review_set.sha256) == 64
+    assert "non-commercial" in review_set.licence
+
+
+def test_polish_sentences_train_only_on_sentences_of_training_reviews(monkeypatch):
+    import pandas as pd
+
+    from voxlens.models import train_polish
+
+    sentences = pd.DataFrame({"text": ["Obsługa bardzo miła.", "Pokój był brudny.", "Lekarz nie słuchał.",
+                                       "Parking płatny osobno.", "Tak."],
+                              "label": ["positive", "negative", "negative", "neutral", "neutral"]})
+    monkeypatch.setattr(train_polish, "load_review_set", lambda name, data=None: sentences.assign(set=name))
+    monkeypatch.setattr(train_polish, "review_texts", lambda name, member, data=None: ["Lekarz nie słuchał , szkoda ."])
+    reviews = lambda *texts: pd.DataFrame({"text": list(texts), "set": "polemo_in"})
+    splits = {"train": reviews("Obsługa bardzo miła , pokój był brudny .", "Tak ."),
+              "validation": reviews("Pokój był brudny ! Nigdy więcej ."),
+              "test": pd.DataFrame({"text": ["Parking płatny osobno , a szkoda ."], "set": "polemo_out"})}
+    found = train_polish.polish_sentences(splits)
+    # in a training and a validation review: held out; in the out-of-domain test: never used; one word: nowhere
+    assert found["train"]["text"].tolist() == ["Obsługa bardzo miła."]
+    assert found["validation"]["text"].tolist() == ["Pokój był brudny."]
+    assert found["test"]["text"].tolist() == ["Lekarz nie słuchał."]
+    assert set(found["train"]["set"]) == {"polemo_sentences"}
