@@ -109,10 +109,11 @@ def polish_sentences(splits: dict[str, pd.DataFrame], data: Path | None = None) 
     the out-of-domain test) is never trained on; one found nowhere is left out."""
     sentences = pd.concat([load_review_set(name, data) for name in POLEMO_SENTENCE_SETS], ignore_index=True)
     sentences = sentences.drop_duplicates("text").reset_index(drop=True)
-    polemo = lambda frame: frame.loc[frame["set"] == "polemo_in", "text"].tolist()
+    validation, train = (splits[name].loc[splits[name]["set"] == "polemo_in", "text"].tolist()
+                         for name in ("validation", "train"))
     split = sort_sentences(sentences, {
-        "out_of_domain": splits["test"]["text"].tolist(), "validation": polemo(splits["validation"]),
-        "test": review_texts("polemo_in", "test_features.tsv", data), "train": polemo(splits["train"])})
+        "out_of_domain": splits["test"]["text"].tolist(), "validation": validation,
+        "test": review_texts("polemo_in", "test_features.tsv", data), "train": train})
     sentences["set"] = "polemo_sentences"
     return {name: sentences[(split == name).to_numpy()].reset_index(drop=True) for name in ("train", "validation", "test")}
 
