@@ -36,7 +36,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from voxlens.models.review_data import POLEMO_SENTENCE_SETS, REVIEW_SETS, load_review_set, provenance, read_bytes
-from voxlens.sentiment.ngram import _WORD, LABELS, NgramSentimentModel
+from voxlens.sentiment.ngram import LABELS, NgramSentimentModel, words
 
 OUT = Path(__file__).parent / "polish_sentiment"
 VERSION = "3"
@@ -71,7 +71,7 @@ def word_key(text: str) -> str:
     >>> word_key("Pokój czysty , obsługa miła !")
     'pokój czysty obsługa miła'
     """
-    return " ".join(_WORD.findall(str(text).lower()))
+    return " ".join(words(text))
 
 
 def review_texts(name: str, member: str, data: Path | None = None) -> list[str]:

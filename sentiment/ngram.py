@@ -32,17 +32,28 @@ from voxlens.sentiment.artefact import read_artefact
 LABELS = ("negative", "neutral", "positive")
 
 
+_WORD = re.compile(r"(?u)\w+")
+
+
+def words(text: str) -> list[str]:
+    """The lower-cased words of ``text`` (runs of letters and digits), as the stem and lemma n-grams read them.
+
+    >>> words("Pokój czysty , obsługa miła !")
+    ['pokój', 'czysty', 'obsługa', 'miła']
+    """
+    return _WORD.findall(str(text).lower())
+
+
 def stem_ngrams(text: str, stem_chars: int) -> list[str]:
     """Crude stems (the first ``stem_chars`` letters of each lower-cased word) as unigrams and bigrams.
 
     >>> stem_ngrams("Polecam, świetne słuchawki", 5)
     ['s:polec', 's:świet', 's:słuch', 's:polec s:świet', 's:świet s:słuch']
     """
-    stems = ["s:" + word[:stem_chars] for word in _WORD.findall(text.lower())]
+    stems = ["s:" + word[:stem_chars] for word in words(text)]
     return stems + [f"{a} {b}" for a, b in zip(stems, stems[1:])]
 
 
-_WORD = re.compile(r"(?u)\w+")
 NEGATIONS = frozenset({"nie", "bez", "brak", "ani"})
 """Polish words that negate the word after them (``nie polecam``, ``bez problemu``, ``brak kontaktu``)."""
 
@@ -56,7 +67,7 @@ def lemma_ngrams(text: str, lang: str = "pl", negation: bool = False) -> list[st
     """
     from voxlens.sentiment.lemmas import _lemma
 
-    lemmas = ["l:" + _lemma(word, lang) for word in _WORD.findall(text.lower())]
+    lemmas = ["l:" + _lemma(word, lang) for word in words(text)]
     negated = ([f"l:{a[2:]}_{b[2:]}" for a, b in zip(lemmas, lemmas[1:]) if a[2:] in NEGATIONS]
                if negation else [])
     return lemmas + negated + [f"{a} {b}" for a, b in zip(lemmas, lemmas[1:])]
